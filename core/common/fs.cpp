@@ -1,0 +1,96 @@
+#include "core/common/fs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "core/common/ids.hpp"
+#include "core/common/unique_fd.hpp"
+
+namespace berth::fs {
+
+std::filesystem::path temp_sibling(const std::filesystem::path& path) {
+  auto name = "." + path.filename().string() + ".tmp-" + random_hex(6);
+  return path.parent_path() / name;
+}
+
+Status fsync_dir(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return errno_error("open directory " + path.string());
+  if (::fsync(fd.get()) != 0) return errno_error("fsync directory " + path.string());
+  return {};
+}
+
+Status atomic_write(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+  auto tmp = temp_sibling(path);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) return errno_error("create " + tmp.string());
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      auto err = errno_error("write " + tmp.string());
+      ::unlink(tmp.c_str());
+      return err;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0) {
+    auto err = errno_error("sync " + tmp.string());
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto err = errno_error("rename " + tmp.string() + " to " + path.string());
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  return fsync_dir(path.parent_path().empty() ? "." : path.parent_path());
+}
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno_error("open " + path.string());
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("read " + path.string());
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status ensure_dir(const std::filesystem::path& path, mode_t mode) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return {};
+  std::filesystem::path partial;
+  for (const auto& part : path) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) {
+      return errno_error("create directory " + partial.string());
+    }
+  }
+  if (!std::filesystem::is_directory(path, ec)) {
+    return make_error(ErrorCode::kFailedPrecondition, path.string() + " exists and is not a directory");
+  }
+  return {};
+}
+
+Status remove_all(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);  // does not follow symlinks
+  if (ec) return make_error(ErrorCode::kInternal, "remove " + path.string() + ": " + ec.message());
+  return {};
+}
+
+}  // namespace berth::fs

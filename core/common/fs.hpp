@@ -1,0 +1,32 @@
+// Filesystem helpers with the durability rules the stores rely on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/common/result.hpp"
+
+namespace berth::fs {
+
+// Writes `data` to `path` atomically: a temp file beside it, fsync, rename over, fsync the
+// directory. Readers see the old or the new content, never a torn one.
+Status atomic_write(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
+
+Result<std::string> read_file(const std::filesystem::path& path);
+
+// mkdir -p with `mode` for the directories it creates.
+Status ensure_dir(const std::filesystem::path& path, mode_t mode = 0755);
+
+// rm -rf that does not follow symlinks and does not cross into other mounts' contents.
+Status remove_all(const std::filesystem::path& path);
+
+// fsync a directory (after creating or renaming entries in it).
+Status fsync_dir(const std::filesystem::path& path);
+
+// A temp path beside `path` (same directory, unique name), for write-then-rename.
+std::filesystem::path temp_sibling(const std::filesystem::path& path);
+
+}  // namespace berth::fs

@@ -1,0 +1,25 @@
+/* Berth SDK versions. Plain C so that abi.h can include it.
+ *
+ * BERTH_SDK_ABI_MAJOR / MINOR version the binary contract in abi.h:
+ *  - a minor bump only appends fields or function pointers at the end of a size-prefixed struct,
+ *    or adds new error codes / event types; a plugin built against an older minor keeps working;
+ *  - anything else (reordering, removing, changing a signature or a meaning) bumps the major.
+ * tests/unit/sdk/abi_pin_test.cpp pins a hash of abi.h so no edit lands without a bump.
+ *
+ * BERTH_SDK_VERSION is the release of the SDK package (headers, helpers, conformance suites). */
+#ifndef BERTH_SDK_VERSION_H
+#define BERTH_SDK_VERSION_H
+
+#define BERTH_SDK_ABI_MAJOR 1
+#define BERTH_SDK_ABI_MINOR 0
+
+#define BERTH_SDK_VERSION "0.1.0"
+
+/* The exported entry alias carries the ABI major in its name, so a plugin built for another major
+ * is recognised (and refused) by reading its symbol table, before any of its code runs. */
+#define BERTH_SDK_STRINGIFY_(x) #x
+#define BERTH_SDK_STRINGIFY(x) BERTH_SDK_STRINGIFY_(x)
+#define BERTH_SDK_ENTRY_PREFIX "berth_plugin_abi_v"
+#define BERTH_SDK_ENTRY_NAME BERTH_SDK_ENTRY_PREFIX BERTH_SDK_STRINGIFY(BERTH_SDK_ABI_MAJOR)
+
+#endif
