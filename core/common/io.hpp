@@ -1,0 +1,92 @@
+// Minimal byte-stream interfaces for the core's pipelines (uploads, layer tars, blobs), with
+// fd- and string-backed implementations.
+#pragma once
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/common/result.hpp"
+
+namespace berth {
+
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // Bytes read into buffer (> 0), or 0 at the end of the stream.
+  virtual Result<size_t> read(char* buffer, size_t capacity) = 0;
+};
+
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  // Writes all of `data` or fails.
+  virtual Status write(std::string_view data) = 0;
+};
+
+class FdReader final : public Reader {
+ public:
+  explicit FdReader(int fd) : fd_(fd) {}
+  Result<size_t> read(char* buffer, size_t capacity) override {
+    for (;;) {
+      ssize_t n = ::read(fd_, buffer, capacity);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return errno_error("read");
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+class FdWriter final : public Writer {
+ public:
+  explicit FdWriter(int fd) : fd_(fd) {}
+  Status write(std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_error("write");
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+  }
+
+ private:
+  int fd_;
+};
+
+class StringReader final : public Reader {
+ public:
+  explicit StringReader(std::string_view data) : data_(data) {}
+  Result<size_t> read(char* buffer, size_t capacity) override {
+    size_t n = std::min(capacity, data_.size());
+    data_.copy(buffer, n);
+    data_.remove_prefix(n);
+    return n;
+  }
+
+ private:
+  std::string_view data_;
+};
+
+class StringWriter final : public Writer {
+ public:
+  Status write(std::string_view data) override {
+    out_.append(data);
+    return {};
+  }
+  const std::string& str() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace berth
