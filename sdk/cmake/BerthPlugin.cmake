@@ -20,7 +20,15 @@ function(berth_add_plugin name)
     C_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
     POSITION_INDEPENDENT_CODE ON)
-  target_link_options(${target} PRIVATE "LINKER:--exclude-libs,ALL" "LINKER:-z,defs")
+  # Export the entry alias and nothing else: template instances or typeinfo that headers force
+  # to default visibility would otherwise be visible to (and could bind with) other plugins.
+  set(version_script ${CMAKE_CURRENT_BINARY_DIR}/berth-plugin-exports.map)
+  if(NOT EXISTS ${version_script})
+    file(WRITE ${version_script} "{ global: berth_plugin_abi_v*; local: *; };\n")
+  endif()
+  target_link_options(${target} PRIVATE "LINKER:--exclude-libs,ALL" "LINKER:-z,defs"
+                      "LINKER:--version-script=${version_script}")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${version_script})
   if(ARG_OUTPUT_DIRECTORY)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIRECTORY})
   elseif(DEFINED BERTH_PLUGIN_OUTPUT_DIR)

@@ -60,8 +60,8 @@ Status write_json(berth_sink* out, const Result<T>& result) {
 }
 
 // Decodes a JSON argument or returns its error from the enclosing lambda.
-#define BERTH_DECODE(var, Type, text)                       \
-  auto var##_r = codec::from_json<Type>(view(text));        \
+#define BERTH_DECODE(var, Type, text)                                                   \
+  auto var##_r = codec::from_json<Type>((text).size == 0 ? std::string_view("{}") : view(text)); \
   if (!var##_r) return std::move(var##_r).error().wrap(#var); \
   Type& var = *var##_r
 
@@ -372,10 +372,10 @@ berth_status create(void* self, const berth_call* call, berth_str id, berth_str 
     return {};
   });
 }
-berth_status start(void* self, const berth_call* call, berth_str id) {
+berth_status start(void* self, const berth_call* call, berth_str id, berth_str exec_id) {
   return guarded(call, [&]() -> Status {
     CallContext ctx(call);
-    return d(self).start(ctx, view(id));
+    return d(self).start(ctx, view(id), view(exec_id));
   });
 }
 berth_status state(void* self, const berth_call* call, berth_str id, berth_sink* out) {

@@ -63,7 +63,7 @@ struct HostBridge {
       auto creds = self->credentials->lookup(std::string_view(host.data, host.size));
       if (!creds) return static_cast<berth_status>(creds.error().code);
       std::string json = codec::to_json(*creds);
-      out->write(out->ctx, json.data(), json.size());
+      if (out != nullptr && out->write != nullptr) out->write(out->ctx, json.data(), json.size());
       return BERTH_OK;
     };
   }
@@ -459,8 +459,10 @@ class IsolationProxy final : public IsolationBackend, ProxyBase<berth_isolation_
     if (!pid) return pid.error();
     return pid->pid;
   }
-  Status start(Context& ctx, std::string_view id) override {
-    return simple(&T::start, "start", ctx, id);
+  Status start(Context& ctx, std::string_view id, std::string_view exec_id) override {
+    if (!has(table_, &T::start)) return unsupported("start");
+    Call call(ctx);
+    return call.check(table_->start(self_, call.get(), borrow(id), borrow(exec_id)), "start");
   }
   Result<TaskState> state(Context& ctx, std::string_view id) override {
     return state_like(&T::state, "state", ctx, id);

@@ -13,7 +13,8 @@
  *  - Nothing allocated on one side is freed on the other: every output is written into a
  *    caller-provided sink that copies it before returning.
  *  - Variable-shaped payloads (mount lists, OCI runtime spec, stats, ...) are UTF-8 JSON; their
- *    shapes are documented next to each function and encoded by the SDK's codec (sdk/src).
+ *    shapes are documented next to each function and encoded by the SDK's codec (sdk/src). An
+ *    empty input payload means the empty object {}.
  *  - Functions return a berth_status; on failure they write a one-line, lowercase message without
  *    a trailing period into call->error ("mount overlay: invalid argument").
  *  - No exception ever crosses this boundary (the SDK thunks catch them).
@@ -230,18 +231,23 @@ typedef struct berth_registry_vtable {
 typedef struct berth_isolation_vtable {
   uint32_t struct_size;
   berth_status (*info)(void* self, const berth_call* call, berth_sink* out_json);
-  /* spec: {"bundle","oci":{runtime spec},"rootfs_mounts":[mounts],"stdio":{"terminal","stdin",
-   * "stdin_once"},"log":{"path","max_size","max_files"},"init"}. out: {"pid"} */
+  /* Creates the task: namespaces, cgroups, rootfs and stdio ready, its process held before
+   * exec until start(). spec: {"bundle","oci":{runtime spec},"rootfs_mounts":[mounts],
+   * "stdio":{"terminal","stdin","stdin_once"},"log":{"path","max_size","max_files"},"init"}.
+   * out: {"pid"} */
   berth_status (*create)(void* self, const berth_call* call, berth_str id, berth_str spec_json,
                          berth_sink* out_json);
-  berth_status (*start)(void* self, const berth_call* call, berth_str id);
+  /* Starts the container's process (exec_id empty) or a created exec: everything before this
+   * (attach in particular) sees all of the process's output. */
+  berth_status (*start)(void* self, const berth_call* call, berth_str id, berth_str exec_id);
   berth_status (*state)(void* self, const berth_call* call, berth_str id,
                         berth_sink* out_state_json);
   berth_status (*kill)(void* self, const berth_call* call, berth_str id, int32_t signal,
                        int32_t all);
   berth_status (*pause)(void* self, const berth_call* call, berth_str id);
   berth_status (*resume)(void* self, const berth_call* call, berth_str id);
-  /* spec: {"process":{OCI process},"stdio":{...}}. out: {"pid"} */
+  /* Creates an exec in the running container, held until start(id, exec_id).
+   * spec: {"process":{OCI process},"stdio":{...}}. out: {"pid"} */
   berth_status (*exec)(void* self, const berth_call* call, berth_str id, berth_str exec_id,
                        berth_str spec_json, berth_sink* out_json);
   /* Opens the live stdio of the container (exec_id empty) or of an exec: *out_fd is a connected

@@ -64,11 +64,13 @@ class IsolationBackend {
 
   virtual DriverInfo info() = 0;
   virtual Result<int> create(Context& ctx, std::string_view id, const CreateSpec& spec) = 0;
-  virtual Status start(Context& ctx, std::string_view id) = 0;
+  // Starts the container's process (exec_id empty) or a created exec.
+  virtual Status start(Context& ctx, std::string_view id, std::string_view exec_id) = 0;
   virtual Result<TaskState> state(Context& ctx, std::string_view id) = 0;
   virtual Status kill(Context& ctx, std::string_view id, int signal, bool all) = 0;
   virtual Status pause(Context& ctx, std::string_view id) = 0;
   virtual Status resume(Context& ctx, std::string_view id) = 0;
+  // Creates an exec, held until start(id, exec_id); returns its pid.
   virtual Result<int> exec(Context& ctx, std::string_view id, std::string_view exec_id,
                            const ExecSpec& spec) = 0;
   // Returns an owned fd speaking Docker's attach protocol (see abi.h).

@@ -92,7 +92,11 @@ inline Error errno_error(std::string_view what, int err = errno) {
   }
   std::string message(what);
   message += ": ";
-  message += std::strerror(err);
+  // Lowercase like Go's errors: the docker CLI matches phrases such as "no such file or
+  // directory" and "permission denied" in daemon messages to pick its exit code.
+  std::string text = std::strerror(err);
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  message += text;
   return Error{code, std::move(message)};
 }
 

@@ -1,0 +1,339 @@
+#include "fs_util.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace berth::plugins::overlay {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+sdk::Status fsync_dir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return sys_error("open " + dir, errno);
+  if (::fsync(fd.get()) != 0) return sys_error("fsync " + dir, errno);
+  return {};
+}
+
+// Empties the directory open as `fd` (which it takes over), depth first, staying on `dev`.
+sdk::Status empty_dir(int fd, dev_t dev, const std::string& path) {
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return sys_error("open " + path, err);
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(dir)) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  sdk::Status result;
+  for (const auto& name : names) {
+    const std::string child = path + "/" + name;
+    struct stat st {};
+    if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      result = sys_error("stat " + child, errno);
+      break;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (st.st_dev != dev) {
+        result = sdk::make_error(sdk::ErrorCode::kFailedPrecondition,
+                                 "remove " + child + ": a filesystem is mounted there");
+        break;
+      }
+      int cfd =
+          ::openat(::dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (cfd < 0) {
+        if (errno == ENOENT) continue;
+        result = sys_error("open " + child, errno);
+        break;
+      }
+      if (auto s = empty_dir(cfd, dev, child); !s) {
+        result = s;
+        break;
+      }
+      if (::unlinkat(::dirfd(dir), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+        result = sys_error("remove " + child, errno);
+        break;
+      }
+    } else if (::unlinkat(::dirfd(dir), name.c_str(), 0) != 0 && errno != ENOENT) {
+      result = sys_error("remove " + child, errno);
+      break;
+    }
+  }
+  ::closedir(dir);
+  return result;
+}
+
+}  // namespace
+
+sdk::Error sys_error(std::string_view what, int err) {
+  sdk::Error e = sdk::errno_error(what, err);
+  size_t pos = what.size() + 2;
+  if (pos < e.message.size()) {
+    e.message[pos] = static_cast<char>(std::tolower(static_cast<unsigned char>(e.message[pos])));
+  }
+  return e;
+}
+
+sdk::Status write_file_atomic(const std::string& dir, const std::string& name,
+                              std::string_view data) {
+  const std::string final_path = dir + "/" + name;
+  const std::string tmp_path = final_path + ".tmp";
+  {
+    Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (fd.get() < 0) return sys_error("create " + tmp_path, errno);
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::unlink(tmp_path.c_str());
+        return sys_error("write " + tmp_path, err);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) {
+      int err = errno;
+      ::unlink(tmp_path.c_str());
+      return sys_error("fsync " + tmp_path, err);
+    }
+    if (::close(fd.release()) != 0) {
+      int err = errno;
+      ::unlink(tmp_path.c_str());
+      return sys_error("close " + tmp_path, err);
+    }
+  }
+  if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp_path.c_str());
+    return sys_error("rename " + tmp_path, err);
+  }
+  return fsync_dir(dir);
+}
+
+sdk::Status remove_file_durable(const std::string& dir, const std::string& name) {
+  const std::string path = dir + "/" + name;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
+  return fsync_dir(dir);
+}
+
+sdk::Result<std::string> read_whole_file(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) return sys_error("open " + path, errno);
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("read " + path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+sdk::Status ensure_dir(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) == 0) return {};
+  int err = errno;
+  struct stat st {};
+  if (err == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
+  return sys_error("create directory " + path, err);
+}
+
+sdk::Status remove_tree(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return sys_error("stat " + path, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
+    return {};
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return {};
+    return sys_error("open " + path, errno);
+  }
+  BERTH_TRY_STATUS(empty_dir(fd, st.st_dev, path));
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
+  return {};
+}
+
+sdk::Result<std::vector<std::string>> list_dir(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return sys_error("open " + path, errno);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(dir)) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  ::closedir(dir);
+  return names;
+}
+
+sdk::Result<sdk::Usage> disk_usage(const std::string& root) {
+  struct stat root_st {};
+  if (::lstat(root.c_str(), &root_st) != 0) return sys_error("stat " + root, errno);
+  sdk::Usage usage;
+  std::set<ino_t> seen;  // one device: the walk never leaves it
+  auto count = [&](const struct stat& st) {
+    if (!seen.insert(st.st_ino).second) return;
+    usage.inodes += 1;
+    usage.size += static_cast<int64_t>(st.st_blocks) * 512;
+  };
+  count(root_st);
+  if (!S_ISDIR(root_st.st_mode)) return usage;
+  // Iterative, with one open directory per level, so deep trees need no recursion.
+  struct Level {
+    DIR* dir;
+    std::string path;
+  };
+  std::vector<Level> stack;
+  DIR* top = ::opendir(root.c_str());
+  if (top == nullptr) return sys_error("open " + root, errno);
+  stack.push_back({top, root});
+  sdk::Status failure;
+  while (!stack.empty() && failure) {
+    Level& level = stack.back();
+    dirent* e = ::readdir(level.dir);
+    if (e == nullptr) {
+      ::closedir(level.dir);
+      stack.pop_back();
+      continue;
+    }
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(::dirfd(level.dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed while we walk
+      failure = sys_error("stat " + level.path + "/" + std::string(name), errno);
+      break;
+    }
+    if (st.st_dev != root_st.st_dev) continue;  // a mount point: not this snapshot's data
+    count(st);
+    if (S_ISDIR(st.st_mode)) {
+      int fd =
+          ::openat(::dirfd(level.dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        if (errno == ENOENT) continue;
+        failure = sys_error("open " + level.path + "/" + std::string(name), errno);
+        break;
+      }
+      DIR* child = ::fdopendir(fd);
+      if (child == nullptr) {
+        ::close(fd);
+        failure = sys_error("open " + level.path + "/" + std::string(name), errno);
+        break;
+      }
+      std::string child_path = level.path + "/" + std::string(name);
+      stack.push_back({child, std::move(child_path)});
+    }
+  }
+  for (auto& level : stack) ::closedir(level.dir);
+  if (!failure) return std::move(failure).error();
+  return usage;
+}
+
+sdk::Result<BackingFs> backing_fs(const std::string& path) {
+  struct statfs st {};
+  if (::statfs(path.c_str(), &st) != 0) return sys_error("statfs " + path, errno);
+  auto magic = static_cast<int64_t>(static_cast<uint32_t>(st.f_type));
+  static const std::pair<int64_t, const char*> kNames[] = {
+      {0xEF53, "extfs"},
+      {0x58465342, "xfs"},
+      {0x9123683E, "btrfs"},
+      {0x01021994, "tmpfs"},
+      {kOverlayFsMagic, "overlayfs"},
+      {0x2FC12FC1, "zfs"},
+      {0xF2F52010, "f2fs"},
+      {0x6969, "nfs"},
+      {0x61756673, "aufs"},
+      {0xF15F, "ecryptfs"},
+      {0x73717368, "squashfs"},
+      {0x858458F6, "ramfs"},
+      {0x52654973, "reiserfs"},
+      {0x65735546, "fuse"},
+      {0xFF534D42, "cifs"},
+      {0x01161970, "gfs2"},
+      {0x5346414F, "afs"},
+      {0x9FA0, "proc"},
+  };
+  for (const auto& [m, name] : kNames) {
+    if (m == magic) return BackingFs{name, magic};
+  }
+  std::ostringstream unknown;
+  unknown << "unknown (0x" << std::hex << magic << ")";
+  return BackingFs{unknown.str(), magic};
+}
+
+sdk::Result<bool> supports_d_type(const std::string& dir) {
+  std::string probe = dir + "/d_type-probe-XXXXXX";
+  if (::mkdtemp(probe.data()) == nullptr) return sys_error("create a probe in " + dir, errno);
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { (void)remove_tree(path); }
+  } cleanup{probe};
+  const std::string file = probe + "/file";
+  Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return sys_error("create " + file, errno);
+  DIR* d = ::opendir(probe.c_str());
+  if (d == nullptr) return sys_error("open " + probe, errno);
+  bool known = true;
+  while (dirent* e = ::readdir(d)) {
+    if (std::string_view(e->d_name) == "file") known = e->d_type != DT_UNKNOWN;
+  }
+  ::closedir(d);
+  return known;
+}
+
+bool filesystem_listed(std::string_view fs_name) {
+  std::ifstream in("/proc/filesystems");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string a, b;
+    fields >> a >> b;
+    if (a == fs_name || b == fs_name) return true;
+  }
+  return false;
+}
+
+bool is_decimal(std::string_view s) {
+  if (s.empty() || s.size() > 19) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace berth::plugins::overlay

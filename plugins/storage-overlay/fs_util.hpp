@@ -1,0 +1,60 @@
+// Filesystem primitives of the overlay driver: crash-safe file replacement, a tree removal that
+// cannot escape its directory, disk usage, and the facts about the backing filesystem that decide
+// whether overlay can work on it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "berth/sdk/result.hpp"
+#include "berth/sdk/storage_driver.hpp"
+
+namespace berth::plugins::overlay {
+
+// errno text in the SDK's lowercase style: "open /x: no such file or directory".
+sdk::Error sys_error(std::string_view what, int err);
+
+// Replaces dir/name with `data` so that a crash leaves either the old or the new content: write
+// dir/name.tmp, fsync it, rename over dir/name, fsync dir.
+sdk::Status write_file_atomic(const std::string& dir, const std::string& name,
+                              std::string_view data);
+// Unlinks dir/name and fsyncs dir, so the removal is durable before the caller goes on.
+sdk::Status remove_file_durable(const std::string& dir, const std::string& name);
+sdk::Result<std::string> read_whole_file(const std::string& path);
+
+// mkdir that accepts an existing directory (and only a directory).
+sdk::Status ensure_dir(const std::string& path, mode_t mode);
+
+// rm -rf that never follows symlinks and never descends into another mount; a missing path is
+// fine. Overlay work dirs ("work/work", mode 000) are no obstacle to root.
+sdk::Status remove_tree(const std::string& path);
+
+// Entry names of a directory (no "." / "..").
+sdk::Result<std::vector<std::string>> list_dir(const std::string& path);
+
+// Bytes and inodes below `dir`, counting each inode once (hard links) and not crossing mounts.
+// Bytes are st_blocks * 512: the space the files occupy on disk, as du(1) and containerd report
+// (a sparse file counts what it allocated, not its apparent size).
+sdk::Result<sdk::Usage> disk_usage(const std::string& dir);
+
+struct BackingFs {
+  std::string name;  // Docker's names: "extfs", "xfs", "btrfs", "tmpfs", "overlayfs", ...
+  int64_t magic = 0;
+};
+sdk::Result<BackingFs> backing_fs(const std::string& path);
+constexpr int64_t kOverlayFsMagic = 0x794c7630;
+
+// Whether readdir reports file types (d_type) on the filesystem of `dir`: overlay needs them to
+// find whiteouts (xfs formatted with ftype=0 does not). Creates and removes a probe below `dir`.
+sdk::Result<bool> supports_d_type(const std::string& dir);
+
+// Whether `fs_name` is listed in /proc/filesystems (a module not yet loaded is not).
+bool filesystem_listed(std::string_view fs_name);
+
+bool is_decimal(std::string_view s);
+
+}  // namespace berth::plugins::overlay

@@ -1,0 +1,92 @@
+// The JSON shapes that cross the ABI round-trip exactly, and bad shapes are refused with a
+// message naming what was wrong.
+#include "berth/sdk/codec.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace berth::sdk;
+using namespace berth::sdk::codec;
+
+namespace {
+
+template <class T>
+T round_trip(const T& v) {
+  auto back = from_json<T>(to_json(v));
+  EXPECT_TRUE(back) << back.error().message;
+  return *back;
+}
+
+TEST(Codec, StorageTypes) {
+  std::vector<Mount> mounts = {{"overlay", "overlay", "", {"lowerdir=/a:/b", "upperdir=/u", "workdir=/w"}},
+                               {"bind", "/src", "sub/dir", {"rbind", "ro"}}};
+  EXPECT_EQ(round_trip(mounts), mounts);
+  SnapshotInfo s{"sha256:abc", "sha256:def", SnapshotKind::kCommitted, {{"k", "v"}}, 1, 2};
+  auto s2 = round_trip(s);
+  EXPECT_EQ(s2.name, s.name);
+  EXPECT_EQ(s2.parent, s.parent);
+  EXPECT_EQ(s2.kind, SnapshotKind::kCommitted);
+  EXPECT_EQ(s2.labels, s.labels);
+  EXPECT_EQ(s2.updated_unix_nano, 2);
+  Usage u{1 << 30, 77};
+  EXPECT_EQ(round_trip(u).size, int64_t{1} << 30);
+  WalkFilter f{"p", SnapshotKind::kView};
+  EXPECT_EQ(*round_trip(f).kind, SnapshotKind::kView);
+  EXPECT_FALSE(round_trip(WalkFilter{}).kind.has_value());
+}
+
+TEST(Codec, IsolationTypes) {
+  CreateSpec c;
+  c.bundle = "/run/berth/containers/x";
+  c.oci_json = R"({"ociVersion":"1.0.2","process":{"args":["sh"]}})";
+  c.rootfs = {{"bind", "/s", "", {"rbind"}}};
+  c.stdio = {true, true, false};
+  c.log = {"/var/log/x.json", 1024, 3};
+  c.init = true;
+  auto c2 = round_trip(c);
+  EXPECT_EQ(c2.bundle, c.bundle);
+  EXPECT_EQ(c2.oci_json, c.oci_json);
+  EXPECT_EQ(c2.rootfs, c.rootfs);
+  EXPECT_TRUE(c2.stdio.terminal);
+  EXPECT_EQ(c2.log.max_size, 1024);
+  EXPECT_TRUE(c2.init);
+  TaskState t{"id", TaskStatus::kPaused, 42, 137, true, 5, 6};
+  auto t2 = round_trip(t);
+  EXPECT_EQ(t2.status, TaskStatus::kPaused);
+  EXPECT_EQ(t2.exit_code, 137);
+  EXPECT_TRUE(t2.oom_killed);
+  EXPECT_EQ(round_trip(std::vector<int>{1, 2, 3}), (std::vector<int>{1, 2, 3}));
+}
+
+TEST(Codec, NetworkAndRegistryTypes) {
+  NetworkSpec n{"id", "net", R"({"com.docker.network.bridge.name":"b0"})", {{"10.0.0.0/24", "10.0.0.1"}}, true, true};
+  auto n2 = round_trip(n);
+  EXPECT_EQ(n2.options_json, n.options_json);
+  EXPECT_EQ(n2.ipv4[0].gateway, "10.0.0.1");
+  EXPECT_TRUE(n2.restore);
+  std::vector<PortMapping> ports = {{"udp", "127.0.0.1", 8080, 80}};
+  auto p2 = round_trip(ports);
+  EXPECT_EQ(p2[0].protocol, "udp");
+  EXPECT_EQ(p2[0].host_port, 8080);
+  Descriptor d{"application/vnd.oci.image.manifest.v1+json", "sha256:x", 527};
+  EXPECT_EQ(round_trip(d).size, 527);
+  Credentials cr{"u", "p", ""};
+  EXPECT_EQ(to_json(cr), R"({"username":"u","password":"p"})");
+}
+
+TEST(Codec, MissingFieldsKeepDefaultsWrongTypesAreRefused) {
+  auto m = from_json<SnapshotInfo>(R"({"name":"x"})");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, SnapshotKind::kActive);
+  auto bad = from_json<SnapshotInfo>(R"({"name":5})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "field \"name\" must be a string");
+  auto kind = from_json<SnapshotInfo>(R"({"kind":"frozen"})");
+  ASSERT_FALSE(kind);
+  EXPECT_EQ(kind.error().message, "unknown snapshot kind \"frozen\"");
+  EXPECT_FALSE(from_json<std::vector<Mount>>("{"));
+  auto port = from_json<std::vector<PortMapping>>(R"([{"host_port":70000}])");
+  ASSERT_FALSE(port);
+  EXPECT_EQ(port.error().message, "port out of range");
+}
+
+}  // namespace
