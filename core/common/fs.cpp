@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <system_error>
+#include <vector>
 
 #include "core/common/ids.hpp"
 #include "core/common/unique_fd.hpp"
@@ -86,11 +88,53 @@ Status ensure_dir(const std::filesystem::path& path, mode_t mode) {
   return {};
 }
 
-Status remove_all(const std::filesystem::path& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);  // does not follow symlinks
-  if (ec) return make_error(ErrorCode::kInternal, "remove " + path.string() + ": " + ec.message());
+namespace {
+
+// rm -rf below dirfd/name that never follows a symlink and stops at mount points: a container
+// rootfs or volume still mounted inside must make the removal fail, not be emptied.
+Status remove_at(int dirfd, const std::string& name, dev_t device, const std::string& shown) {
+  struct stat st {};
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return {};
+    return errno_error("stat " + shown);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) return errno_error("remove " + shown);
+    return {};
+  }
+  if (st.st_dev != device) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "refusing to remove " + shown + ": it is a mount point; unmount it first");
+  }
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return errno_error("open " + shown);
+  DIR* dir = ::fdopendir(::dup(fd.get()));
+  if (dir == nullptr) return errno_error("list " + shown);
+  std::vector<std::string> names;
+  while (auto* e = ::readdir(dir)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(dir);
+  for (const auto& n : names) BERTH_TRY_STATUS(remove_at(fd.get(), n, device, shown + "/" + n));
+  if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return errno_error("remove " + shown);
+  }
   return {};
+}
+
+}  // namespace
+
+Status remove_all(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return errno_error("stat " + path.string());
+  }
+  auto parent = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  UniqueFd dirfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dirfd) return errno_error("open " + parent.string());
+  return remove_at(dirfd.get(), path.filename().string(), st.st_dev, path.string());
 }
 
 }  // namespace berth::fs

@@ -20,7 +20,8 @@ Result<std::string> read_file(const std::filesystem::path& path);
 // mkdir -p with `mode` for the directories it creates.
 Status ensure_dir(const std::filesystem::path& path, mode_t mode = 0755);
 
-// rm -rf that does not follow symlinks and does not cross into other mounts' contents.
+// rm -rf that never follows symlinks and fails (kFailedPrecondition) at a mount point below
+// `path` instead of emptying what is mounted there. A missing path is fine.
 Status remove_all(const std::filesystem::path& path);
 
 // fsync a directory (after creating or renaming entries in it).

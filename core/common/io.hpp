@@ -62,9 +62,12 @@ class FdWriter final : public Writer {
   int fd_;
 };
 
+// Owns a copy of its data, so a temporary passed in cannot dangle.
 class StringReader final : public Reader {
  public:
-  explicit StringReader(std::string_view data) : data_(data) {}
+  explicit StringReader(std::string data) : owned_(std::move(data)), data_(owned_) {}
+  StringReader(const StringReader&) = delete;
+  StringReader& operator=(const StringReader&) = delete;
   Result<size_t> read(char* buffer, size_t capacity) override {
     size_t n = std::min(capacity, data_.size());
     data_.copy(buffer, n);
@@ -73,6 +76,7 @@ class StringReader final : public Reader {
   }
 
  private:
+  std::string owned_;
   std::string_view data_;
 };
 

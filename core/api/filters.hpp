@@ -1,0 +1,25 @@
+// The `filters` query parameter of list and prune endpoints: a JSON object mapping each key to
+// a set of values, {"label":{"a=b":true}} (current) or {"label":["a=b"]} (legacy clients).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "core/api/request.hpp"
+#include "core/common/result.hpp"
+
+namespace berth::core::api {
+
+using Filters = std::map<std::string, std::set<std::string>>;
+
+Result<Filters> parse_filters(std::string_view json_text);
+
+// Reads ?filters=, refusing keys outside `allowed` with Docker's "invalid filter 'x'".
+Result<Filters> request_filters(const Request& req, const std::set<std::string>& allowed);
+
+// Docker's boolean filter values ("dangling=true", "dangling=1").
+Result<bool> filter_bool(const Filters& f, const std::string& key, bool fallback);
+
+}  // namespace berth::core::api

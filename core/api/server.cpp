@@ -1,0 +1,414 @@
+#include "core/api/server.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <chrono>
+#include <filesystem>
+
+#include "core/api/tls_transport.hpp"
+#include "core/common/logging.hpp"
+
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+
+namespace berth::core::api {
+namespace {
+
+// Adapts a Transport to Beast's SyncReadStream concept.
+class BeastStream {
+ public:
+  explicit BeastStream(Transport& t) : t_(t) {}
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers, boost::system::error_code& ec) {
+    ec = {};
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers);
+         ++it) {
+      net::mutable_buffer b = *it;
+      if (b.size() == 0) continue;
+      auto n = t_.read_some(static_cast<char*>(b.data()), b.size());
+      if (!n) {
+        ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+        return 0;
+      }
+      if (*n == 0) ec = net::error::eof;
+      return *n;
+    }
+    return 0;
+  }
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers) {
+    boost::system::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  Transport& t_;
+};
+
+using Parser = http::request_parser<http::buffer_body>;
+
+// Pulls the request body out of the Beast parser as the handler asks for it.
+class ParserBody final : public BodySource {
+ public:
+  ParserBody(BeastStream& stream, boost::beast::flat_buffer& buffer, Parser& parser)
+      : stream_(stream), buffer_(buffer), parser_(parser) {}
+
+  bool has_body() const override { return !parser_.is_done(); }
+
+  Result<size_t> read(char* out, size_t capacity) override {
+    while (!parser_.is_done()) {
+      parser_.get().body().data = out;
+      parser_.get().body().size = capacity;
+      boost::system::error_code ec;
+      http::read(stream_, buffer_, parser_, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        failed_ = true;
+        return make_error(ErrorCode::kInvalidArgument, "read request body: " + ec.message());
+      }
+      size_t n = capacity - parser_.get().body().size;
+      if (n > 0) return n;
+    }
+    return size_t{0};
+  }
+
+  // Reads and drops whatever the handler left, so the next request can be parsed.
+  bool drain() {
+    if (failed_) return false;
+    char scratch[16384];
+    size_t total = 0;
+    while (!parser_.is_done()) {
+      auto n = read(scratch, sizeof scratch);
+      if (!n) return false;
+      total += *n;
+      if (total > (64u << 20)) return false;  // not worth reading: close instead
+    }
+    return true;
+  }
+
+ private:
+  BeastStream& stream_;
+  boost::beast::flat_buffer& buffer_;
+  Parser& parser_;
+  bool failed_ = false;
+};
+
+// "1.41" → 141; malformed → -1.
+int version_number(std::string_view v) {
+  size_t dot = v.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 >= v.size()) return -1;
+  int major = 0, minor = 0;
+  for (size_t i = 0; i < dot; ++i) {
+    if (v[i] < '0' || v[i] > '9') return -1;
+    major = major * 10 + (v[i] - '0');
+  }
+  for (size_t i = dot + 1; i < v.size(); ++i) {
+    if (v[i] < '0' || v[i] > '9' || minor > 1000) return -1;
+    minor = minor * 10 + (v[i] - '0');
+  }
+  return major * 1000 + minor;
+}
+
+// Splits "/v1.41/images/json" into ("1.41", "/images/json").
+bool strip_version(std::string& path, std::string& version) {
+  if (path.size() < 3 || path[0] != '/' || path[1] != 'v') return false;
+  size_t end = path.find('/', 2);
+  std::string_view candidate(path.data() + 2, (end == std::string::npos ? path.size() : end) - 2);
+  if (version_number(candidate) < 0) return false;
+  version = std::string(candidate);
+  path = end == std::string::npos ? "/" : path.substr(end);
+  return true;
+}
+
+Result<UniqueFd> listen_unix(const std::string& path) {
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return make_error(ErrorCode::kInvalidArgument, "socket path " + path + " is too long");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("create unix socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, path.size());
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        path + " exists and is not a socket: remove it or choose another host");
+    }
+    // A socket file from a previous run: refuse only if something still answers on it.
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "another daemon is listening on " + path + ": stop it or choose another host");
+    }
+    ::unlink(path.c_str());
+  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return errno_error("bind " + path);
+  }
+  // Only root (the socket's owner) may talk to the daemon: access is root on the host.
+  ::chmod(path.c_str(), 0660);
+  if (::listen(fd.get(), 512) != 0) return errno_error("listen on " + path);
+  return fd;
+}
+
+Result<UniqueFd> listen_tcp(const std::string& address) {
+  size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return make_error(ErrorCode::kInvalidArgument, "tcp address " + address + ": " + gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
+  UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("create tcp socket");
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0) return errno_error("bind " + address);
+  if (::listen(fd.get(), 512) != 0) return errno_error("listen on " + address);
+  return fd;
+}
+
+bool is_loopback_host(const std::string& address) {
+  size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+Server::Server(const Router& router) : router_(router) {}
+
+Server::~Server() { stop(); }
+
+Status Server::listen(const std::vector<std::string>& hosts, const TlsSettings& tls) {
+  for (const auto& host : hosts) {
+    auto listener = std::make_unique<Listener>();
+    listener->address = host;
+    if (host.rfind("unix://", 0) == 0) {
+      listener->unix_socket = true;
+      listener->path = host.substr(7);
+      auto fd = listen_unix(listener->path);
+      if (!fd) return fd.error();
+      listener->fd = std::move(*fd);
+    } else if (host.rfind("tcp://", 0) == 0) {
+      std::string address = host.substr(6);
+      if (!tls.enabled && !tls.verify && !is_loopback_host(address)) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "refusing to serve " + host + " without TLS: anyone reaching it would be "
+                          "root on this host; set \"tlsverify\" with certificates, or use a "
+                          "loopback address");
+      }
+      if (tls.enabled || tls.verify) {
+        if (!tls_) {
+          auto ctx = TlsContext::create(tls);
+          if (!ctx) return ctx.error();
+          tls_ = std::move(*ctx);
+        }
+        listener->tls = true;
+      }
+      auto fd = listen_tcp(address);
+      if (!fd) return fd.error();
+      listener->fd = std::move(*fd);
+    } else {
+      return make_error(ErrorCode::kInvalidArgument, "unsupported host " + host);
+    }
+    listeners_.push_back(std::move(listener));
+  }
+  return {};
+}
+
+void Server::start() {
+  for (auto& l : listeners_) {
+    accept_threads_.emplace_back([this, l = l.get()] { accept_loop(l); });
+  }
+}
+
+void Server::accept_loop(Listener* listener) {
+  auto log = logging::get("api");
+  log->info("API listening on {}", listener->address);
+  while (!stopping_) {
+    int fd = ::accept4(listener->fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (stopping_) break;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        log->warn("accept on {}: too many open files; retrying", listener->address);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      if (stopping_ || errno == EINVAL || errno == EBADF) break;
+      log->error("accept on {}: {}", listener->address, std::strerror(errno));
+      continue;
+    }
+    UniqueFd client(fd);
+    std::string peer;
+    if (listener->unix_socket) {
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        peer = "pid=" + std::to_string(cred.pid) + " uid=" + std::to_string(cred.uid);
+      }
+    } else {
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+    }
+    std::shared_ptr<Transport> transport;
+    if (listener->tls) {
+      // The handshake runs on the connection's own thread, not here.
+      transport = std::make_shared<PendingTlsTransport>(std::move(client), *tls_);
+    } else {
+      transport = std::make_shared<FdTransport>(std::move(client), std::move(peer));
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+      connections_.insert(transport);
+    }
+    std::thread([this, transport] { serve(transport); }).detach();
+  }
+}
+
+void Server::serve(std::shared_ptr<Transport> transport) {
+  auto log = logging::get("api");
+  if (auto* pending = dynamic_cast<PendingTlsTransport*>(transport.get())) {
+    if (auto s = pending->handshake(); !s) {
+      log->warn("TLS handshake failed: {}", s.error().message);
+      std::lock_guard lock(mutex_);
+      connections_.erase(transport);
+      idle_.notify_all();
+      return;
+    }
+  }
+  BeastStream stream(*transport);
+  boost::beast::flat_buffer buffer;
+  for (;;) {
+    Parser parser;
+    parser.header_limit(256 * 1024);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    boost::system::error_code ec;
+    http::read_header(stream, buffer, parser, ec);
+    if (ec) {
+      if (ec != net::error::eof && ec != http::error::end_of_stream && !stopping_) {
+        std::string bad = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                          "Connection: close\r\nContent-Length: 40\r\n\r\n"
+                          "{\"message\":\"malformed HTTP request\"}\r\n\r\n";
+        (void)transport->write_all(bad.data(), bad.size());
+      }
+      break;
+    }
+    auto& msg = parser.get();
+    auto started = std::chrono::steady_clock::now();
+
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.request_id = std::to_string(next_request_id_++);
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers[name] = std::string(field.value());
+    }
+    std::string_view target = req.target;
+    size_t qmark = target.find('?');
+    req.path = percent_decode(target.substr(0, qmark), false);
+    if (qmark != std::string_view::npos) req.query = parse_query(target.substr(qmark + 1));
+    req.versioned = strip_version(req.path, req.api_version);
+    if (!req.versioned) req.api_version = std::string(kApiVersion);
+
+    ParserBody body(stream, buffer, parser);
+    req.body_source = &body;
+    bool keep_alive = msg.keep_alive() && !stopping_;
+    ResponseWriter res(*transport, req.method == "HEAD", keep_alive);
+
+    int v = version_number(req.api_version);
+    if (req.versioned && v > version_number(kApiVersion)) {
+      res.send_error(400, "client version " + req.api_version +
+                              " is too new. Maximum supported API version is " +
+                              std::string(kApiVersion));
+    } else if (req.versioned && v < version_number(kMinApiVersion)) {
+      res.send_error(400, "client version " + req.api_version +
+                              " is too old. Minimum supported API version is " +
+                              std::string(kMinApiVersion) +
+                              ", please upgrade your client to a newer version");
+    } else {
+      std::string method = req.method == "HEAD" ? "HEAD" : req.method;
+      const Handler* handler = router_.match(method, req.path, req.params);
+      if (handler == nullptr && req.method == "HEAD") handler = router_.match("GET", req.path, req.params);
+      if (handler == nullptr) {
+        res.send_error(404, "page not found");
+      } else {
+        // Bytes pipelined after the request headers belong to a hijacked stream (stdin).
+        if (!body.has_body() && buffer.size() > 0) {
+          auto data = buffer.data();
+          res.set_leftover(std::string(static_cast<const char*>(data.data()), data.size()));
+        }
+        try {
+          (*handler)(req, res);
+        } catch (const std::exception& e) {
+          log->error("request {} {} {}: handler threw: {}", req.request_id, req.method, req.path, e.what());
+          if (!res.started()) res.send_error(500, std::string("internal error: ") + e.what());
+        }
+        if (!res.started()) res.send_error(500, "handler sent no response");
+      }
+    }
+    if (log->should_log(spdlog::level::debug)) {
+      auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      log->debug("req={} {} {} status={} ms={:.2f}", req.request_id, req.method, req.target, res.status(), ms);
+    }
+    if (res.hijacked() || res.must_close() || res.streaming()) break;
+    if (!body.drain()) break;
+    if (stopping_) break;
+  }
+  transport->shutdown_both();
+  std::lock_guard lock(mutex_);
+  connections_.erase(transport);
+  idle_.notify_all();
+}
+
+size_t Server::connection_count() const {
+  std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) return;
+  for (auto& l : listeners_) ::shutdown(l->fd.get(), SHUT_RDWR);
+  for (auto& t : accept_threads_) {
+    if (t.joinable()) t.join();
+  }
+  {
+    std::unique_lock lock(mutex_);
+    for (const auto& c : connections_) c->shutdown_both();
+    // Handlers blocked on a container or a stream see their socket closed and return.
+    idle_.wait_for(lock, std::chrono::seconds(10), [this] { return connections_.empty(); });
+  }
+  for (auto& l : listeners_) {
+    if (l->unix_socket) ::unlink(l->path.c_str());
+    l->fd.reset();
+  }
+}
+
+}  // namespace berth::core::api

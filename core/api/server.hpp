@@ -1,0 +1,68 @@
+// The API server: listens on unix sockets and TCP (optionally mutual TLS), one thread per
+// connection (like dockerd's goroutine per connection: long waits, streams and hijacked attach
+// sessions simply block their own thread), HTTP/1.1 keep-alive with chunked request bodies.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/api/router.hpp"
+#include "core/api/transport.hpp"
+#include "core/common/result.hpp"
+#include "core/common/unique_fd.hpp"
+
+namespace berth::core::api {
+
+struct TlsSettings {
+  bool enabled = false;  // serve TLS on tcp:// hosts
+  bool verify = false;   // require client certificates signed by ca_cert (mutual TLS)
+  std::string ca_cert, cert, key;
+};
+
+class TlsContext;
+
+class Server {
+ public:
+  explicit Server(const Router& router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every host ("unix:///run/berth.sock", "tcp://127.0.0.1:2376"). Nothing is accepted
+  // until start(). A unix socket path in use by a live process is an error.
+  Status listen(const std::vector<std::string>& hosts, const TlsSettings& tls);
+  void start();
+  // Stops accepting, closes every connection, waits for their threads, removes socket files.
+  void stop();
+
+  [[nodiscard]] size_t connection_count() const;
+
+ private:
+  struct Listener {
+    std::string address;
+    UniqueFd fd;
+    bool unix_socket = false;
+    std::string path;  // unix socket file
+    bool tls = false;
+  };
+  void accept_loop(Listener* listener);
+  void serve(std::shared_ptr<Transport> transport);
+
+  const Router& router_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::thread> accept_threads_;
+  std::unique_ptr<TlsContext> tls_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> next_request_id_{1};
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;
+  std::set<std::shared_ptr<Transport>> connections_;
+};
+
+}  // namespace berth::core::api

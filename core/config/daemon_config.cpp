@@ -1,0 +1,239 @@
+#include "core/config/daemon_config.hpp"
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <set>
+
+#include "core/common/fs.hpp"
+
+namespace json = boost::json;
+
+namespace berth::core::config {
+namespace {
+
+Error bad(std::string_view source, std::string message) {
+  std::string where = source.empty() ? "configuration" : std::string(source);
+  return make_error(ErrorCode::kInvalidArgument, where + ": " + message);
+}
+
+Result<std::string> as_string(const json::value& v, std::string_view key, std::string_view src) {
+  if (!v.is_string()) return bad(src, "\"" + std::string(key) + "\" must be a string");
+  return std::string(v.get_string());
+}
+
+Result<bool> as_bool(const json::value& v, std::string_view key, std::string_view src) {
+  if (!v.is_bool()) return bad(src, "\"" + std::string(key) + "\" must be true or false");
+  return v.get_bool();
+}
+
+Result<std::vector<std::string>> as_strings(const json::value& v, std::string_view key,
+                                            std::string_view src) {
+  if (!v.is_array()) return bad(src, "\"" + std::string(key) + "\" must be an array of strings");
+  std::vector<std::string> out;
+  for (const auto& item : v.get_array()) {
+    if (!item.is_string()) {
+      return bad(src, "\"" + std::string(key) + "\" must be an array of strings");
+    }
+    out.emplace_back(item.get_string());
+  }
+  return out;
+}
+
+Status parse_log_opts(const json::value& v, LogOpts& out, std::string_view src) {
+  if (!v.is_object()) return bad(src, "\"log-opts\" must be an object of strings");
+  for (const auto& [k, val] : v.get_object()) {
+    if (!val.is_string()) return bad(src, "\"log-opts\": \"" + std::string(k) + "\" must be a string");
+    std::string_view s = val.get_string();
+    if (k == "max-size") {
+      auto size = parse_byte_size(s);
+      if (!size || *size <= 0) return bad(src, "\"log-opts\": invalid max-size \"" + std::string(s) + "\"");
+      out.max_size = *size;
+    } else if (k == "max-file") {
+      int n = 0;
+      for (char c : s) {
+        if (c < '0' || c > '9' || n > 100000) return bad(src, "\"log-opts\": invalid max-file \"" + std::string(s) + "\"");
+        n = n * 10 + (c - '0');
+      }
+      if (n < 1) return bad(src, "\"log-opts\": max-file must be at least 1");
+      out.max_file = n;
+    } else {
+      return bad(src, "\"log-opts\": unknown option \"" + std::string(k) +
+                          "\" (supported: max-size, max-file)");
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> split_list(std::string_view value) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view part = value.substr(start, comma - start);
+    if (!part.empty()) out.emplace_back(part);
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool is_list_key(std::string_view key) {
+  return key == "hosts" || key == "plugin-dirs" || key == "required-plugins" ||
+         key == "disabled-plugins";
+}
+
+std::vector<std::string>& list_field(DaemonConfig& c, std::string_view key) {
+  if (key == "hosts") return c.hosts;
+  if (key == "plugin-dirs") return c.plugin_dirs;
+  if (key == "required-plugins") return c.required_plugins;
+  return c.disabled_plugins;
+}
+
+}  // namespace
+
+Result<int64_t> parse_byte_size(std::string_view text) {
+  if (text.empty()) return make_error(ErrorCode::kInvalidArgument, "empty size");
+  int64_t value = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (value > (int64_t{1} << 50)) return make_error(ErrorCode::kInvalidArgument, "size too large");
+    value = value * 10 + (text[i] - '0');
+  }
+  if (i == 0) return make_error(ErrorCode::kInvalidArgument, "invalid size \"" + std::string(text) + "\"");
+  std::string unit(text.substr(i));
+  for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (unit.size() == 2 && unit[1] == 'b') unit.pop_back();
+  int64_t mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k") mult = 1024;
+  else if (unit == "m") mult = 1024 * 1024;
+  else if (unit == "g") mult = int64_t{1024} * 1024 * 1024;
+  else return make_error(ErrorCode::kInvalidArgument, "invalid size unit in \"" + std::string(text) + "\"");
+  return value * mult;
+}
+
+Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view source) {
+  json::error_code ec;
+  json::value root = json::parse(json_text, ec);
+  if (ec) return bad(source, "not valid JSON: " + ec.message());
+  if (!root.is_object()) return bad(source, "must be a JSON object");
+
+  DaemonConfig c;
+  c.source = std::string(source);
+  for (const auto& [key_sv, v] : root.get_object()) {
+    std::string key(key_sv);
+    if (key == "data-root" || key == "exec-root" || key == "storage-driver" ||
+        key == "isolation-backend" || key == "log-level" || key == "tlscacert" ||
+        key == "tlscert" || key == "tlskey") {
+      auto s = as_string(v, key, source);
+      if (!s) return s.error();
+      if (key == "data-root") c.data_root = *s;
+      else if (key == "exec-root") c.exec_root = *s;
+      else if (key == "storage-driver") c.storage_driver = *s;
+      else if (key == "isolation-backend") c.isolation_backend = *s;
+      else if (key == "log-level") c.log_level = *s;
+      else if (key == "tlscacert") c.tlscacert = *s;
+      else if (key == "tlscert") c.tlscert = *s;
+      else c.tlskey = *s;
+    } else if (is_list_key(key)) {
+      auto list = as_strings(v, key, source);
+      if (!list) return list.error();
+      list_field(c, key) = std::move(*list);
+    } else if (key == "tls" || key == "tlsverify") {
+      auto b = as_bool(v, key, source);
+      if (!b) return b.error();
+      (key == "tls" ? c.tls : c.tlsverify) = *b;
+    } else if (key == "log-opts") {
+      BERTH_TRY_STATUS(parse_log_opts(v, c.log_opts, source));
+    } else if (key == "plugins") {
+      if (!v.is_object()) return bad(source, "\"plugins\" must be an object keyed by driver id");
+      for (const auto& [id, section] : v.get_object()) {
+        if (!section.is_object()) {
+          return bad(source, "\"plugins\": the section of \"" + std::string(id) +
+                                 "\" must be an object");
+        }
+        c.plugins[std::string(id)] = json::serialize(section);
+      }
+    } else {
+      return bad(source, "unknown key \"" + key + "\"");
+    }
+  }
+  BERTH_TRY_STATUS(validate(c));
+  return c;
+}
+
+Result<DaemonConfig> load_config(const std::string& path, bool must_exist) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (must_exist) {
+      return make_error(ErrorCode::kNotFound, "configuration file " + path + " does not exist");
+    }
+    return DaemonConfig{};
+  }
+  auto text = fs::read_file(path);
+  if (!text) return text.error().wrap("read configuration");
+  return parse_config(*text, path);
+}
+
+Status apply_override(DaemonConfig& c, std::string_view key, std::string_view value,
+                      std::vector<std::string>& seen) {
+  std::string k(key);
+  if (is_list_key(k)) {
+    auto& field = list_field(c, k);
+    if (std::find(seen.begin(), seen.end(), k) == seen.end()) {
+      field.clear();
+      seen.push_back(k);
+    }
+    for (auto& item : split_list(value)) field.push_back(std::move(item));
+    return {};
+  }
+  if (k == "data-root") c.data_root = value;
+  else if (k == "exec-root") c.exec_root = value;
+  else if (k == "storage-driver") c.storage_driver = value;
+  else if (k == "isolation-backend") c.isolation_backend = value;
+  else if (k == "log-level") c.log_level = value;
+  else return bad("command line", "unknown option --" + k);
+  return {};
+}
+
+Status validate(const DaemonConfig& c) {
+  std::string_view src = c.source.empty() ? "configuration" : std::string_view(c.source);
+  auto absolute = [&](const std::string& path, const char* key) -> Status {
+    if (path.empty() || path[0] != '/') {
+      return bad(src, "\"" + std::string(key) + "\" must be an absolute path, got \"" + path + "\"");
+    }
+    return {};
+  };
+  BERTH_TRY_STATUS(absolute(c.data_root, "data-root"));
+  BERTH_TRY_STATUS(absolute(c.exec_root, "exec-root"));
+  for (const auto& dir : c.plugin_dirs) BERTH_TRY_STATUS(absolute(dir, "plugin-dirs"));
+  if (c.hosts.empty()) return bad(src, "\"hosts\" must list at least one address");
+  for (const auto& h : c.hosts) {
+    if (h.rfind("unix://", 0) == 0) {
+      if (h.size() <= 7 || h[7] != '/') {
+        return bad(src, "host \"" + h + "\": a unix socket needs an absolute path (unix:///run/berth.sock)");
+      }
+    } else if (h.rfind("tcp://", 0) == 0) {
+      if (h.find(':', 6) == std::string::npos) {
+        return bad(src, "host \"" + h + "\": a tcp address needs a port (tcp://127.0.0.1:2376)");
+      }
+    } else {
+      return bad(src, "host \"" + h + "\": use unix:///path or tcp://address:port");
+    }
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+  if (!kLevels.contains(c.log_level)) {
+    return bad(src, "\"log-level\" must be one of trace, debug, info, warn, error, got \"" +
+                        c.log_level + "\"");
+  }
+  if (c.storage_driver.empty()) return bad(src, "\"storage-driver\" must not be empty");
+  if (c.tlsverify && (c.tlscacert.empty() || c.tlscert.empty() || c.tlskey.empty())) {
+    return bad(src, "\"tlsverify\" needs \"tlscacert\", \"tlscert\" and \"tlskey\"");
+  }
+  if (c.tls && (c.tlscert.empty() || c.tlskey.empty())) {
+    return bad(src, "\"tls\" needs \"tlscert\" and \"tlskey\"");
+  }
+  return {};
+}
+
+}  // namespace berth::core::config

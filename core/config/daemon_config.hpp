@@ -1,0 +1,64 @@
+// berthd's configuration: /etc/berth/daemon.json (Docker daemon.json style, kebab-case keys)
+// overridden by command-line flags of the same names. Every key has a default, so the daemon
+// runs with no file at all; an unknown key or a wrong type is an error naming it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/result.hpp"
+
+namespace berth::core::config {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/berth/daemon.json";
+
+struct LogOpts {
+  int64_t max_size = 10 * 1024 * 1024;  // json-file rotation is on by default: Docker's
+  int max_file = 3;                     // unbounded default fills disks
+};
+
+struct DaemonConfig {
+  std::string data_root = "/var/lib/berth";
+  std::string exec_root = "/run/berth";
+  std::vector<std::string> hosts = {"unix:///run/berth.sock"};
+  std::vector<std::string> plugin_dirs;  // empty: <berthd dir>/../lib/berth/plugins
+  std::string storage_driver = "overlay";
+  std::string isolation_backend = "linux";  // "none": no containers (image-only daemon)
+  std::vector<std::string> required_plugins;
+  std::vector<std::string> disabled_plugins;
+  std::map<std::string, std::string> plugins;  // driver id -> its raw JSON section
+  std::string log_level = "info";
+  LogOpts log_opts;
+  // TCP hosts: mutual TLS (Docker's keys). A tcp:// host without TLS is refused unless
+  // it listens on loopback.
+  bool tls = false;
+  bool tlsverify = false;
+  std::string tlscacert;
+  std::string tlscert;
+  std::string tlskey;
+
+  std::string source;  // the file it came from, "" when none (for messages)
+};
+
+// Parses daemon.json text. Unknown keys and wrong types are errors naming the key.
+Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view source = "");
+
+// Loads `path`. A missing file is fine (defaults) unless `must_exist`.
+Result<DaemonConfig> load_config(const std::string& path, bool must_exist);
+
+// Applies one command-line override `--<key> <value>` (keys as in daemon.json; list keys may
+// be given several times or comma-separated). `seen` tracks list keys already overridden so
+// that the first flag replaces the file's list and later ones append.
+Status apply_override(DaemonConfig& config, std::string_view key, std::string_view value,
+                      std::vector<std::string>& seen);
+
+// Checks the combination (paths absolute, hosts well-formed, log level known, ...).
+Status validate(const DaemonConfig& config);
+
+// Parses "10m", "1g", "512k", "100" into bytes.
+Result<int64_t> parse_byte_size(std::string_view text);
+
+}  // namespace berth::core::config

@@ -1,0 +1,190 @@
+#include "core/daemon/daemon.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/api/handlers/image_handlers.hpp"
+#include "core/api/handlers/system_handlers.hpp"
+#include "core/api/server.hpp"
+#include "core/common/fs.hpp"
+#include "core/common/host_info.hpp"
+#include "core/common/ids.hpp"
+#include "core/common/logging.hpp"
+#include "core/daemon/daemon_lock.hpp"
+#include "core/events/event_bus.hpp"
+#include "core/image/image_service.hpp"
+#include "core/image/image_store.hpp"
+#include "core/plugin/plugin_manager.hpp"
+#include "core/version.hpp"
+
+namespace berth::core::daemon {
+namespace {
+
+int64_t count_dir_entries(const char* path) {
+  int64_t n = 0;
+  if (DIR* d = ::opendir(path)) {
+    while (::readdir(d) != nullptr) ++n;
+    ::closedir(d);
+  }
+  return n > 2 ? n - 2 : 0;
+}
+
+Result<std::string> daemon_id(const std::string& data_root) {
+  auto path = std::filesystem::path(data_root) / "engine-id";
+  if (auto existing = fs::read_file(path)) {
+    std::string id = *existing;
+    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+    if (!id.empty()) return id;
+  }
+  std::string id = random_hex(16);
+  BERTH_TRY_STATUS(fs::atomic_write(path, id + "\n", 0600));
+  return id;
+}
+
+// Image metadata lives in image/<driver>; finding another driver's there means this data-root
+// was made with another storage driver, whose layers this one cannot read.
+Status check_storage_driver_switch(const std::string& data_root, const std::string& driver) {
+  std::error_code ec;
+  std::vector<std::string> others;
+  for (const auto& entry : std::filesystem::directory_iterator(data_root + "/image", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name == driver || !entry.is_directory()) continue;
+    bool has_data = false;
+    for (const auto& sub : {"images", "layers"}) {
+      std::error_code ec2;
+      auto it = std::filesystem::directory_iterator(entry.path() / sub, ec2);
+      if (!ec2 && it != std::filesystem::directory_iterator()) has_data = true;
+    }
+    if (has_data) others.push_back(name);
+  }
+  if (others.empty()) return {};
+  std::string list;
+  for (const auto& o : others) list += (list.empty() ? "" : ", ") + ("\"" + o + "\"");
+  return make_error(ErrorCode::kFailedPrecondition,
+                    "data-root " + data_root + " holds images stored with the storage driver " + list +
+                        ", which \"" + driver + "\" cannot read; set \"storage-driver\" back to " +
+                        others[0] + ", or use a new --data-root (remove " + data_root + "/image/" +
+                        others[0] + " and its plugin data only if those images can be lost)");
+}
+
+}  // namespace
+
+struct Daemon::State {
+  std::optional<DaemonLock> lock;
+  std::unique_ptr<plugin::PluginManager> plugins;
+  events::EventBus events;
+  std::optional<store::ContentStore> content;
+  std::unique_ptr<image::ImageStore> image_store;
+  std::unique_ptr<image::ImageService> images;
+  api::Router router;
+  std::unique_ptr<api::Server> server;
+};
+
+Daemon::Daemon(config::DaemonConfig config)
+    : config_(std::move(config)), state_(std::make_unique<State>()) {}
+
+Daemon::~Daemon() = default;
+
+Status Daemon::start() {
+  auto log = logging::get("daemon");
+  auto& s = *state_;
+  BERTH_TRY_STATUS(fs::ensure_dir(config_.data_root, 0711));
+  BERTH_TRY_STATUS(fs::ensure_dir(config_.exec_root, 0700));
+  auto lock = DaemonLock::acquire(config_.data_root);
+  if (!lock) return lock.error();
+  s.lock.emplace(std::move(*lock));
+  auto id = daemon_id(config_.data_root);
+  if (!id) return id.error().wrap("daemon id");
+  BERTH_TRY_STATUS(fs::ensure_dir(config_.data_root + "/plugins", 0700));
+  BERTH_TRY_STATUS(fs::ensure_dir(config_.exec_root + "/plugins", 0700));
+
+  std::vector<std::string> dirs = config_.plugin_dirs;
+  if (dirs.empty()) dirs.push_back(plugin::default_plugin_dir());
+  auto plugins = plugin::PluginManager::start(config_, dirs);
+  if (!plugins) return plugins.error();
+  s.plugins = std::move(*plugins);
+
+  // Images: blobs are shared by every storage driver; metadata and layers belong to one.
+  auto content = store::ContentStore::open(config_.data_root + "/content");
+  if (!content) return content.error().wrap("open content store");
+  s.content.emplace(std::move(*content));
+  BERTH_TRY_STATUS(check_storage_driver_switch(config_.data_root, s.plugins->storage_name()));
+  auto image_store =
+      image::ImageStore::open(config_.data_root + "/image/" + s.plugins->storage_name());
+  if (!image_store) return image_store.error().wrap("open image store");
+  s.image_store = std::move(*image_store);
+  std::string scratch = config_.exec_root + "/mounts";
+  BERTH_TRY_STATUS(fs::ensure_dir(scratch, 0700));
+  s.images = std::make_unique<image::ImageService>(*s.content, *s.image_store, s.plugins->storage(),
+                                                   s.events, s.plugins->storage_name(), scratch);
+  api::register_image_routes(s.router, *s.images);
+
+  auto deps = std::make_shared<api::SystemDeps>(
+      api::SystemDeps{config_, *s.plugins, s.events, *id, read_host_info()});
+  deps->image_count = [&s] { return static_cast<int64_t>(s.images->count()); };
+  deps->open_fds = [] { return count_dir_entries("/proc/self/fd"); };
+  deps->thread_count = [] { return count_dir_entries("/proc/self/task"); };
+  deps->stopping = [this] { return stopping_.load(); };
+  api::register_system_routes(s.router, deps);
+
+  s.server = std::make_unique<api::Server>(s.router);
+  api::TlsSettings tls{config_.tls || config_.tlsverify, config_.tlsverify, config_.tlscacert,
+                       config_.tlscert, config_.tlskey};
+  BERTH_TRY_STATUS(s.server->listen(config_.hosts, tls));
+  s.server->start();
+  log->info("berthd {} ready: data-root={} storage-driver={} isolation-backend={}", kBerthVersion,
+            config_.data_root, s.plugins->storage_name(), config_.isolation_backend);
+  return {};
+}
+
+void Daemon::stop() {
+  auto log = logging::get("daemon");
+  stopping_ = true;
+  auto& s = *state_;
+  if (s.server) {
+    s.server->stop();
+    if (size_t left = s.server->connection_count(); left > 0) {
+      log->warn("{} connections did not finish within the shutdown grace period", left);
+    }
+  }
+  log->info("berthd stopped");
+}
+
+int Daemon::run() {
+  // Every thread (server, plugins) inherits this mask; only this thread takes the signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGQUIT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto log = logging::get("daemon");
+  if (auto s = start(); !s) {
+    // Plain text, not a log line: the message may hold the multi-line plugin table.
+    std::fprintf(stderr, "berthd: %s\n", s.error().message.c_str());
+    stopping_ = true;
+    if (state_->server) state_->server->stop();
+    return 1;
+  }
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      log->info("SIGHUP: nothing to reload");
+      continue;
+    }
+    log->info("received {}, shutting down", sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
+    break;
+  }
+  stop();
+  return 0;
+}
+
+}  // namespace berth::core::daemon

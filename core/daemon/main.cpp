@@ -1,0 +1,74 @@
+// berthd [--config FILE] [--<daemon.json key> VALUE ...]
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "core/common/logging.hpp"
+#include "core/config/daemon_config.hpp"
+#include "core/daemon/daemon.hpp"
+#include "core/version.hpp"
+
+int main(int argc, char** argv) {
+  using berth::core::config::DaemonConfig;
+  CLI::App app{"berthd: the Berth container engine daemon (Docker Engine API compatible)",
+               "berthd"};
+  std::string config_path(berth::core::config::kDefaultConfigPath);
+  bool config_given = false;
+  bool show_version = false;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  app.add_option_function<std::string>(
+         "--config", [&](const std::string& v) { config_path = v; config_given = true; },
+         "daemon configuration file (default /etc/berth/daemon.json)");
+  app.add_flag("-v,--version", show_version, "print the version and exit");
+  // Flags named like the daemon.json keys; they override the file.
+  auto add = [&](const std::string& names, const std::string& key, const std::string& help) {
+    app.add_option_function<std::vector<std::string>>(
+           names,
+           [&, key](const std::vector<std::string>& values) {
+             for (const auto& v : values) overrides.emplace_back(key, v);
+           },
+           help)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  };
+  add("--data-root", "data-root", "root of persistent state (default /var/lib/berth)");
+  add("--exec-root", "exec-root", "root of runtime state (default /run/berth)");
+  add("-H,--host,--hosts", "hosts", "address to serve: unix:///path or tcp://addr:port (repeatable)");
+  add("--plugin-dir,--plugin-dirs", "plugin-dirs", "directory searched for berth-*.so plugins (repeatable)");
+  add("-s,--storage-driver", "storage-driver", "storage driver (default overlay)");
+  add("--isolation-backend", "isolation-backend", "isolation backend (default linux; none: images only)");
+  add("--required-plugin,--required-plugins", "required-plugins", "driver id or plugin that must load (repeatable)");
+  add("--disabled-plugin,--disabled-plugins", "disabled-plugins", "driver id or plugin not to load (repeatable)");
+  add("-l,--log-level", "log-level", "trace, debug, info, warn or error");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (show_version) {
+    std::printf("berthd %s (commit %s)\n", std::string(berth::core::kBerthVersion).c_str(),
+                std::string(berth::core::kGitCommit).c_str());
+    return 0;
+  }
+  auto config = berth::core::config::load_config(config_path, config_given);
+  if (!config) {
+    std::fprintf(stderr, "berthd: %s\n", config.error().message.c_str());
+    return 1;
+  }
+  std::vector<std::string> seen;
+  for (const auto& [key, value] : overrides) {
+    if (auto s = berth::core::config::apply_override(*config, key, value, seen); !s) {
+      std::fprintf(stderr, "berthd: %s\n", s.error().message.c_str());
+      return 1;
+    }
+  }
+  if (auto s = berth::core::config::validate(*config); !s) {
+    std::fprintf(stderr, "berthd: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  if (auto s = berth::logging::set_level(config->log_level); !s) {
+    std::fprintf(stderr, "berthd: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  berth::core::daemon::Daemon daemon(std::move(*config));
+  return daemon.run();
+}

@@ -1,0 +1,117 @@
+// Images: the object model behind /images/*. Owns policy (names, tags, what may be deleted);
+// bytes live in the content store, layers in the storage driver's snapshots, metadata in the
+// ImageStore. Every operation that fails leaves no half-made image, layer or snapshot behind.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "berth/sdk/storage_driver.hpp"
+#include "core/common/io.hpp"
+#include "core/common/result.hpp"
+#include "core/events/event_bus.hpp"
+#include "core/image/image_config.hpp"
+#include "core/image/image_store.hpp"
+#include "core/image/reference.hpp"
+#include "core/store/content_store.hpp"
+
+namespace berth::core::image {
+
+struct ResolvedImage {
+  ImageRecord record;
+  ImageConfig config;
+};
+
+// One entry of an rmi/prune answer: {"Untagged": ref} or {"Deleted": id}.
+struct DeleteItem {
+  std::string untagged;
+  std::string deleted;
+};
+
+// Which containers use an image (set by the container subsystem).
+struct ImageUsers {
+  std::vector<std::string> running;  // container ids
+  std::vector<std::string> stopped;
+};
+
+using Filters = std::map<std::string, std::set<std::string>>;
+
+// Progress and output lines for streamed answers (import, load).
+using ProgressFn = std::function<void(const boost::json::object& message)>;
+
+class ImageService {
+ public:
+  ImageService(store::ContentStore& content, ImageStore& store, sdk::StorageDriver& storage,
+               events::EventBus& events, std::string storage_name, std::string scratch_dir);
+
+  // ---- lookups ----------------------------------------------------------------------------
+  // Docker's resolution: full id, name[:tag] / name@digest, then a unique id prefix.
+  Result<ResolvedImage> resolve(std::string_view name) const;
+  size_t count() const;
+  // Familiar tag references of an image ("busybox:local").
+  std::vector<std::string> repo_tags(const std::string& id) const;
+  std::vector<std::string> repo_digests(const std::string& id) const;
+
+  // ---- API operations -----------------------------------------------------------------------
+  // POST /images/create?fromSrc=-: the tar (any compression) becomes a one-layer image.
+  Result<std::string> import(Reader& tar, const std::string& repo, const std::string& tag,
+                             const std::string& message, const std::vector<std::string>& changes);
+  Result<boost::json::array> list(const Filters& filters, bool all, bool digests) const;
+  Result<boost::json::object> inspect(std::string_view name) const;
+  Result<boost::json::array> history(std::string_view name) const;
+  Status tag(std::string_view source, const std::string& repo, const std::string& tag);
+  Result<std::vector<DeleteItem>> remove(std::string_view name, bool force, bool prune_parents);
+  Result<std::pair<std::vector<DeleteItem>, int64_t>> prune(const Filters& filters);
+
+  // GET /images/get: docker save format (with the OCI layout alongside) into `out`.
+  Status save(const std::vector<std::string>& names, Writer& out);
+  // POST /images/load: docker save or OCI layout tars; returns the "Loaded image" lines.
+  Result<std::vector<std::string>> load(Reader& tar, const ProgressFn& progress);
+
+  // ---- for containers and commit --------------------------------------------------------------
+  // Registers the layer whose uncompressed tar is the blob `diff_id`, on top of `parent_chain`.
+  Result<LayerRecord> register_layer(const std::string& parent_chain, const std::string& diff_id);
+  // Stores a config whose diff ids are all registered layers; returns the image id.
+  Result<std::string> create_image(std::string config_bytes, const std::string& parent_image);
+  // Points `reference` (any form the user typed) at image `id`, with its events.
+  Status set_tag(const Reference& reference, const std::string& id);
+
+  std::function<ImageUsers(const std::string& image_id)> image_users;
+
+  store::ContentStore& content() { return content_; }
+  sdk::StorageDriver& storage() { return storage_; }
+  const std::string& storage_name() const { return storage_name_; }
+
+ private:
+  std::shared_ptr<std::mutex> chain_lock(const std::string& chain);
+  Status apply_into_snapshot(const std::string& key, const std::vector<sdk::Mount>& mounts,
+                             const std::string& diff_id, int64_t* size);
+  std::set<std::string> chains_in_use() const;  // by any image
+  std::vector<std::string> release_layers(const std::string& top_chain);
+  Result<std::vector<DeleteItem>> delete_image(const ImageRecord& record, bool prune_parents);
+  boost::json::object summary(const ImageRecord& record, const ImageConfig& config,
+                              bool digests) const;
+  void publish(const std::string& action, const std::string& id, const std::string& name) const;
+  void remove_unused_blob(const std::string& digest);
+
+  store::ContentStore& content_;
+  ImageStore& store_;
+  sdk::StorageDriver& storage_;
+  events::EventBus& events_;
+  std::string storage_name_;
+  std::string scratch_dir_;  // where snapshots are mounted when a driver needs it
+
+  mutable std::mutex mutex_;  // image/reference changes
+  std::mutex locks_mutex_;
+  std::map<std::string, std::weak_ptr<std::mutex>> chain_locks_;
+};
+
+}  // namespace berth::core::image

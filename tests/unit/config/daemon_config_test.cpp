@@ -1,0 +1,126 @@
+#include "core/config/daemon_config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace berth::core::config;
+
+namespace {
+
+TEST(DaemonConfig, EmptyObjectGivesTheDefaults) {
+  auto c = parse_config("{}");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->data_root, "/var/lib/berth");
+  EXPECT_EQ(c->exec_root, "/run/berth");
+  ASSERT_EQ(c->hosts.size(), 1u);
+  EXPECT_EQ(c->hosts[0], "unix:///run/berth.sock");
+  EXPECT_EQ(c->storage_driver, "overlay");
+  EXPECT_EQ(c->isolation_backend, "linux");
+  EXPECT_EQ(c->log_level, "info");
+  EXPECT_EQ(c->log_opts.max_size, 10 * 1024 * 1024);
+  EXPECT_EQ(c->log_opts.max_file, 3);
+}
+
+TEST(DaemonConfig, ParsesEveryKey) {
+  auto c = parse_config(R"({
+    "data-root": "/srv/berth", "exec-root": "/run/b2",
+    "hosts": ["unix:///run/b2.sock", "tcp://127.0.0.1:2376"],
+    "plugin-dirs": ["/opt/berth/plugins"], "storage-driver": "btrfs",
+    "isolation-backend": "none", "required-plugins": ["network.bridge"],
+    "disabled-plugins": ["storage.overlay"], "log-level": "debug",
+    "plugins": {"network.bridge": {"bridge": "b0", "mtu": 1400}},
+    "log-opts": {"max-size": "5m", "max-file": "4"}})",
+                        "/etc/berth/daemon.json");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->data_root, "/srv/berth");
+  EXPECT_EQ(c->hosts.size(), 2u);
+  EXPECT_EQ(c->plugin_dirs[0], "/opt/berth/plugins");
+  EXPECT_EQ(c->storage_driver, "btrfs");
+  EXPECT_EQ(c->required_plugins[0], "network.bridge");
+  EXPECT_EQ(c->disabled_plugins[0], "storage.overlay");
+  EXPECT_EQ(c->plugins.at("network.bridge"), R"({"bridge":"b0","mtu":1400})");
+  EXPECT_EQ(c->log_opts.max_size, 5 * 1024 * 1024);
+  EXPECT_EQ(c->log_opts.max_file, 4);
+  EXPECT_EQ(c->source, "/etc/berth/daemon.json");
+}
+
+struct BadCase {
+  const char* json;
+  const char* message;
+};
+
+class DaemonConfigErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(DaemonConfigErrors, NameTheProblem) {
+  auto c = parse_config(GetParam().json, "/etc/berth/daemon.json");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, berth::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(c.error().message, GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, DaemonConfigErrors,
+    ::testing::Values(
+        BadCase{R"({"colour": "blue"})", "/etc/berth/daemon.json: unknown key \"colour\""},
+        BadCase{R"({"data-root": 5})", "/etc/berth/daemon.json: \"data-root\" must be a string"},
+        BadCase{R"({"hosts": "unix:///x"})",
+                "/etc/berth/daemon.json: \"hosts\" must be an array of strings"},
+        BadCase{R"({"hosts": [1]})", "/etc/berth/daemon.json: \"hosts\" must be an array of strings"},
+        BadCase{R"({"data-root": "relative"})",
+                "/etc/berth/daemon.json: \"data-root\" must be an absolute path, got \"relative\""},
+        BadCase{R"({"hosts": ["http://x"]})",
+                "/etc/berth/daemon.json: host \"http://x\": use unix:///path or tcp://address:port"},
+        BadCase{R"({"hosts": ["tcp://127.0.0.1"]})",
+                "/etc/berth/daemon.json: host \"tcp://127.0.0.1\": a tcp address needs a port "
+                "(tcp://127.0.0.1:2376)"},
+        BadCase{R"({"log-level": "chatty"})",
+                "/etc/berth/daemon.json: \"log-level\" must be one of trace, debug, info, warn, "
+                "error, got \"chatty\""},
+        BadCase{R"({"plugins": {"storage.overlay": true}})",
+                "/etc/berth/daemon.json: \"plugins\": the section of \"storage.overlay\" must be an "
+                "object"},
+        BadCase{R"({"log-opts": {"max-size": "lots"}})",
+                "/etc/berth/daemon.json: \"log-opts\": invalid max-size \"lots\""},
+        BadCase{R"({"log-opts": {"compress": "true"}})",
+                "/etc/berth/daemon.json: \"log-opts\": unknown option \"compress\" (supported: "
+                "max-size, max-file)"},
+        BadCase{R"({"tlsverify": true})",
+                "/etc/berth/daemon.json: \"tlsverify\" needs \"tlscacert\", \"tlscert\" and "
+                "\"tlskey\""},
+        BadCase{"[1,2]", "/etc/berth/daemon.json: must be a JSON object"},
+        BadCase{"{nope", "/etc/berth/daemon.json: not valid JSON: syntax error"}));
+
+TEST(DaemonConfig, FlagsOverrideAndListsReplaceThenAppend) {
+  DaemonConfig c;
+  c.hosts = {"unix:///from/file.sock"};
+  std::vector<std::string> seen;
+  ASSERT_TRUE(apply_override(c, "hosts", "unix:///a.sock", seen));
+  ASSERT_TRUE(apply_override(c, "hosts", "tcp://127.0.0.1:1,unix:///b.sock", seen));
+  ASSERT_TRUE(apply_override(c, "data-root", "/d", seen));
+  EXPECT_EQ(c.hosts, (std::vector<std::string>{"unix:///a.sock", "tcp://127.0.0.1:1", "unix:///b.sock"}));
+  EXPECT_EQ(c.data_root, "/d");
+  auto bad = apply_override(c, "colour", "x", seen);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "command line: unknown option --colour");
+}
+
+TEST(DaemonConfig, MissingFileIsFineUnlessAskedFor) {
+  auto c = load_config("/nonexistent/daemon.json", false);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->data_root, "/var/lib/berth");
+  auto must = load_config("/nonexistent/daemon.json", true);
+  ASSERT_FALSE(must);
+  EXPECT_EQ(must.error().message, "configuration file /nonexistent/daemon.json does not exist");
+}
+
+TEST(DaemonConfig, ByteSizes) {
+  EXPECT_EQ(*parse_byte_size("100"), 100);
+  EXPECT_EQ(*parse_byte_size("10k"), 10240);
+  EXPECT_EQ(*parse_byte_size("10m"), 10 << 20);
+  EXPECT_EQ(*parse_byte_size("2g"), int64_t{2} << 30);
+  EXPECT_EQ(*parse_byte_size("3MB"), 3 << 20);
+  EXPECT_FALSE(parse_byte_size("m"));
+  EXPECT_FALSE(parse_byte_size("10q"));
+  EXPECT_FALSE(parse_byte_size(""));
+}
+
+}  // namespace
