@@ -1,0 +1,15 @@
+#pragma once
+
+#include "cli/app/command.hpp"
+
+namespace berth::cli {
+
+// Each command group adds its commands to the root (and to its management command).
+void register_system_commands(Command& root);
+void register_image_commands(Command& root);
+void register_plugin_commands(Command& root);
+void register_container_commands(Command& root);
+void register_volume_commands(Command& root);
+void register_network_commands(Command& root);
+
+}  // namespace berth::cli
