@@ -104,7 +104,8 @@ void volumes_list(volume::VolumeManager& volumes, Request& req, ResponseWriter& 
   }
   json::array out;
   for (const auto& v : volumes.list()) {
-    if (auto it = filters->find("name"); it != filters->end() && !filter_match(it->second, v.name)) {
+    if (auto it = filters->find("name");
+        it != filters->end() && !filter_match(it->second, v.name)) {
       continue;
     }
     if (auto it = filters->find("driver");
@@ -161,7 +162,8 @@ void volumes_prune(volume::VolumeManager& volumes, Request& req, ResponseWriter&
 
 }  // namespace
 
-json::object volume_json(const volume::Volume& v, std::optional<std::pair<int64_t, int64_t>> usage) {
+json::object volume_json(const volume::Volume& v,
+                         std::optional<std::pair<int64_t, int64_t>> usage) {
   json::object o;
   o["CreatedAt"] = rfc3339_seconds(v.created_at);
   o["Driver"] = v.driver;
@@ -176,15 +178,12 @@ json::object volume_json(const volume::Volume& v, std::optional<std::pair<int64_
 
 void register_volume_routes(Router& router, volume::VolumeManager& volumes) {
   auto* vm = &volumes;
-  router.add("GET", "/volumes", [vm](Request& req, ResponseWriter& res) {
-    volumes_list(*vm, req, res);
-  });
-  router.add("POST", "/volumes/create", [vm](Request& req, ResponseWriter& res) {
-    volumes_create(*vm, req, res);
-  });
-  router.add("POST", "/volumes/prune", [vm](Request& req, ResponseWriter& res) {
-    volumes_prune(*vm, req, res);
-  });
+  router.add("GET", "/volumes",
+             [vm](Request& req, ResponseWriter& res) { volumes_list(*vm, req, res); });
+  router.add("POST", "/volumes/create",
+             [vm](Request& req, ResponseWriter& res) { volumes_create(*vm, req, res); });
+  router.add("POST", "/volumes/prune",
+             [vm](Request& req, ResponseWriter& res) { volumes_prune(*vm, req, res); });
   router.add("GET", "/volumes/{name}", [vm](Request& req, ResponseWriter& res) {
     auto v = vm->get(req.param("name"));
     if (!v) return res.send_error(v.error());

@@ -17,6 +17,6 @@ void register_volume_routes(Router& router, volume::VolumeManager& volumes);
 // "Scope"}, Labels and Options null when empty. `usage` = (size in bytes, reference count)
 // adds "UsageData":{"RefCount":..,"Size":..} for GET /system/df (-1 for "unknown", as dockerd).
 boost::json::object volume_json(const volume::Volume& v,
-                                 std::optional<std::pair<int64_t, int64_t>> usage = std::nullopt);
+                                std::optional<std::pair<int64_t, int64_t>> usage = std::nullopt);
 
 }  // namespace berth::core::api

@@ -1,0 +1,740 @@
+#include "core/container/archive.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <ctime>
+#include <utility>
+#include <vector>
+
+#include "core/common/logging.hpp"
+#include "core/common/time.hpp"
+#include "core/common/unique_fd.hpp"
+#include "core/layer/archive_source.hpp"
+#include "core/layer/compression.hpp"
+#include "core/layer/safe_path.hpp"
+#include "core/layer/tree_writer.hpp"
+#include "core/layer/xattrs.hpp"
+
+namespace json = boost::json;
+
+namespace berth::core::container {
+namespace {
+
+using layer::PathParts;
+
+// Every lookup of an API path: symlinks resolve as in the container, with root as "/".
+constexpr uint64_t kInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+constexpr int kMaxLinks = 255;  // as Go's FollowSymlinkInScope
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Splits on "/" and applies "." and ".." lexically, ".." stopping at the root (Go's
+// filepath.Join("/", p) semantics: an absolute path cannot climb above "/").
+PathParts clamp_clean(std::string_view path, PathParts base = {}) {
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view part = path.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!base.empty()) base.pop_back();
+      continue;
+    }
+    base.emplace_back(part);
+  }
+  return base;
+}
+
+std::string abs_path(const PathParts& parts) { return "/" + layer::join_path(parts); }
+
+// Go's filepath.Base.
+std::string go_base(std::string_view p) {
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  if (p.empty()) return ".";
+  if (p == "/") return "/";
+  size_t slash = p.rfind('/');
+  return std::string(slash == std::string_view::npos ? p : p.substr(slash + 1));
+}
+
+// A path from the API, as dockerd's ResolvePath reads it: made absolute and cleaned, a trailing
+// "/" or "/." kept (archive.PreserveTrailingDotOrSeparator), which means "resolve the last
+// element too".
+struct ApiPath {
+  PathParts parts;
+  std::string abs;  // "/tmp/dir", "/tmp/dir/", "/tmp/dir/."
+  bool follow_last = false;
+};
+
+ApiPath api_path(std::string_view path) {
+  ApiPath p;
+  p.parts = clamp_clean(path);
+  p.abs = abs_path(p.parts);
+  bool trailing_dot = go_base(path) == ".";
+  bool trailing_sep = !path.empty() && path.back() == '/';
+  if (trailing_dot && go_base(p.abs) != ".") p.abs += p.abs.back() == '/' ? "." : "/.";
+  if (trailing_sep && p.abs.back() != '/') p.abs += "/";
+  p.follow_last = trailing_dot || trailing_sep || p.parts.empty();
+  return p;
+}
+
+Error lookup_error(std::string_view what, std::string_view path, int err) {
+  if (err == ENOENT) {
+    return make_error(ErrorCode::kNotFound, std::string(what) + " \"" + std::string(path) +
+                                                "\": no such file or directory");
+  }
+  // With RESOLVE_IN_ROOT nothing can escape: ELOOP is a real symlink loop, not an escape.
+  if (err == ELOOP) return errno_error(std::string(what) + " \"" + std::string(path) + "\"", err);
+  return layer::path_error(what, path, err);
+}
+
+// The directory holding the entry a path names, and the entry's name in it ("." when the path
+// resolves its last element: then the fd is the entry itself).
+struct Located {
+  UniqueFd dir;
+  std::string name;
+};
+
+Result<Located> locate(int root_fd, const ApiPath& p, std::string_view what) {
+  Located loc;
+  if (p.follow_last) {
+    loc.dir.reset(layer::open_dir_fd(root_fd, p.parts, p.parts.size(), kInRoot));
+    loc.name = ".";
+  } else {
+    loc.dir.reset(layer::open_dir_fd(root_fd, p.parts, p.parts.size() - 1, kInRoot));
+    loc.name = p.parts.back();
+  }
+  if (!loc.dir) return lookup_error(what, p.abs, errno);
+  return loc;
+}
+
+Result<std::string> read_link(int dirfd, const std::string& name) {
+  std::string target(256, '\0');
+  for (;;) {
+    ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+    if (n < 0) return errno_error("readlink");
+    if (static_cast<size_t>(n) < target.size()) {
+      target.resize(static_cast<size_t>(n));
+      return target;
+    }
+    target.resize(target.size() * 2);
+  }
+}
+
+// Go's symlink.FollowSymlinkInScope over fds: the absolute container path `path` leads to, every
+// symlink followed with root as "/", missing elements kept lexically. Only used to compute
+// names (linkTarget, the extraction directory); the files themselves are always opened with
+// RESOLVE_IN_ROOT, so a race here cannot redirect anything outside root.
+Result<PathParts> follow_in_scope(int root_fd, std::string_view path) {
+  std::vector<std::string> todo;
+  for (auto& part : clamp_clean(path)) todo.push_back(std::move(part));
+  std::reverse(todo.begin(), todo.end());  // a stack: next element at the back
+  PathParts done;
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    // `done` holds no symlink, so RESOLVE_NO_SYMLINKS costs nothing and keeps this honest.
+    UniqueFd dir(layer::open_dir_fd(root_fd, done, done.size(),
+                                    RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
+    struct stat st {};
+    if (!dir || !layer::lstat_at(dir.get(), part, &st)) {
+      // Missing elements are kept as they are (the path may be about to be created).
+      if (errno != ENOENT && errno != ENOTDIR) return errno_error("resolve " + std::string(path));
+      done.push_back(std::move(part));
+      continue;
+    }
+    if (!S_ISLNK(st.st_mode)) {
+      done.push_back(std::move(part));
+      continue;
+    }
+    if (++links > kMaxLinks) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "resolve " + std::string(path) + ": too many links");
+    }
+    auto target = read_link(dir.get(), part);
+    if (!target) return std::move(target).error().wrap("resolve " + std::string(path));
+    // The link is replaced by its target's elements, raw: their ".." apply to the link's own
+    // directory (`done`), or to "/" for an absolute target.
+    if (starts_with(*target, "/")) done.clear();
+    std::vector<std::string> elements;
+    size_t pos = 0;
+    while (pos <= target->size()) {
+      size_t slash = target->find('/', pos);
+      if (slash == std::string::npos) slash = target->size();
+      if (slash > pos) elements.push_back(target->substr(pos, slash - pos));
+      pos = slash + 1;
+    }
+    for (auto it = elements.rbegin(); it != elements.rend(); ++it) todo.push_back(std::move(*it));
+  }
+  return done;
+}
+
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
+                 static_cast<uint8_t>(in[i + 2]);
+    out.push_back(kBase64[(v >> 18) & 63]);
+    out.push_back(kBase64[(v >> 12) & 63]);
+    out.push_back(kBase64[(v >> 6) & 63]);
+    out.push_back(kBase64[v & 63]);
+  }
+  if (i < in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+    out.push_back(kBase64[(v >> 18) & 63]);
+    out.push_back(kBase64[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kBase64[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (char c : in) {
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
+    if (pad != 0) return std::nullopt;  // data after padding
+    const char* p = std::char_traits<char>::find(kBase64, 64, c);
+    if (p == nullptr) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(p - kBase64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  if (pad > 2) return std::nullopt;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PUT archive
+
+struct Times {
+  struct timespec atime;
+  struct timespec mtime;
+};
+
+struct Member {
+  std::string name;  // as in the tar, for messages
+  PathParts parts;   // relative to the extraction directory
+  PathParts full;    // relative to root
+  mode_t type = 0;
+  mode_t perm = 0;
+  int64_t uid = 0;
+  int64_t gid = 0;
+  int64_t size = 0;
+  dev_t rdev = 0;
+  std::string linkname;
+  bool hardlink = false;
+  Times times{};
+};
+
+class Extractor {
+ public:
+  Extractor(int root_fd, PathParts dest, bool no_overwrite, bool copy_ids,
+            std::optional<Owner> owner)
+      : root_(root_fd),
+        dest_(std::move(dest)),
+        dest_abs_(abs_path(dest_)),
+        no_overwrite_(no_overwrite),
+        copy_ids_(copy_ids),
+        owner_(owner) {}
+
+  Status run(Reader& in);
+
+ private:
+  Status member(archive* a, archive_entry* e, bool* last);
+  Status node(archive* a, archive_entry* e, const Member& m, int parent, bool* last);
+  Status hardlink(const Member& m, int parent);
+  Status content(archive* a, const Member& m, int fd, bool* last);
+  Status chown_fd(const Member& m, int fd);
+  Status chown_at(const Member& m, int parent);
+  Status xattrs(archive_entry* e, const Member& m, int fd, int parent);
+  int open_parent(const PathParts& full);
+
+  Error error(const Member& m, std::string_view what, int err) const;
+  Error read_error(archive* a, std::string_view what) const;
+  std::string container_path(const Member& m) const { return abs_path(m.full); }
+
+  int root_;
+  PathParts dest_;
+  std::string dest_abs_;
+  bool no_overwrite_;
+  bool copy_ids_;
+  std::optional<Owner> owner_;
+  layer::ArchiveSource* source_ = nullptr;
+  std::vector<std::pair<PathParts, Times>> dir_times_;
+};
+
+Error Extractor::error(const Member& m, std::string_view what, int err) const {
+  // Lookups use RESOLVE_IN_ROOT, which confines rather than refuses: EXDEV and ELOOP here are a
+  // cross-mount hard link and a symlink loop, reported as what they are.
+  return errno_error("extract archive: entry \"" + m.name + "\": " + std::string(what), err);
+}
+
+Error Extractor::read_error(archive* a, std::string_view what) const {
+  if (source_->error()) return source_->error()->wrap("extract archive: " + std::string(what));
+  const char* msg = archive_error_string(a);
+  return make_error(ErrorCode::kInvalidArgument, "extract archive: " + std::string(what) + ": " +
+                                                     (msg != nullptr ? msg : "unknown error"));
+}
+
+int Extractor::open_parent(const PathParts& full) {
+  size_t depth = full.size() - 1;
+  int fd = layer::open_dir_fd(root_, full, depth, kInRoot);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  // Missing parents are made 0755 and root-owned (we run as root), as dockerd's untar does;
+  // every step is resolved inside root again.
+  UniqueFd current(layer::open_dir_fd(root_, full, 0, kInRoot));
+  if (!current) return -1;
+  for (size_t i = 0; i < depth; ++i) {
+    int next = layer::open_dir_fd(root_, full, i + 1, kInRoot);
+    if (next < 0) {
+      if (errno != ENOENT) return -1;
+      if (::mkdirat(current.get(), full[i].c_str(), 0755) == 0) {
+        ::fchmodat(current.get(), full[i].c_str(), 0755, 0);  // whatever the umask
+      } else if (errno != EEXIST) {
+        return -1;
+      }
+      next = layer::open_dir_fd(root_, full, i + 1, kInRoot);
+      if (next < 0) return -1;
+    }
+    current.reset(next);
+  }
+  return current.release();
+}
+
+Status Extractor::chown_fd(const Member& m, int fd) {
+  Owner o = owner_.value_or(copy_ids_ ? Owner{static_cast<uid_t>(m.uid), static_cast<gid_t>(m.gid)}
+                                      : Owner{});
+  if (::fchown(fd, o.uid, o.gid) != 0) return error(m, "chown", errno);
+  return {};
+}
+
+Status Extractor::chown_at(const Member& m, int parent) {
+  Owner o = owner_.value_or(copy_ids_ ? Owner{static_cast<uid_t>(m.uid), static_cast<gid_t>(m.gid)}
+                                      : Owner{});
+  if (::fchownat(parent, m.parts.back().c_str(), o.uid, o.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+    return error(m, "chown", errno);
+  }
+  return {};
+}
+
+Status Extractor::xattrs(archive_entry* e, const Member& m, int fd, int parent) {
+  if (archive_entry_xattr_reset(e) == 0) return {};
+  const char* key = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
+    std::string k(key);
+    // overlayfs bookkeeping must not be planted from an upload.
+    if (starts_with(k, "trusted.overlay.") || starts_with(k, "user.overlay.")) continue;
+    std::string v(static_cast<const char*>(value), size);
+    Status st =
+        fd >= 0 ? layer::set_xattr_fd(fd, k, v) : layer::set_xattr_at(parent, m.parts.back(), k, v);
+    if (!st) {
+      // As dockerd: a filesystem without xattrs loses them with a warning.
+      if (st.error().code == ErrorCode::kUnsupported ||
+          st.error().code == ErrorCode::kPermissionDenied) {
+        logging::get("container")
+            ->warn("extract archive: entry \"{}\": xattr {} not applied: {}", m.name, k,
+                   st.error().message);
+        continue;
+      }
+      return std::move(st).error().wrap("extract archive: entry \"" + m.name + "\"");
+    }
+  }
+  return {};
+}
+
+Status Extractor::content(archive* a, const Member& m, int fd, bool* last) {
+  int64_t end = 0;
+  for (;;) {
+    const void* buffer = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    int r = archive_read_data_block(a, &buffer, &size, &offset);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) {
+      // A tar that stops right after its last member's data (no padding, no end blocks) is
+      // complete: libarchive only fails while skipping the missing padding.
+      if (end >= m.size && source_->at_eof() && !source_->error()) {
+        *last = true;
+        break;
+      }
+      return read_error(a, "entry \"" + m.name + "\": truncated or corrupt data");
+    }
+    const char* p = static_cast<const char*>(buffer);
+    size_t done = 0;
+    while (done < size) {
+      ssize_t n = ::pwrite(fd, p + done, size - done, offset + static_cast<off_t>(done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return error(m, "write", errno);
+      }
+      done += static_cast<size_t>(n);
+    }
+    end = std::max<int64_t>(end, offset + static_cast<int64_t>(size));
+  }
+  if (end < m.size && ::ftruncate(fd, m.size) != 0) return error(m, "truncate", errno);
+  return {};
+}
+
+Status Extractor::hardlink(const Member& m, int parent) {
+  // dockerd: the target is joined to the extraction directory and must stay inside it.
+  PathParts target = clamp_clean(m.linkname, dest_);
+  if (target.size() <= dest_.size() || !std::equal(dest_.begin(), dest_.end(), target.begin())) {
+    return make_error(ErrorCode::kInvalidArgument, "extract archive: invalid hardlink \"" +
+                                                       container_path(m) + "\" -> \"" + m.linkname +
+                                                       "\"");
+  }
+  UniqueFd target_parent(layer::open_dir_fd(root_, target, target.size() - 1, kInRoot));
+  if (!target_parent) return error(m, "link", errno);
+  // Flags 0: a target that is a symlink is linked itself, never followed.
+  if (::linkat(target_parent.get(), target.back().c_str(), parent, m.parts.back().c_str(), 0) !=
+      0) {
+    return error(m, "link to \"" + m.linkname + "\"", errno);
+  }
+  return {};
+}
+
+Status Extractor::node(archive* a, archive_entry* e, const Member& m, int parent, bool* last) {
+  const char* name = m.parts.back().c_str();
+  struct timespec ts[2] = {m.times.atime, m.times.mtime};
+  switch (m.type) {
+    case AE_IFDIR: {
+      UniqueFd fd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd) {
+        if (errno != ENOENT) return error(m, "open", errno);
+        if (::mkdirat(parent, name, 0700) != 0) return error(m, "mkdir", errno);
+        fd.reset(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) return error(m, "open", errno);
+      }
+      BERTH_TRY_STATUS(chown_fd(m, fd.get()));
+      BERTH_TRY_STATUS(xattrs(e, m, fd.get(), -1));
+      if (::fchmod(fd.get(), m.perm) != 0) return error(m, "chmod", errno);
+      dir_times_.emplace_back(m.full, m.times);
+      return {};
+    }
+    case AE_IFREG: {
+      UniqueFd fd(
+          ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!fd) return error(m, "create", errno);
+      BERTH_TRY_STATUS(content(a, m, fd.get(), last));
+      // chown before chmod: chown clears setuid/setgid.
+      BERTH_TRY_STATUS(chown_fd(m, fd.get()));
+      BERTH_TRY_STATUS(xattrs(e, m, fd.get(), -1));
+      if (::fchmod(fd.get(), m.perm) != 0) return error(m, "chmod", errno);
+      if (::futimens(fd.get(), ts) != 0) return error(m, "set times", errno);
+      return {};
+    }
+    case AE_IFLNK: {
+      if (::symlinkat(m.linkname.c_str(), parent, name) != 0) return error(m, "symlink", errno);
+      BERTH_TRY_STATUS(chown_at(m, parent));
+      BERTH_TRY_STATUS(xattrs(e, m, -1, parent));
+      if (::utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+        return error(m, "set times", errno);
+      }
+      return {};
+    }
+    case AE_IFCHR:
+    case AE_IFBLK:
+    case AE_IFIFO: {
+      if (::mknodat(parent, name, m.type | 0600, m.rdev) != 0) return error(m, "mknod", errno);
+      BERTH_TRY_STATUS(chown_at(m, parent));
+      BERTH_TRY_STATUS(xattrs(e, m, -1, parent));
+      // Just created by mknod: not a symlink to follow.
+      if (::fchmodat(parent, name, m.perm, 0) != 0) return error(m, "chmod", errno);
+      if (::utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+        return error(m, "set times", errno);
+      }
+      return {};
+    }
+    default:
+      logging::get("container")
+          ->debug("extract archive: entry \"{}\": skipping type {:o}", m.name, m.type);
+      return {};
+  }
+}
+
+Status Extractor::member(archive* a, archive_entry* e, bool* last) {
+  Member m;
+  const char* raw = archive_entry_pathname(e);
+  if (raw == nullptr) raw = archive_entry_pathname_utf8(e);
+  if (raw == nullptr) {
+    return make_error(ErrorCode::kInvalidArgument, "extract archive: entry without a usable name");
+  }
+  m.name = raw;
+  auto parts = layer::clean_path(m.name);
+  if (!parts) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "extract archive: \"" + m.name + "\" is outside of \"" + dest_abs_ + "\"");
+  }
+  m.parts = std::move(*parts);
+  // "." (or "./"): the extraction directory itself, which dockerd leaves as it is.
+  if (m.parts.empty()) return {};
+  m.full = dest_;
+  m.full.insert(m.full.end(), m.parts.begin(), m.parts.end());
+
+  const char* link = archive_entry_hardlink(e);
+  if (link == nullptr) link = archive_entry_hardlink_utf8(e);
+  m.hardlink = link != nullptr;
+  if (m.hardlink) m.linkname = link;
+  m.type = archive_entry_filetype(e);
+  m.perm = archive_entry_perm(e) & 07777;
+  m.uid = archive_entry_uid(e);
+  m.gid = archive_entry_gid(e);
+  m.size = archive_entry_size(e);
+  m.rdev = archive_entry_rdev(e);
+  if (m.type == AE_IFLNK && !m.hardlink) {
+    const char* target = archive_entry_symlink(e);
+    if (target == nullptr) target = archive_entry_symlink_utf8(e);
+    if (target == nullptr) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "extract archive: entry \"" + m.name + "\": symlink without a target");
+    }
+    m.linkname = target;
+    // dockerd refuses a relative link that, read from where it sits, leads above the
+    // extraction directory (an absolute one is read as relative to it and always passes).
+    if (!starts_with(m.linkname, "/")) {
+      PathParts from(m.full.begin(), m.full.end() - 1);
+      PathParts to = clamp_clean(m.linkname, std::move(from));
+      if (to.size() < dest_.size() || !std::equal(dest_.begin(), dest_.end(), to.begin())) {
+        return make_error(ErrorCode::kInvalidArgument, "extract archive: invalid symlink \"" +
+                                                           container_path(m) + "\" -> \"" +
+                                                           m.linkname + "\"");
+      }
+    }
+  }
+  m.times.mtime = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+  m.times.atime = m.times.mtime;
+  if (archive_entry_atime_is_set(e) && archive_entry_atime(e) > archive_entry_mtime(e)) {
+    m.times.atime = {archive_entry_atime(e), archive_entry_atime_nsec(e)};
+  }
+
+  UniqueFd parent(open_parent(m.full));
+  if (!parent) return error(m, "open parent directory", errno);
+  const std::string& base = m.parts.back();
+  struct stat old {};
+  bool exists = layer::lstat_at(parent.get(), base, &old);
+  if (!exists && errno != ENOENT) return error(m, "stat", errno);
+  bool is_dir = m.type == AE_IFDIR && !m.hardlink;
+  // A hard link to itself: the file is already there (and removing it first would lose it).
+  if (m.hardlink && clamp_clean(m.linkname, dest_) == m.full) return {};
+  if (exists) {
+    if (no_overwrite_ && S_ISDIR(old.st_mode) && !is_dir) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        "cannot overwrite directory \"" + container_path(m) +
+                            "\" with non-directory \"" + dest_abs_ + "\"");
+    }
+    if (no_overwrite_ && !S_ISDIR(old.st_mode) && is_dir) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        "cannot overwrite non-directory \"" + container_path(m) +
+                            "\" with directory \"" + dest_abs_ + "\"");
+    }
+    // Anything in the way goes, except a directory that a directory entry merges into.
+    if (!(S_ISDIR(old.st_mode) && is_dir)) {
+      if (auto st = layer::remove_all_at(parent.get(), base); !st) {
+        return std::move(st).error().wrap("extract archive: entry \"" + m.name + "\"");
+      }
+    }
+  }
+  if (m.hardlink) return hardlink(m, parent.get());
+  return node(a, e, m, parent.get(), last);
+}
+
+Status Extractor::run(Reader& in) {
+  layer::ArchivePtr a(archive_read_new());
+  if (!a) return make_error(ErrorCode::kResourceExhausted, "extract archive: libarchive");
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_empty(a.get());
+  layer::DecompressReader plain(in);
+  layer::ArchiveSource source(plain);
+  source_ = &source;
+  if (source.open(a.get()) != ARCHIVE_OK) return read_error(a.get(), "read tar");
+  for (;;) {
+    archive_entry* e = nullptr;
+    int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) return read_error(a.get(), "read tar");
+    bool last = false;
+    BERTH_TRY_STATUS(member(a.get(), e, &last));
+    if (last) break;
+  }
+  // Directory times last: writing their contents changed them.
+  for (const auto& [parts, times] : dir_times_) {
+    UniqueFd fd(layer::open_dir_fd(root_, parts, parts.size(), kInRoot, O_RDONLY | O_NOFOLLOW));
+    if (!fd) continue;  // replaced by a later entry
+    struct timespec ts[2] = {times.atime, times.mtime};
+    if (::futimens(fd.get(), ts) != 0) {
+      return errno_error("extract archive: set times of \"" + abs_path(parts) + "\"");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+uint32_t go_file_mode(mode_t mode) {
+  uint32_t out = mode & 0777;
+  switch (mode & S_IFMT) {
+    case S_IFDIR:
+      out |= kGoModeDir;
+      break;
+    case S_IFLNK:
+      out |= kGoModeSymlink;
+      break;
+    case S_IFBLK:
+      out |= kGoModeDevice;
+      break;
+    case S_IFCHR:
+      out |= kGoModeDevice | kGoModeCharDevice;
+      break;
+    case S_IFIFO:
+      out |= kGoModeNamedPipe;
+      break;
+    case S_IFSOCK:
+      out |= kGoModeSocket;
+      break;
+    default:
+      break;
+  }
+  if (mode & S_ISUID) out |= kGoModeSetuid;
+  if (mode & S_ISGID) out |= kGoModeSetgid;
+  if (mode & S_ISVTX) out |= kGoModeSticky;
+  return out;
+}
+
+Result<PathStat> stat_path(const std::string& root, const std::string& path) {
+  auto root_fd = layer::open_root(root);
+  if (!root_fd) return std::move(root_fd).error().wrap("stat " + path);
+  ApiPath p = api_path(path);
+  auto loc = locate(root_fd->get(), p, "stat");
+  if (!loc) return std::move(loc).error();
+  struct stat st {};
+  if (!layer::lstat_at(loc->dir.get(), loc->name, &st)) return lookup_error("stat", p.abs, errno);
+  PathStat out;
+  out.name = go_base(p.abs);
+  out.size = st.st_size;
+  out.mode = go_file_mode(st.st_mode);
+  out.mtime = rfc3339_seconds(st.st_mtim.tv_sec);
+  if (S_ISLNK(st.st_mode)) {
+    auto target = follow_in_scope(root_fd->get(), p.abs);
+    if (!target) return std::move(target).error();
+    out.link_target = abs_path(*target);
+  }
+  return out;
+}
+
+std::string encode_path_stat(const PathStat& stat) {
+  json::object o;
+  o["name"] = stat.name;
+  o["size"] = stat.size;
+  o["mode"] = stat.mode;
+  o["mtime"] = stat.mtime;
+  o["linkTarget"] = stat.link_target;
+  return base64_encode(json::serialize(o));
+}
+
+Result<PathStat> decode_path_stat(std::string_view header) {
+  auto fail = [] {
+    return make_error(ErrorCode::kInvalidArgument, "invalid X-Docker-Container-Path-Stat header");
+  };
+  auto text = base64_decode(header);
+  if (!text) return fail();
+  json::error_code ec;
+  json::value v = json::parse(*text, ec);
+  if (ec || !v.is_object()) return fail();
+  const auto& o = v.get_object();
+  PathStat out;
+  auto str = [&](std::string_view key, std::string& to) {
+    if (const auto* f = o.if_contains(key); f != nullptr && f->is_string()) {
+      to = std::string(f->get_string());
+    }
+  };
+  str("name", out.name);
+  str("mtime", out.mtime);
+  str("linkTarget", out.link_target);
+  if (const auto* f = o.if_contains("size"); f != nullptr && f->is_number()) {
+    out.size = f->to_number<int64_t>(ec);
+  }
+  if (const auto* f = o.if_contains("mode"); f != nullptr && f->is_number()) {
+    out.mode = f->to_number<uint32_t>(ec);
+  }
+  if (ec) return fail();
+  return out;
+}
+
+Status archive_path(const std::string& root, const std::string& path, Writer& out) {
+  auto root_fd = layer::open_root(root);
+  if (!root_fd) return std::move(root_fd).error().wrap("archive " + path);
+  ApiPath p = api_path(path);
+  auto loc = locate(root_fd->get(), p, "archive");
+  if (!loc) return std::move(loc).error();
+  struct stat st {};
+  if (!layer::lstat_at(loc->dir.get(), loc->name, &st))
+    return lookup_error("archive", p.abs, errno);
+  // dockerd rebases the entries on the basename of the path as asked ("link/" archives its
+  // target as "link", "dir/." as "."). The root has no basename: its contents go as "./...".
+  std::string top = go_base(p.abs);
+  if (top == "/") top = ".";
+  layer::TreeArchiver archiver(out);
+  BERTH_TRY_STATUS(archiver.add(loc->dir.get(), loc->name, top, true));
+  return archiver.finish();
+}
+
+Status extract_archive(const std::string& root, const std::string& dest_dir, Reader& tar,
+                       bool no_overwrite_dir_non_dir, bool copy_uid_gid,
+                       std::optional<Owner> owner) {
+  auto root_fd = layer::open_root(root);
+  if (!root_fd) return std::move(root_fd).error().wrap("extract archive");
+  // The extraction point, with its last element followed too (an archive extracted to a
+  // symlink to a directory lands in that directory), as dockerd's GetResourcePath.
+  auto dest = follow_in_scope(root_fd->get(), dest_dir);
+  if (!dest) return std::move(dest).error().wrap("extract archive");
+  UniqueFd dir(layer::open_dir_fd(root_fd->get(), *dest, dest->size(), kInRoot, O_PATH));
+  if (!dir) {
+    if (errno == ENOTDIR) {
+      return make_error(ErrorCode::kInvalidArgument, "extraction point is not a directory");
+    }
+    return lookup_error("extract archive", dest_dir, errno);
+  }
+  Extractor extractor(root_fd->get(), std::move(*dest), no_overwrite_dir_non_dir, copy_uid_gid,
+                      owner);
+  return extractor.run(tar);
+}
+
+Status export_rootfs(const std::string& root, Writer& out) {
+  // The root's contents with no top entry: "bin/", "bin/sh", as dockerd's export.
+  return layer::write_tree(root, "", out);
+}
+
+}  // namespace berth::core::container
