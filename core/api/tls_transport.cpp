@@ -89,6 +89,12 @@ bool PendingTlsTransport::peer_closed() {
   return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+bool PendingTlsTransport::peer_hung_up() {
+  pollfd p{fd_.get(), 0, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 size_t PendingTlsTransport::pending() { return static_cast<size_t>(SSL_pending(ssl_)); }
 
 }  // namespace berth::core::api

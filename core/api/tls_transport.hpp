@@ -36,6 +36,7 @@ class PendingTlsTransport final : public Transport {
   void shutdown_write() override;
   void shutdown_both() override;
   bool peer_closed() override;
+  bool peer_hung_up() override;
   size_t pending() override;
   int fd() const override { return fd_.get(); }
 

@@ -41,3 +41,13 @@ bool FdTransport::peer_closed() {
 }
 
 }  // namespace berth::core::api
+
+namespace berth::core::api {
+
+bool FdTransport::peer_hung_up() {
+  pollfd p{fd_.get(), 0, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+}  // namespace berth::core::api

@@ -21,9 +21,12 @@ class Transport {
   virtual void shutdown_write() = 0;
   // Both directions: unblocks a thread stuck in read_some (daemon shutdown).
   virtual void shutdown_both() = 0;
-  // True when the peer closed or reset the connection; never blocks. Unread request bytes do
-  // not count as closed.
+  // True when the peer closed or reset the connection, or half-closed it (shutdown SHUT_WR);
+  // never blocks. Unread request bytes do not count as closed.
   virtual bool peer_closed() = 0;
+  // True only when the peer is gone for good (hang-up or error), not merely done sending: the
+  // docker CLI half-closes an attach without stdin and still reads the output.
+  virtual bool peer_hung_up() = 0;
   // Bytes already decrypted/buffered inside the transport that a poll() on fd() would miss.
   virtual size_t pending() { return 0; }
   virtual int fd() const = 0;
@@ -39,6 +42,7 @@ class FdTransport final : public Transport {
   void shutdown_write() override;
   void shutdown_both() override;
   bool peer_closed() override;
+  bool peer_hung_up() override;
   int fd() const override { return fd_.get(); }
   std::string peer() const override { return peer_; }
 

@@ -7,7 +7,9 @@
 
 #include <filesystem>
 
+#include "core/api/handlers/container_handlers.hpp"
 #include "core/api/handlers/image_handlers.hpp"
+#include "core/api/handlers/volume_handlers.hpp"
 #include "core/api/handlers/system_handlers.hpp"
 #include "core/api/server.hpp"
 #include "core/common/fs.hpp"
@@ -18,6 +20,8 @@
 #include "core/events/event_bus.hpp"
 #include "core/image/image_service.hpp"
 #include "core/image/image_store.hpp"
+#include "core/container/container_manager.hpp"
+#include "core/volume/volume_manager.hpp"
 #include "core/plugin/plugin_manager.hpp"
 #include "core/version.hpp"
 
@@ -80,6 +84,8 @@ struct Daemon::State {
   std::optional<store::ContentStore> content;
   std::unique_ptr<image::ImageStore> image_store;
   std::unique_ptr<image::ImageService> images;
+  std::unique_ptr<volume::VolumeManager> volumes;
+  std::unique_ptr<container::ContainerManager> containers;
   api::Router router;
   std::unique_ptr<api::Server> server;
 };
@@ -123,9 +129,38 @@ Status Daemon::start() {
                                                    s.events, s.plugins->storage_name(), scratch);
   api::register_image_routes(s.router, *s.images);
 
+  auto volumes = volume::VolumeManager::open(config_.data_root + "/volumes", s.events);
+  if (!volumes) return volumes.error().wrap("open volumes");
+  s.volumes = std::move(*volumes);
+  api::register_volume_routes(s.router, *s.volumes);
+
+  HostInfo host = read_host_info();
+  container::ManagerOptions copts;
+  copts.data_root = config_.data_root;
+  copts.exec_root = config_.exec_root;
+  copts.log_max_size = config_.log_opts.max_size;
+  copts.log_max_file = config_.log_opts.max_file;
+  copts.ncpu = host.ncpu;
+  copts.cgroup_v2 = host.cgroup_version == "2";
+  s.containers = std::make_unique<container::ContainerManager>(
+      copts, *s.images, s.plugins->storage(), s.plugins->isolation(), *s.volumes, s.events);
+  s.images->image_users = [&s](const std::string& id) { return s.containers->image_users(id); };
+  // Exits reported by the isolation backend reach the container manager; set before restore so
+  // that an exit between the backend's start and ours is reconciled by restore's list().
+  s.plugins->set_event_handler([&s](std::string_view driver, std::string_view type, std::string_view payload) {
+    if (driver.rfind("isolation.", 0) == 0 && s.containers) s.containers->on_backend_event(type, payload);
+  });
+  BERTH_TRY_STATUS(s.containers->restore());
+  api::register_container_routes(s.router, *s.containers);
+  api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes);
+
   auto deps = std::make_shared<api::SystemDeps>(
-      api::SystemDeps{config_, *s.plugins, s.events, *id, read_host_info()});
+      api::SystemDeps{config_, *s.plugins, s.events, *id, host});
   deps->image_count = [&s] { return static_cast<int64_t>(s.images->count()); };
+  deps->container_counts = [&s] {
+    auto n = s.containers->counts();
+    return api::ContainerCounts{n.total, n.running, n.paused, n.stopped};
+  };
   deps->open_fds = [] { return count_dir_entries("/proc/self/fd"); };
   deps->thread_count = [] { return count_dir_entries("/proc/self/task"); };
   deps->stopping = [this] { return stopping_.load(); };
@@ -151,7 +186,10 @@ void Daemon::stop() {
       log->warn("{} connections did not finish within the shutdown grace period", left);
     }
   }
-  log->info("berthd stopped");
+  // Containers keep running under their monitors; berthd re-adopts them when it starts again.
+  if (s.containers) s.containers->shutdown();
+  if (s.plugins) s.plugins->set_event_handler(nullptr);
+  if (s.server) log->info("berthd stopped");
 }
 
 int Daemon::run() {
@@ -169,8 +207,7 @@ int Daemon::run() {
   if (auto s = start(); !s) {
     // Plain text, not a log line: the message may hold the multi-line plugin table.
     std::fprintf(stderr, "berthd: %s\n", s.error().message.c_str());
-    stopping_ = true;
-    if (state_->server) state_->server->stop();
+    stop();
     return 1;
   }
   for (;;) {

@@ -140,6 +140,10 @@ Result<HttpClient::Streaming> HttpClient::stream(const HttpRequest& req) const {
   s.head = std::move(*head);
   s.raw_ = buf.substr(head_end + 4);
   s.chunked_ = s.head.header("transfer-encoding") == "chunked";
+  if (s.head.status == 204 || s.head.status == 304 || s.head.status < 200) {
+    s.done_ = true;  // no body by definition
+    return s;
+  }
   if (!s.chunked_) {
     auto cl = s.head.header("content-length");
     if (!cl.empty()) {

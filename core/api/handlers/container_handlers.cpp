@@ -1,0 +1,607 @@
+// /containers/*, /exec/*, /commit, and the network and system routes that only report on
+// containers for now.
+#include "core/api/handlers/container_handlers.hpp"
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <thread>
+
+#include "core/api/filters.hpp"
+#include "core/api/json_stream.hpp"
+#include "core/api/stream_splice.hpp"
+#include "core/common/sha256.hpp"
+#include "core/common/time.hpp"
+#include "core/container/archive.hpp"
+#include "core/container/logs.hpp"
+#include "core/api/handlers/volume_handlers.hpp"
+
+namespace json = boost::json;
+
+namespace berth::core::api {
+namespace {
+
+using container::ContainerManager;
+using container::Done;
+
+void send_done(ResponseWriter& res, const Result<Done>& r) {
+  if (!r) return res.send_error(r.error());
+  res.send_empty(*r == Done::kNotModified ? 304 : 204);
+}
+
+void send_status(ResponseWriter& res, const Status& s, int ok_status = 204) {
+  if (!s) return res.send_error(s.error());
+  res.send_empty(ok_status);
+}
+
+std::optional<int> optional_int(const Request& req, const char* name) {
+  auto v = req.query_value(name);
+  if (!v || v->empty()) return std::nullopt;
+  try {
+    return std::stoi(*v);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// Writes a framed message on a hijacked stream (errors after the 101).
+void write_frame(Transport& t, int stream, const std::string& text, bool tty) {
+  if (tty) {
+    (void)t.write_all(text.data(), text.size());
+    return;
+  }
+  char header[8] = {static_cast<char>(stream), 0, 0, 0,
+                    static_cast<char>((text.size() >> 24) & 0xff), static_cast<char>((text.size() >> 16) & 0xff),
+                    static_cast<char>((text.size() >> 8) & 0xff), static_cast<char>(text.size() & 0xff)};
+  (void)t.write_all(header, 8);
+  (void)t.write_all(text.data(), text.size());
+}
+
+std::string framed(int stream, std::string_view payload) {
+  std::string out(8, '\0');
+  out[0] = static_cast<char>(stream);
+  uint32_t n = static_cast<uint32_t>(payload.size());
+  out[4] = static_cast<char>((n >> 24) & 0xff);
+  out[5] = static_cast<char>((n >> 16) & 0xff);
+  out[6] = static_cast<char>((n >> 8) & 0xff);
+  out[7] = static_cast<char>(n & 0xff);
+  out.append(payload);
+  return out;
+}
+
+void handle_attach(ContainerManager& m, Request& req, ResponseWriter& res) {
+  auto c = m.find(req.param("id"));
+  if (!c) return res.send_error(c.error());
+  bool tty, open_stdin;
+  std::string id;
+  {
+    std::lock_guard lock((*c)->mutex);
+    tty = (*c)->record.tty();
+    open_stdin = (*c)->record.open_stdin();
+    id = (*c)->record.id;
+  }
+  auto keys = parse_detach_keys(req.query_value("detachKeys").value_or(""));
+  if (!keys) return res.send_error(keys.error());
+  bool want_stdin = req.query_bool("stdin") && open_stdin;
+  sdk::AttachOptions options{want_stdin, req.query_bool("stdout"), req.query_bool("stderr")};
+  bool logs = req.query_bool("logs");
+  bool stream = req.query_bool("stream");
+  auto hijack = res.hijack(tty ? "application/vnd.docker.raw-stream"
+                               : "application/vnd.docker.multiplexed-stream");
+  if (!hijack) return;
+  m.publish(**c, "attach");
+  Transport& client = *hijack->transport;
+  if (logs) {
+    std::string path;
+    {
+      std::lock_guard lock((*c)->mutex);
+      path = (*c)->record.log_path;
+    }
+    container::LogQuery q;
+    q.stdout = options.stdout;
+    q.stderr = options.stderr;
+    (void)container::read_logs(path, m.options().log_max_file, q, [&](const container::LogEntry& e) {
+      std::string out = tty ? e.text : framed(e.stream, e.text);
+      return client.write_all(out.data(), out.size()).has_value();
+    }, [] { return false; });
+  }
+  if (!stream) return;
+  auto fd = m.attach_stream(id, options, [&] { return client.peer_hung_up(); });
+  if (!fd) {
+    write_frame(client, 3, fd.error().message + "\n", tty);
+    return;
+  }
+  if (!fd->valid()) return;  // the container was removed or the client left
+  splice(client, std::move(hijack->leftover), fd->get(), SpliceOptions{want_stdin, tty, *keys});
+}
+
+void handle_wait(ContainerManager& m, Request& req, ResponseWriter& res) {
+  std::string condition = req.query_value("condition").value_or("not-running");
+  // The 200 goes out as soon as the waiter is registered: docker run blocks on it before start.
+  auto result = m.wait(req.param("id"), condition,
+                       [&] { (void)res.start_stream(200, "application/json"); },
+                       [&] { return res.client_gone(); });
+  if (!result) {
+    if (!res.started()) return res.send_error(result.error());
+    json::object body{{"Error", json::object{{"Message", result.error().message}}}, {"StatusCode", -1}};
+    (void)res.write_chunk(json::serialize(body) + "\n");
+    (void)res.end_stream();
+    return;
+  }
+  json::object body{{"Error", result->second.empty() ? json::value(nullptr)
+                                                     : json::value(json::object{{"Message", result->second}})},
+                    {"StatusCode", result->first}};
+  (void)res.write_chunk(json::serialize(body) + "\n");
+  (void)res.end_stream();
+}
+
+void handle_logs(ContainerManager& m, Request& req, ResponseWriter& res) {
+  auto c = m.find(req.param("id"));
+  if (!c) return res.send_error(c.error());
+  container::LogQuery q;
+  q.stdout = req.query_bool("stdout");
+  q.stderr = req.query_bool("stderr");
+  if (!q.stdout && !q.stderr) {
+    return res.send_error(400, "You must choose at least one stream");
+  }
+  q.follow = req.query_bool("follow");
+  q.timestamps = req.query_bool("timestamps");
+  if (auto since = req.query_value("since"); since && !since->empty() && *since != "0") {
+    auto t = parse_timestamp_param(*since);
+    if (!t) return res.send_error(400, "invalid value for \"since\": " + *since);
+    q.since = *t;
+  }
+  if (auto until = req.query_value("until"); until && !until->empty() && *until != "0") {
+    auto t = parse_timestamp_param(*until);
+    if (!t) return res.send_error(400, "invalid value for \"until\": " + *until);
+    q.until = *t;
+  }
+  if (auto tail = req.query_value("tail"); tail && !tail->empty() && *tail != "all") {
+    try {
+      q.tail = std::stoll(*tail);
+    } catch (...) {
+      return res.send_error(400, "invalid value for \"tail\": " + *tail);
+    }
+  }
+  std::string path;
+  bool tty;
+  std::string log_type;
+  {
+    std::lock_guard lock((*c)->mutex);
+    path = (*c)->record.log_path;
+    tty = (*c)->record.tty();
+    if (const auto* lc = (*c)->record.host_config.if_contains("LogConfig"); lc != nullptr && lc->is_object()) {
+      if (const auto* t = lc->get_object().if_contains("Type"); t != nullptr && t->is_string()) {
+        log_type = std::string(t->get_string());
+      }
+    }
+  }
+  if (log_type == "none") {
+    return res.send_error(501, "configured logging driver does not support reading");
+  }
+  auto container = *c;
+  if (!res.start_stream(200, "")) return;
+  std::string batch;
+  auto flush = [&]() -> bool {
+    if (batch.empty()) return true;
+    bool ok = res.write_chunk(batch).has_value();
+    batch.clear();
+    return ok;
+  };
+  auto emit = [&](const container::LogEntry& e) -> bool {
+    std::string payload = q.timestamps ? e.time_text + " " + e.text : e.text;
+    batch += tty ? payload : framed(e.stream, payload);
+    if (batch.size() > 32768 || q.follow) return flush();
+    return true;
+  };
+  auto running = [&] {
+    if (res.client_gone()) return false;
+    std::lock_guard lock(container->mutex);
+    return container::is_running(container->record.state.status) && !container->removed;
+  };
+  (void)container::read_logs(path, m.options().log_max_file, q, emit, running);
+  if (flush()) (void)res.end_stream();
+}
+
+void handle_stats(ContainerManager& m, Request& req, ResponseWriter& res) {
+  auto c = m.find(req.param("id"));
+  if (!c) return res.send_error(c.error());
+  bool stream = req.query_bool("stream", true);
+  bool one_shot = req.query_bool("one-shot");
+  json::object previous_cpu{{"cpu_usage", json::object{{"total_usage", 0}}}, {"throttling_data", json::object()}};
+  std::string previous_read = "0001-01-01T00:00:00Z";
+  auto next = [&]() -> Result<json::object> {
+    auto s = m.stats_sample((*c)->record.id);
+    if (!s) return s.error();
+    s->operator[]("preread") = previous_read;
+    s->operator[]("precpu_stats") = previous_cpu;
+    previous_read = std::string(s->at("read").as_string());
+    previous_cpu = s->at("cpu_stats").as_object();
+    return s;
+  };
+  if (!stream) {
+    auto first = next();
+    if (!first) return res.send_error(first.error());
+    if (one_shot) return res.send_json(200, *first);
+    // Two samples a second apart, so the CPU delta means something (as dockerd).
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto second = next();
+    if (!second) return res.send_error(second.error());
+    return res.send_json(200, *second);
+  }
+  if (!res.start_stream(200, "application/json")) return;
+  for (;;) {
+    auto sample = next();
+    if (!sample) break;
+    if (!res.write_chunk(json::serialize(*sample) + "\n")) return;
+    bool running;
+    {
+      std::lock_guard lock((*c)->mutex);
+      running = container::is_running((*c)->record.state.status) && !(*c)->removed;
+    }
+    if (!running) break;
+    for (int i = 0; i < 10; ++i) {
+      if (res.client_gone()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  (void)res.end_stream();
+}
+
+class StreamWriter final : public Writer {
+ public:
+  StreamWriter(ResponseWriter& res, std::string type) : res_(res), type_(std::move(type)) {}
+  Status write(std::string_view data) override {
+    if (!res_.started()) BERTH_TRY_STATUS(res_.start_stream(200, type_));
+    buffer_.append(data);
+    if (buffer_.size() >= (256 << 10)) return flush();
+    return {};
+  }
+  Status flush() {
+    if (buffer_.empty()) return {};
+    auto s = res_.write_chunk(buffer_);
+    buffer_.clear();
+    return s;
+  }
+  void finish() {
+    if (!res_.started()) (void)res_.start_stream(200, type_);
+    if (flush()) (void)res_.end_stream();
+  }
+
+ private:
+  ResponseWriter& res_;
+  std::string type_;
+  std::string buffer_;
+};
+
+void handle_archive(ContainerManager& m, Request& req, ResponseWriter& res) {
+  auto path = req.query_value("path");
+  if (!path || path->empty()) return res.send_error(400, "path is required");
+  auto c = m.find(req.param("id"));
+  if (!c) return res.send_error(c.error());
+  std::string name;
+  {
+    std::lock_guard lock((*c)->mutex);
+    name = (*c)->record.bare_name();
+  }
+  auto root = m.open_rootfs((*c)->record.id, true);
+  if (!root) return res.send_error(root.error());
+  if (req.method == "PUT") {
+    auto s = container::extract_archive(root->path(), *path, req.body(),
+                                        req.query_bool("noOverwriteDirNonDir"),
+                                        req.query_bool("copyUIDGID"));
+    if (!s) {
+      if (s.error().code == ErrorCode::kNotFound) {
+        return res.send_error(404, "Could not find the file " + *path + " in container " + name);
+      }
+      return res.send_error(s.error());
+    }
+    return res.send_empty(200);
+  }
+  auto st = container::stat_path(root->path(), *path);
+  if (!st) {
+    if (st.error().code == ErrorCode::kNotFound) {
+      return res.send_error(404, "Could not find the file " + *path + " in container " + name);
+    }
+    return res.send_error(st.error());
+  }
+  res.add_header("X-Docker-Container-Path-Stat", container::encode_path_stat(*st));
+  if (req.method == "HEAD") return res.send(200, "", "");
+  StreamWriter out(res, "application/x-tar");
+  auto s = container::archive_path(root->path(), *path, out);
+  if (!s) {
+    if (!res.started()) return res.send_error(s.error());
+    return;
+  }
+  out.finish();
+}
+
+void handle_export(ContainerManager& m, Request& req, ResponseWriter& res) {
+  auto root = m.open_rootfs(req.param("id"), false);
+  if (!root) return res.send_error(root.error());
+  StreamWriter out(res, "application/octet-stream");
+  auto s = container::export_rootfs(root->path(), out);
+  if (!s) {
+    if (!res.started()) return res.send_error(s.error());
+    return;
+  }
+  out.finish();
+}
+
+void handle_exec_start(ContainerManager& m, Request& req, ResponseWriter& res) {
+  auto exec = m.find_exec(req.param("id"));
+  if (!exec) return res.send_error(exec.error());
+  auto body = req.read_json();
+  if (!body) return res.send_error(body.error());
+  bool detach = false;
+  bool tty = false;
+  if (body->is_object()) {
+    if (const auto* d = body->get_object().if_contains("Detach"); d != nullptr && d->is_bool()) detach = d->get_bool();
+    if (const auto* t = body->get_object().if_contains("Tty"); t != nullptr && t->is_bool()) tty = t->get_bool();
+  }
+  {
+    auto c = m.find((*exec)->container_id);
+    if (c) {
+      std::lock_guard lock((*c)->mutex);
+      if (const auto* t = (*exec)->config.if_contains("Tty"); t != nullptr && t->is_bool()) tty = tty || t->get_bool();
+    }
+  }
+  if (detach) {
+    auto fd = m.exec_start(*exec, false);
+    if (!fd) return res.send_error(fd.error());
+    return res.send(200, "", "");
+  }
+  bool want_stdin = false;
+  if (const auto* s = (*exec)->config.if_contains("AttachStdin"); s != nullptr && s->is_bool()) want_stdin = s->get_bool();
+  std::string keys_text;
+  if (const auto* k = (*exec)->config.if_contains("DetachKeys"); k != nullptr && k->is_string()) {
+    keys_text = std::string(k->get_string());
+  }
+  auto keys = parse_detach_keys(keys_text);
+  if (!keys) return res.send_error(keys.error());
+  auto hijack = res.hijack(tty ? "application/vnd.docker.raw-stream"
+                               : "application/vnd.docker.multiplexed-stream");
+  if (!hijack) return;
+  auto fd = m.exec_start(*exec, true);
+  if (!fd) {
+    // After the 101 the error travels in the stream; the exit code (126) is in exec inspect.
+    write_frame(*hijack->transport, 1, fd.error().message + "\r\n", tty);
+    return;
+  }
+  splice(*hijack->transport, std::move(hijack->leftover), fd->get(), SpliceOptions{want_stdin, tty, *keys});
+  fd->reset();
+  // The docker CLI asks for the exit code right after EOF: it must be final by then.
+  m.exec_wait_exit(*exec, 10000);
+}
+
+json::object network_object(std::string_view name, std::string_view driver) {
+  return json::object{{"Name", name},
+                      {"Id", Sha256::of("berth-network-" + std::string(name)).substr(7)},
+                      {"Created", rfc3339_nano(0)},
+                      {"Scope", "local"},
+                      {"Driver", driver},
+                      {"EnableIPv6", false},
+                      {"IPAM", json::object{{"Driver", "default"}, {"Options", nullptr}, {"Config", json::array()}}},
+                      {"Internal", false},
+                      {"Attachable", false},
+                      {"Ingress", false},
+                      {"ConfigFrom", json::object{{"Network", ""}}},
+                      {"ConfigOnly", false},
+                      {"Containers", json::object()},
+                      {"Options", json::object()},
+                      {"Labels", json::object()}};
+}
+
+}  // namespace
+
+void register_container_routes(Router& router, ContainerManager& m) {
+  auto* mgr = &m;
+  router.add("POST", "/containers/create", [mgr](Request& req, ResponseWriter& res) {
+    auto body = req.read_json();
+    if (!body) return res.send_error(body.error());
+    auto created = mgr->create(req.query_value("name").value_or(""), *body);
+    if (!created) return res.send_error(created.error());
+    json::array warnings;
+    for (const auto& w : created->warnings) warnings.emplace_back(w);
+    res.send_json(201, json::object{{"Id", created->id}, {"Warnings", std::move(warnings)}});
+  });
+  router.add("GET", "/containers/json", [mgr](Request& req, ResponseWriter& res) {
+    auto filters = parse_filters(req.query_value("filters").value_or(""));
+    if (!filters) return res.send_error(filters.error());
+    auto limit = req.query_int("limit", -1);
+    if (!limit) return res.send_error(limit.error());
+    auto list = mgr->list(*filters, req.query_bool("all"), static_cast<int>(*limit), req.query_bool("size"));
+    if (!list) return res.send_error(list.error());
+    res.send_json(200, *list);
+  });
+  router.add("POST", "/containers/prune", [mgr](Request& req, ResponseWriter& res) {
+    auto filters = parse_filters(req.query_value("filters").value_or(""));
+    if (!filters) return res.send_error(filters.error());
+    auto pruned = mgr->prune(*filters);
+    if (!pruned) return res.send_error(pruned.error());
+    json::array ids;
+    for (const auto& id : pruned->first) ids.emplace_back(id);
+    res.send_json(200, json::object{{"ContainersDeleted", ids.empty() ? json::value(nullptr) : json::value(ids)},
+                                    {"SpaceReclaimed", pruned->second}});
+  });
+  router.add("GET", "/containers/{id}/json", [mgr](Request& req, ResponseWriter& res) {
+    auto c = mgr->find(req.param("id"));
+    if (!c) return res.send_error(c.error());
+    json::object out;
+    {
+      std::lock_guard lock((*c)->mutex);
+      out = mgr->inspect_json(**c, req.query_bool("size"));
+    }
+    res.send_json(200, out);
+  });
+  router.add("POST", "/containers/{id}/start", [mgr](Request& req, ResponseWriter& res) {
+    send_done(res, mgr->start(req.param("id")));
+  });
+  router.add("POST", "/containers/{id}/stop", [mgr](Request& req, ResponseWriter& res) {
+    send_done(res, mgr->stop(req.param("id"), optional_int(req, "t"), req.query_value("signal").value_or("")));
+  });
+  router.add("POST", "/containers/{id}/restart", [mgr](Request& req, ResponseWriter& res) {
+    send_status(res, mgr->restart(req.param("id"), optional_int(req, "t")));
+  });
+  router.add("POST", "/containers/{id}/kill", [mgr](Request& req, ResponseWriter& res) {
+    send_status(res, mgr->kill(req.param("id"), req.query_value("signal").value_or("")));
+  });
+  router.add("POST", "/containers/{id}/pause", [mgr](Request& req, ResponseWriter& res) {
+    send_status(res, mgr->pause(req.param("id")));
+  });
+  router.add("POST", "/containers/{id}/unpause", [mgr](Request& req, ResponseWriter& res) {
+    send_status(res, mgr->unpause(req.param("id")));
+  });
+  router.add("POST", "/containers/{id}/rename", [mgr](Request& req, ResponseWriter& res) {
+    send_status(res, mgr->rename(req.param("id"), req.query_value("name").value_or("")));
+  });
+  router.add("POST", "/containers/{id}/update", [mgr](Request& req, ResponseWriter& res) {
+    auto body = req.read_json();
+    if (!body) return res.send_error(body.error());
+    if (!body->is_object()) return res.send_error(400, "update body must be a JSON object");
+    auto r = mgr->update(req.param("id"), body->get_object());
+    if (!r) return res.send_error(r.error());
+    res.send_json(200, *r);
+  });
+  router.add("POST", "/containers/{id}/resize", [mgr](Request& req, ResponseWriter& res) {
+    auto h = req.query_int("h", 0);
+    auto w = req.query_int("w", 0);
+    if (!h || !w) return res.send_error(400, "invalid size");
+    send_status(res, mgr->resize(req.param("id"), static_cast<uint32_t>(*h), static_cast<uint32_t>(*w)), 200);
+  });
+  router.add("DELETE", "/containers/{id}", [mgr](Request& req, ResponseWriter& res) {
+    send_status(res, mgr->remove(req.param("id"), req.query_bool("force"), req.query_bool("v")));
+  });
+  router.add("POST", "/containers/{id}/wait", [mgr](Request& req, ResponseWriter& res) { handle_wait(*mgr, req, res); });
+  router.add("POST", "/containers/{id}/attach", [mgr](Request& req, ResponseWriter& res) { handle_attach(*mgr, req, res); });
+  router.add("GET", "/containers/{id}/logs", [mgr](Request& req, ResponseWriter& res) { handle_logs(*mgr, req, res); });
+  router.add("GET", "/containers/{id}/stats", [mgr](Request& req, ResponseWriter& res) { handle_stats(*mgr, req, res); });
+  router.add("GET", "/containers/{id}/top", [mgr](Request& req, ResponseWriter& res) {
+    auto top = mgr->top(req.param("id"), req.query_value("ps_args").value_or(""));
+    if (!top) return res.send_error(top.error());
+    res.send_json(200, *top);
+  });
+  router.add("GET", "/containers/{id}/changes", [mgr](Request& req, ResponseWriter& res) {
+    auto changes = mgr->changes(req.param("id"));
+    if (!changes) return res.send_error(changes.error());
+    res.send_json(200, changes->empty() ? json::value(nullptr) : json::value(*changes));
+  });
+  router.add("GET", "/containers/{id}/export", [mgr](Request& req, ResponseWriter& res) { handle_export(*mgr, req, res); });
+  for (const char* method : {"GET", "HEAD", "PUT"}) {
+    router.add(method, "/containers/{id}/archive", [mgr](Request& req, ResponseWriter& res) {
+      handle_archive(*mgr, req, res);
+    });
+  }
+  router.add("POST", "/commit", [mgr](Request& req, ResponseWriter& res) {
+    auto body = req.read_json();
+    if (!body) return res.send_error(body.error());
+    json::object override_config;
+    if (body->is_object()) override_config = body->get_object();
+    auto id = mgr->commit(req.query_value("container").value_or(""), req.query_value("repo").value_or(""),
+                          req.query_value("tag").value_or(""), req.query_value("comment").value_or(""),
+                          req.query_value("author").value_or(""), req.query_values("changes"),
+                          req.query_bool("pause", true), override_config);
+    if (!id) return res.send_error(id.error());
+    res.send_json(201, json::object{{"Id", *id}});
+  });
+
+  // ---- exec ----------------------------------------------------------------------------------
+  router.add("POST", "/containers/{id}/exec", [mgr](Request& req, ResponseWriter& res) {
+    auto body = req.read_json();
+    if (!body) return res.send_error(body.error());
+    if (!body->is_object()) return res.send_error(400, "exec config must be a JSON object");
+    auto id = mgr->exec_create(req.param("id"), body->get_object());
+    if (!id) return res.send_error(id.error());
+    res.send_json(201, json::object{{"Id", *id}});
+  });
+  router.add("POST", "/exec/{id}/start", [mgr](Request& req, ResponseWriter& res) { handle_exec_start(*mgr, req, res); });
+  router.add("POST", "/exec/{id}/resize", [mgr](Request& req, ResponseWriter& res) {
+    auto h = req.query_int("h", 0);
+    auto w = req.query_int("w", 0);
+    if (!h || !w) return res.send_error(400, "invalid size");
+    send_status(res, mgr->exec_resize(req.param("id"), static_cast<uint32_t>(*h), static_cast<uint32_t>(*w)), 200);
+  });
+  router.add("GET", "/exec/{id}/json", [mgr](Request& req, ResponseWriter& res) {
+    auto exec = mgr->find_exec(req.param("id"));
+    if (!exec) return res.send_error(exec.error());
+    auto c = mgr->find((*exec)->container_id);
+    json::object out;
+    if (c) {
+      std::lock_guard lock((*c)->mutex);
+      out = mgr->exec_inspect(**exec);
+    } else {
+      out = mgr->exec_inspect(**exec);
+    }
+    res.send_json(200, out);
+  });
+
+  // ---- networks: the predefined ones, until a network driver lands ---------------------------
+  router.add("GET", "/networks", [](Request&, ResponseWriter& res) {
+    res.send_json(200, json::array{network_object("none", "null"), network_object("host", "host")});
+  });
+  router.add("GET", "/networks/{id}", [](Request& req, ResponseWriter& res) {
+    std::string id = req.param("id");
+    for (const auto& [name, driver] : {std::pair{"none", "null"}, std::pair{"host", "host"}}) {
+      auto obj = network_object(name, driver);
+      if (id == name || std::string(obj.at("Id").as_string()).rfind(id, 0) == 0) return res.send_json(200, obj);
+    }
+    res.send_error(404, "network " + id + " not found");
+  });
+  router.add("POST", "/networks/create", [](Request&, ResponseWriter& res) {
+    res.send_error(501, "creating networks needs a network driver plugin (network.bridge), which is not loaded");
+  });
+  router.add("DELETE", "/networks/{id}", [](Request& req, ResponseWriter& res) {
+    std::string id = req.param("id");
+    if (id == "none" || id == "host") {
+      return res.send_error(403, id + " is a pre-defined network and cannot be removed");
+    }
+    res.send_error(404, "network " + id + " not found");
+  });
+  router.add("POST", "/networks/prune", [](Request&, ResponseWriter& res) {
+    res.send_json(200, json::object{{"NetworksDeleted", nullptr}});
+  });
+  router.add("POST", "/build/prune", [](Request&, ResponseWriter& res) {
+    res.send_json(200, json::object{{"CachesDeleted", nullptr}, {"SpaceReclaimed", 0}});
+  });
+  router.add("POST", "/build", [](Request&, ResponseWriter& res) {
+    res.send_error(501, "berthd has no image builder yet: build with another tool and `berth load` the result");
+  });
+}
+
+}  // namespace berth::core::api
+
+namespace berth::core::api {
+
+void register_system_df_route(Router& router, container::ContainerManager& containers,
+                              image::ImageService& images, volume::VolumeManager& volumes) {
+  router.add("GET", "/system/df", [&containers, &images, &volumes](Request&, ResponseWriter& res) {
+    auto image_list = images.list({}, true, true);
+    if (!image_list) return res.send_error(image_list.error());
+    int64_t layers_size = 0;
+    for (auto& v : *image_list) {
+      auto& o = v.as_object();
+      layers_size += o.at("Size").as_int64();
+      // The daemon fills what the CLI's df table needs: users per image, shared size unknown.
+      int64_t users = static_cast<int64_t>(
+          containers.image_users(std::string(o.at("Id").as_string())).running.size() +
+          containers.image_users(std::string(o.at("Id").as_string())).stopped.size());
+      o["Containers"] = users;
+      o["SharedSize"] = 0;
+    }
+    auto ctr_list = containers.list({}, true, -1, true);
+    if (!ctr_list) return res.send_error(ctr_list.error());
+    json::array vols;
+    for (const auto& v : volumes.list()) {
+      auto size = volumes.size(v.name);
+      vols.push_back(volume_json(v, std::make_pair(size ? *size : -1,
+                                                   static_cast<int64_t>(volumes.users(v.name).size()))));
+    }
+    res.send_json(200, json::object{{"LayersSize", layers_size},
+                                    {"Images", std::move(*image_list)},
+                                    {"Containers", std::move(*ctr_list)},
+                                    {"Volumes", std::move(vols)},
+                                    {"BuildCache", nullptr},
+                                    {"BuilderSize", 0}});
+  });
+}
+
+}  // namespace berth::core::api

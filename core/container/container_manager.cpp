@@ -1,0 +1,867 @@
+// Containers: lookups, create, rename, update, list and inspect, and the manager's workers.
+// Lifecycle operations are in lifecycle.cpp, execs in exec.cpp, filesystem views in
+// container_fs.cpp.
+#include "core/container/container_manager.hpp"
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "berth/sdk/codec.hpp"
+#include "berth/sdk/mount.hpp"
+#include "core/common/fs.hpp"
+#include "core/common/ids.hpp"
+#include "core/common/logging.hpp"
+#include "core/common/sha256.hpp"
+#include "core/common/time.hpp"
+#include "core/container/oci_spec.hpp"
+#include "core/container/status_text.hpp"
+#include "core/image/reference.hpp"
+
+namespace json = boost::json;
+
+namespace berth::core::container {
+namespace {
+
+std::string str(const json::object& o, std::string_view k) {
+  const auto* v = o.if_contains(k);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+Error no_such_container(std::string_view name) {
+  return make_error(ErrorCode::kNotFound, "No such container: " + std::string(name));
+}
+
+// Stable ids for the predefined networks, so `docker network ls` and inspect agree.
+std::string network_id(std::string_view name) {
+  return Sha256::of("berth-network-" + std::string(name)).substr(7);
+}
+
+std::string network_name(const json::object& hc) {
+  std::string mode = str(hc, "NetworkMode");
+  if (mode == "host") return "host";
+  if (mode.rfind("container:", 0) == 0) return "";
+  return "none";  // "default" too: berthd has no bridge network yet
+}
+
+json::object endpoint_json(const std::string& name) {
+  return json::object{{"IPAMConfig", nullptr},   {"Links", nullptr},
+                      {"Aliases", nullptr},      {"NetworkID", network_id(name)},
+                      {"EndpointID", ""},        {"Gateway", ""},
+                      {"IPAddress", ""},         {"IPPrefixLen", 0},
+                      {"IPv6Gateway", ""},       {"GlobalIPv6Address", ""},
+                      {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""},
+                      {"DriverOpts", nullptr}};
+}
+
+json::array mounts_json(const ContainerRecord& c) {
+  json::array out;
+  for (const auto& m : c.mounts) {
+    json::object o{{"Type", m.type}};
+    if (m.type == "volume") o["Name"] = m.name;
+    o["Source"] = m.source;
+    o["Destination"] = m.destination;
+    if (m.type == "volume") o["Driver"] = m.driver.empty() ? "local" : m.driver;
+    o["Mode"] = m.mode.empty() && m.type == "volume" ? "z" : m.mode;
+    o["RW"] = m.rw;
+    o["Propagation"] = m.propagation;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json::object ports_json(const ContainerRecord& c) {
+  json::object ports;
+  if (const auto* e = c.config.if_contains("ExposedPorts"); e != nullptr && e->is_object()) {
+    for (const auto& [port, _] : e->get_object()) ports[port] = nullptr;
+  }
+  return ports;
+}
+
+}  // namespace
+
+ContainerManager::ContainerManager(ManagerOptions options, image::ImageService& images,
+                                   sdk::StorageDriver& storage, sdk::IsolationBackend* isolation,
+                                   volume::VolumeManager& volumes, events::EventBus& events)
+    : options_(std::move(options)),
+      images_(images),
+      storage_(storage),
+      isolation_(isolation),
+      volumes_(volumes),
+      events_(events) {
+  worker_ = std::thread([this] { worker_loop(); });
+  timer_thread_ = std::thread([this] { timer_loop(); });
+}
+
+ContainerManager::~ContainerManager() { shutdown(); }
+
+void ContainerManager::shutdown() {
+  if (stopping_.exchange(true)) return;
+  jobs_cv_.notify_all();
+  attach_ready_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  if (timer_thread_.joinable()) timer_thread_.join();
+}
+
+void ContainerManager::post(std::function<void()> job) {
+  {
+    std::lock_guard lock(jobs_mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  jobs_cv_.notify_all();
+}
+
+void ContainerManager::worker_loop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(jobs_mutex_);
+      jobs_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping and drained
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    try {
+      job();
+    } catch (const std::exception& e) {
+      logging::get("container")->error("worker job failed: {}", e.what());
+    }
+  }
+}
+
+void ContainerManager::timer_loop() {
+  std::unique_lock lock(jobs_mutex_);
+  while (!stopping_) {
+    auto now = std::chrono::steady_clock::now();
+    auto next = now + std::chrono::seconds(1);
+    for (auto it = timers_.begin(); it != timers_.end();) {
+      if (it->at <= now) {
+        jobs_.push_back(std::move(it->fn));
+        it = timers_.erase(it);
+        jobs_cv_.notify_all();
+      } else {
+        next = std::min(next, it->at);
+        ++it;
+      }
+    }
+    jobs_cv_.wait_until(lock, next);
+  }
+}
+
+void ContainerManager::on_backend_event(std::string_view type, std::string_view payload) {
+  if (type != "task-exit") return;
+  json::error_code ec;
+  auto v = json::parse(payload, ec);
+  if (ec || !v.is_object()) return;
+  const auto& o = v.get_object();
+  std::string id = str(o, "id");
+  std::string exec_id = str(o, "exec_id");
+  ExitInfo info;
+  if (const auto* c = o.if_contains("exit_code"); c != nullptr && c->is_number()) {
+    info.exit_code = static_cast<int>(c->to_number<int64_t>());
+  }
+  if (const auto* c = o.if_contains("oom_killed"); c != nullptr && c->is_bool()) info.oom_killed = c->get_bool();
+  if (const auto* c = o.if_contains("exited_at_unix_nano"); c != nullptr && c->is_number()) {
+    info.exited_at = c->to_number<int64_t>();
+  }
+  if (const auto* c = o.if_contains("pid"); c != nullptr && c->is_number()) {
+    info.pid = static_cast<int>(c->to_number<int64_t>());
+  }
+  if (info.exited_at == 0) info.exited_at = now_unix_nano();
+  post([this, id, exec_id, info] {
+    if (!exec_id.empty()) {
+      std::shared_ptr<ExecRecord> exec;
+      {
+        std::lock_guard lock(mutex_);
+        auto it = execs_.find(exec_id);
+        if (it != execs_.end()) exec = it->second;
+      }
+      if (!exec) return;
+      auto c = find(exec->container_id);
+      if (!c) return;
+      {
+        std::lock_guard lock((*c)->mutex);
+        exec->running = false;
+        // An exec that could not start already has dockerd's 126.
+        if (!exec->exit_code) exec->exit_code = info.exit_code;
+      }
+      (*c)->changed.notify_all();
+      std::string cmd;
+      if (const auto* a = exec->config.if_contains("Cmd"); a != nullptr && a->is_array()) {
+        for (const auto& s : a->get_array()) {
+          if (s.is_string()) cmd += (cmd.empty() ? "" : " ") + std::string(s.get_string());
+        }
+      }
+      publish(**c, "exec_die", {{"execID", exec_id}, {"exitCode", std::to_string(info.exit_code)}});
+      return;
+    }
+    auto c = find(id);
+    if (!c) return;
+    handle_exit(*c, info);
+  });
+}
+
+// ---- lookups -------------------------------------------------------------------------------
+
+Result<std::shared_ptr<Container>> ContainerManager::find(std::string_view name_or_id) const {
+  if (name_or_id.empty()) return no_such_container(name_or_id);
+  std::lock_guard lock(mutex_);
+  if (auto it = containers_.find(std::string(name_or_id)); it != containers_.end()) return it->second;
+  std::string name = name_or_id[0] == '/' ? std::string(name_or_id) : "/" + std::string(name_or_id);
+  if (auto it = names_.find(name); it != names_.end()) return containers_.at(it->second);
+  std::shared_ptr<Container> found;
+  for (const auto& [id, c] : containers_) {
+    if (id.compare(0, name_or_id.size(), name_or_id) == 0) {
+      if (found) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "multiple IDs found with provided prefix: " + std::string(name_or_id));
+      }
+      found = c;
+    }
+  }
+  if (found) return found;
+  return no_such_container(name_or_id);
+}
+
+std::vector<std::shared_ptr<Container>> ContainerManager::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<Container>> out;
+  for (const auto& [_, c] : containers_) out.push_back(c);
+  return out;
+}
+
+image::ImageUsers ContainerManager::image_users(const std::string& image_id) const {
+  image::ImageUsers users;
+  for (const auto& c : all()) {
+    std::lock_guard lock(c->mutex);
+    if (c->record.image_id != image_id) continue;
+    (is_running(c->record.state.status) ? users.running : users.stopped).push_back(c->record.id);
+  }
+  return users;
+}
+
+ContainerManager::Counts ContainerManager::counts() const {
+  Counts n;
+  for (const auto& c : all()) {
+    std::lock_guard lock(c->mutex);
+    ++n.total;
+    auto s = c->record.state.status;
+    if (s == State::kPaused) ++n.paused;
+    else if (s == State::kRunning || s == State::kRestarting) ++n.running;
+    else ++n.stopped;
+  }
+  return n;
+}
+
+Status ContainerManager::persist(Container& c) {
+  return save_record(containers_dir(), c.record);
+}
+
+void ContainerManager::publish(const Container& c, const std::string& action,
+                               std::map<std::string, std::string> extra) const {
+  events::Event e;
+  e.type = "container";
+  e.action = action;
+  e.actor_id = c.record.id;
+  e.attributes = c.record.labels();
+  e.attributes["image"] = c.record.image;
+  e.attributes["name"] = c.record.bare_name();
+  for (auto& [k, v] : extra) e.attributes[k] = std::move(v);
+  events_.publish(std::move(e));
+}
+
+// ---- create --------------------------------------------------------------------------------
+
+Result<std::string> ContainerManager::unique_name(const std::string& requested, const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (!requested.empty()) {
+    BERTH_TRY_STATUS(validate_name(requested));
+    std::string name = requested[0] == '/' ? requested : "/" + requested;
+    if (auto it = names_.find(name); it != names_.end()) {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "Conflict. The container name \"" + name + "\" is already in use by container \"" +
+                            it->second + "\". You have to remove (or rename) that container to be able to "
+                            "reuse that name.");
+    }
+    names_[name] = id;
+    return name;
+  }
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    std::string name = "/" + generate_name(attempt);
+    if (!names_.contains(name)) {
+      names_[name] = id;
+      return name;
+    }
+  }
+  std::string name = "/" + id.substr(0, 12);
+  names_[name] = id;
+  return name;
+}
+
+Status ContainerManager::write_etc_files(ContainerRecord& rec) {
+  auto dir = std::filesystem::path(containers_dir()) / rec.id;
+  std::string mode = str(rec.host_config, "NetworkMode");
+  std::string hostname = str(rec.config, "Hostname");
+  rec.hostname_path = (dir / "hostname").string();
+  rec.hosts_path = (dir / "hosts").string();
+  rec.resolv_conf_path = (dir / "resolv.conf").string();
+  BERTH_TRY_STATUS(fs::atomic_write(rec.hostname_path, hostname + "\n", 0644));
+  std::string hosts;
+  if (mode == "host") {
+    auto host_hosts = fs::read_file("/etc/hosts");
+    hosts = host_hosts ? *host_hosts : "127.0.0.1\tlocalhost\n";
+  } else {
+    hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+            "ff02::2\tip6-allrouters\n";
+  }
+  if (const auto* extra = rec.host_config.if_contains("ExtraHosts"); extra != nullptr && extra->is_array()) {
+    for (const auto& e : extra->get_array()) {
+      if (!e.is_string()) continue;
+      std::string entry(e.get_string());
+      auto sep = entry.find_first_of(":=");
+      if (sep == std::string::npos) {
+        return make_error(ErrorCode::kInvalidArgument, "invalid extra host entry \"" + entry + "\"");
+      }
+      hosts += entry.substr(sep + 1) + "\t" + entry.substr(0, sep) + "\n";
+    }
+  }
+  BERTH_TRY_STATUS(fs::atomic_write(rec.hosts_path, hosts, 0644));
+  // The host's resolver, minus loopback servers a separate network namespace cannot reach.
+  std::string resolv;
+  std::vector<std::string> dns;
+  if (const auto* d = rec.host_config.if_contains("Dns"); d != nullptr && d->is_array()) {
+    for (const auto& s : d->get_array()) {
+      if (s.is_string()) dns.emplace_back(s.get_string());
+    }
+  }
+  if (!dns.empty()) {
+    for (const auto& s : dns) resolv += "nameserver " + s + "\n";
+  } else if (auto host = fs::read_file("/etc/resolv.conf")) {
+    std::istringstream in(*host);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (mode != "host" && line.rfind("nameserver", 0) == 0 &&
+          (line.find(" 127.") != std::string::npos || line.find(" ::1") != std::string::npos)) {
+        continue;
+      }
+      resolv += line + "\n";
+    }
+  }
+  return fs::atomic_write(rec.resolv_conf_path, resolv, 0644);
+}
+
+Status ContainerManager::prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,
+                                         std::vector<std::string>& created) {
+  std::optional<sdk::ScopedMounts> rootfs;  // mounted once, only when a new volume wants copy-up
+  std::string rootfs_dir = options_.exec_root + "/mounts/copyup-" + rec.id;
+  auto image_root = [&]() -> Result<std::string> {
+    if (rootfs) return rootfs_dir;
+    sdk::Context ctx;
+    auto mounts = storage_.mounts(ctx, rec.storage_key);
+    if (!mounts) return mounts.error();
+    // Read-only: the copy-up only reads the image's files.
+    BERTH_TRY_STATUS(fs::ensure_dir(rootfs_dir, 0700));
+    auto m = sdk::ScopedMounts::mount(*mounts, rootfs_dir);
+    if (!m) return m.error();
+    rootfs.emplace(std::move(*m));
+    return rootfs_dir;
+  };
+  for (auto& m : rec.mounts) {
+    if (m.type == "bind") {
+      std::error_code ec;
+      if (!std::filesystem::exists(m.source, ec)) {
+        // -v /host:/ctr creates a missing host directory, as dockerd does.
+        BERTH_TRY_STATUS(fs::ensure_dir(m.source, 0755));
+      }
+      continue;
+    }
+    if (m.type != "volume") continue;
+    bool existed = !m.name.empty() && volumes_.get(m.name).has_value();
+    auto v = volumes_.create(m.name, {}, {}, m.anonymous);
+    if (!v) return v.error();
+    m.name = v->name;
+    m.source = v->mountpoint;
+    m.driver = "local";
+    volumes_.add_user(m.name, rec.id);
+    if (!existed) created.push_back(m.name);
+    if (!m.copy_image_data || image.config.diff_ids().empty()) continue;
+    auto root = image_root();
+    if (!root) return root.error().wrap("copy image content into volume " + m.name);
+    BERTH_TRY_STATUS(volumes_.copy_up(m.name, *root, m.destination));
+  }
+  if (rootfs) {
+    (void)rootfs->unmount();
+    std::filesystem::remove(rootfs_dir);
+  }
+  return {};
+}
+
+Result<ContainerManager::Created> ContainerManager::create(const std::string& name,
+                                                           const json::value& body) {
+  auto log = logging::get("container");
+  if (isolation_ == nullptr) {
+    return make_error(ErrorCode::kUnsupported,
+                      "this berthd runs without an isolation backend (isolation-backend: none): "
+                      "containers cannot be created");
+  }
+  if (!body.is_object()) return make_error(ErrorCode::kInvalidArgument, "container config must be a JSON object");
+  std::string image_ref = str(body.get_object(), "Image");
+  if (image_ref.empty()) return make_error(ErrorCode::kInvalidArgument, "config.Image must be specified");
+  auto image = images_.resolve(image_ref);
+  if (!image) {
+    if (image.error().code == ErrorCode::kNotFound) {
+      return make_error(ErrorCode::kNotFound, "No such image: " + image_ref);
+    }
+    return image.error();
+  }
+  std::string id = new_object_id();
+  CreateDefaults defaults{options_.ncpu, options_.log_max_size, options_.log_max_file, options_.cgroup_v2};
+  auto prepared = prepare_create(body, image->config, id, image_ref, defaults);
+  if (!prepared) return prepared.error();
+  auto full_name = unique_name(name, id);
+  if (!full_name) return full_name.error();
+
+  ContainerRecord rec;
+  rec.id = id;
+  rec.name = *full_name;
+  rec.created = now_unix_nano();
+  rec.image = image_ref;
+  rec.image_id = image->record.id;
+  rec.path = prepared->path;
+  rec.args = prepared->args;
+  rec.config = std::move(prepared->config);
+  rec.host_config = std::move(prepared->host_config);
+  rec.networking = std::move(prepared->networking);
+  rec.mounts = std::move(prepared->mounts);
+  rec.storage_key = "container-" + id;
+  rec.log_path = containers_dir() + "/" + id + "/" + id + "-json.log";
+
+  // From here on every failure undoes what was made.
+  std::vector<std::string> created_volumes;
+  bool snapshot = false;
+  auto undo = [&](Error e) -> Error {
+    sdk::Context ctx;
+    if (snapshot) (void)storage_.remove(ctx, rec.storage_key);
+    for (const auto& m : rec.mounts) {
+      if (m.type == "volume" && !m.name.empty()) volumes_.remove_user(m.name, id);
+    }
+    for (const auto& v : created_volumes) (void)volumes_.remove(v, true);
+    (void)fs::remove_all(containers_dir() + "/" + id);
+    std::lock_guard lock(mutex_);
+    names_.erase(rec.name);
+    log->warn("create {} failed: {}", id.substr(0, 12), e.message);
+    return e;
+  };
+  if (auto s = fs::ensure_dir(containers_dir() + "/" + id, 0710); !s) return undo(s.error());
+  sdk::Context ctx;
+  auto mounts = storage_.prepare(ctx, rec.storage_key, image->record.top_chain,
+                                 {{"berth.container", id}});
+  if (!mounts) return undo(mounts.error().wrap("prepare root filesystem"));
+  snapshot = true;
+  if (auto s = prepare_volumes(rec, *image, created_volumes); !s) return undo(s.error());
+  if (auto s = write_etc_files(rec); !s) return undo(s.error());
+  if (auto s = save_record(containers_dir(), rec); !s) return undo(s.error());
+  auto c = std::make_shared<Container>();
+  c->record = std::move(rec);
+  {
+    std::lock_guard lock(mutex_);
+    containers_[id] = c;
+  }
+  publish(*c, "create");
+  return Created{id, std::move(prepared->warnings)};
+}
+
+Status ContainerManager::rename(std::string_view name, const std::string& new_name) {
+  auto c = find(name);
+  if (!c) return c.error();
+  if (new_name.empty()) return make_error(ErrorCode::kInvalidArgument, "Neither old nor new names may be empty");
+  BERTH_TRY_STATUS(validate_name(new_name));
+  std::string full = new_name[0] == '/' ? new_name : "/" + new_name;
+  std::string old;
+  {
+    std::lock_guard lock(mutex_);
+    std::lock_guard cl((*c)->mutex);
+    old = (*c)->record.name;
+    if (full == old) {
+      return make_error(ErrorCode::kInvalidArgument, "Renaming a container with the same name as its current name");
+    }
+    if (auto it = names_.find(full); it != names_.end()) {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "Conflict. The container name \"" + full + "\" is already in use by container \"" +
+                            it->second + "\". You have to remove (or rename) that container to be able to "
+                            "reuse that name.");
+    }
+    (*c)->record.name = full;
+    if (auto s = persist(**c); !s) {
+      (*c)->record.name = old;
+      return s;
+    }
+    names_.erase(old);
+    names_[full] = (*c)->record.id;
+  }
+  publish(**c, "rename", {{"oldName", old}});
+  return {};
+}
+
+Result<json::object> ContainerManager::update(std::string_view name, const json::object& body) {
+  auto c = find(name);
+  if (!c) return c.error();
+  std::lock_guard op((*c)->op);
+  json::object hc;
+  {
+    std::lock_guard lock((*c)->mutex);
+    hc = (*c)->record.host_config;
+  }
+  static const std::set<std::string> kFields = {
+      "BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "NanoCpus", "CpusetCpus", "CpusetMems",
+      "Memory", "MemorySwap", "MemoryReservation", "PidsLimit", "RestartPolicy", "KernelMemory",
+      "CpuRealtimePeriod", "CpuRealtimeRuntime", "OomKillDisable"};
+  for (const auto& [k, v] : body) {
+    if (!kFields.contains(std::string(k))) continue;
+    // Zero and null mean "leave as is" in docker update's body.
+    if (v.is_null() || (v.is_number() && v.to_number<int64_t>() == 0) ||
+        (v.is_string() && v.get_string().empty())) {
+      continue;
+    }
+    hc[k] = v;
+  }
+  if (auto mem = hc.if_contains("Memory"); mem && mem->is_number() && mem->to_number<int64_t>() > 0 &&
+                                          mem->to_number<int64_t>() < 6 * 1024 * 1024) {
+    return make_error(ErrorCode::kInvalidArgument, "Minimum memory limit allowed is 6MB");
+  }
+  if (const auto* rp = body.if_contains("RestartPolicy"); rp != nullptr && rp->is_object()) {
+    std::string policy = str(rp->get_object(), "Name");
+    if (!policy.empty() && policy != "no" && policy != "always" && policy != "unless-stopped" &&
+        policy != "on-failure") {
+      return make_error(ErrorCode::kInvalidArgument, "invalid restart policy '" + policy + "'");
+    }
+    bool auto_remove = false;
+    {
+      std::lock_guard lock((*c)->mutex);
+      auto_remove = (*c)->record.auto_remove();
+    }
+    if (auto_remove && policy != "no" && !policy.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "Restart policy cannot be updated because AutoRemove is enabled for the container");
+    }
+  }
+  bool running = false;
+  std::string id;
+  {
+    std::lock_guard lock((*c)->mutex);
+    running = is_running((*c)->record.state.status);
+    id = (*c)->record.id;
+  }
+  if (running && isolation_ != nullptr) {
+    SpecContext ctx{"", false, options_.cgroup_v2, true};
+    sdk::Context call;
+    BERTH_TRY_STATUS(isolation_->update(call, id, json::serialize(build_resources(hc, ctx))));
+  }
+  {
+    std::lock_guard lock((*c)->mutex);
+    (*c)->record.host_config = std::move(hc);
+    BERTH_TRY_STATUS(persist(**c));
+  }
+  publish(**c, "update");
+  return json::object{{"Warnings", json::array()}};
+}
+
+Status ContainerManager::resize(std::string_view name, uint32_t rows, uint32_t cols) {
+  auto c = find(name);
+  if (!c) return c.error();
+  std::string id;
+  State s;
+  {
+    std::lock_guard lock((*c)->mutex);
+    id = (*c)->record.id;
+    s = (*c)->record.state.status;
+  }
+  if (!is_running(s)) {
+    return make_error(ErrorCode::kFailedPrecondition, "Container " + id + " is not running");
+  }
+  sdk::Context ctx;
+  return isolation_->resize(ctx, id, "", rows, cols);
+}
+
+// ---- list and inspect ----------------------------------------------------------------------
+
+json::object ContainerManager::inspect_json(const Container& c, bool size) const {
+  const auto& r = c.record;
+  const auto& s = r.state;
+  json::array args;
+  for (const auto& a : r.args) args.emplace_back(a);
+  json::value exec_ids = nullptr;
+  if (!c.execs.empty()) {
+    json::array ids;
+    for (const auto& [id, _] : c.execs) ids.emplace_back(id);
+    exec_ids = std::move(ids);
+  }
+  std::string net = network_name(r.host_config);
+  json::object networks;
+  if (!net.empty()) networks[net] = endpoint_json(net);
+  json::object out{
+      {"Id", r.id},
+      {"Created", rfc3339_nano(r.created)},
+      {"Path", r.path},
+      {"Args", std::move(args)},
+      {"State", json::object{{"Status", state_name(s.status)},
+                             {"Running", is_running(s.status)},
+                             {"Paused", s.status == State::kPaused},
+                             {"Restarting", s.status == State::kRestarting},
+                             {"OOMKilled", s.oom_killed},
+                             {"Dead", s.status == State::kDead},
+                             {"Pid", s.status == State::kRunning || s.status == State::kPaused ? s.pid : 0},
+                             {"ExitCode", s.exit_code},
+                             {"Error", s.error},
+                             {"StartedAt", rfc3339_nano(s.started_at)},
+                             {"FinishedAt", rfc3339_nano(s.finished_at)}}},
+      {"Image", r.image_id},
+      {"ResolvConfPath", r.resolv_conf_path},
+      {"HostnamePath", r.hostname_path},
+      {"HostsPath", r.hosts_path},
+      {"LogPath", r.log_path},
+      {"Name", r.name},
+      {"RestartCount", s.restart_count},
+      {"Driver", images_.storage_name()},
+      {"Platform", "linux"},
+      {"MountLabel", ""},
+      {"ProcessLabel", ""},
+      {"AppArmorProfile", ""},
+      {"ExecIDs", std::move(exec_ids)},
+      {"HostConfig", r.host_config},
+      {"GraphDriver", json::object{{"Data", nullptr}, {"Name", images_.storage_name()}}}};
+  if (size) {
+    auto rw = size_rw(c);
+    out["SizeRw"] = rw ? *rw : 0;
+    auto img = images_.resolve(r.image_id);
+    out["SizeRootFs"] = (rw ? *rw : 0) + (img ? img->record.size : 0);
+  }
+  out["Mounts"] = mounts_json(r);
+  out["Config"] = r.config;
+  out["NetworkSettings"] = json::object{{"Bridge", ""},
+                                        {"SandboxID", ""},
+                                        {"HairpinMode", false},
+                                        {"LinkLocalIPv6Address", ""},
+                                        {"LinkLocalIPv6PrefixLen", 0},
+                                        {"Ports", ports_json(r)},
+                                        {"SandboxKey", ""},
+                                        {"SecondaryIPAddresses", nullptr},
+                                        {"SecondaryIPv6Addresses", nullptr},
+                                        {"EndpointID", ""},
+                                        {"Gateway", ""},
+                                        {"GlobalIPv6Address", ""},
+                                        {"GlobalIPv6PrefixLen", 0},
+                                        {"IPAddress", ""},
+                                        {"IPPrefixLen", 0},
+                                        {"IPv6Gateway", ""},
+                                        {"MacAddress", ""},
+                                        {"Networks", std::move(networks)}};
+  return out;
+}
+
+Result<json::array> ContainerManager::list(const Filters& filters, bool all, int limit, bool size) const {
+  static const std::set<std::string> kKeys = {"ancestor", "before", "expose", "exited", "health",
+                                              "id", "isolation", "is-task", "label", "name",
+                                              "network", "publish", "since", "status", "volume"};
+  for (const auto& [k, _] : filters) {
+    if (!kKeys.contains(k)) return make_error(ErrorCode::kInvalidArgument, "invalid filter '" + k + "'");
+  }
+  if (limit > 0) all = true;
+  auto created_of = [&](const std::string& ref) -> Result<int64_t> {
+    auto c = find(ref);
+    if (!c) return c.error();
+    std::lock_guard lock((*c)->mutex);
+    return (*c)->record.created;
+  };
+  std::optional<int64_t> before, since;
+  if (auto it = filters.find("before"); it != filters.end() && !it->second.empty()) {
+    auto t = created_of(*it->second.begin());
+    if (!t) return t.error();
+    before = *t;
+  }
+  if (auto it = filters.find("since"); it != filters.end() && !it->second.empty()) {
+    auto t = created_of(*it->second.begin());
+    if (!t) return t.error();
+    since = *t;
+  }
+  std::set<std::string> ancestors;
+  if (auto it = filters.find("ancestor"); it != filters.end()) {
+    for (const auto& a : it->second) {
+      if (auto img = images_.resolve(a)) ancestors.insert(img->record.id);
+    }
+    if (ancestors.empty() && !it->second.empty()) return json::array();
+  }
+  static const std::set<std::string> kStatuses = {"created", "restarting", "running", "removing",
+                                                  "paused", "exited", "dead"};
+  if (auto it = filters.find("status"); it != filters.end()) {
+    for (const auto& s : it->second) {
+      if (!kStatuses.contains(s)) return make_error(ErrorCode::kInvalidArgument, "Invalid filter 'status=" + s + "'");
+    }
+  }
+  struct Row {
+    int64_t created;
+    json::object summary;
+  };
+  std::vector<Row> rows;
+  int64_t now = now_unix_nano();
+  auto matches = [&](const char* key, auto&& test) {
+    auto it = filters.find(key);
+    if (it == filters.end() || it->second.empty()) return true;
+    return std::any_of(it->second.begin(), it->second.end(), test);
+  };
+  for (const auto& c : this->all()) {
+    ContainerRecord r;
+    size_t nexec = 0;
+    {
+      std::lock_guard lock(c->mutex);
+      r = c->record;
+      nexec = c->execs.size();
+    }
+    (void)nexec;
+    auto st = r.state.status;
+    bool listed_status = filters.contains("status");
+    if (!all && !is_running(st) && !listed_status) continue;
+    if (!matches("id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
+    if (!matches("name", [&](const std::string& v) {
+          return r.bare_name().find(v.front() == '/' ? v.substr(1) : v) != std::string::npos;
+        })) {
+      continue;
+    }
+    if (!matches("status", [&](const std::string& v) { return v == state_name(st); })) continue;
+    if (!matches("exited", [&](const std::string& v) {
+          return st == State::kExited && v == std::to_string(r.state.exit_code);
+        })) {
+      continue;
+    }
+    auto labels = r.labels();
+    if (!matches("label", [&](const std::string& v) {
+          auto eq = v.find('=');
+          if (eq == std::string::npos) return labels.contains(v);
+          auto it = labels.find(v.substr(0, eq));
+          return it != labels.end() && it->second == v.substr(eq + 1);
+        })) {
+      continue;
+    }
+    if (auto it = filters.find("label"); it != filters.end() && it->second.size() > 1) {
+      // Every label filter must hold (Docker ANDs labels).
+      bool ok = true;
+      for (const auto& v : it->second) {
+        auto eq = v.find('=');
+        if (eq == std::string::npos) ok = ok && labels.contains(v);
+        else {
+          auto l = labels.find(v.substr(0, eq));
+          ok = ok && l != labels.end() && l->second == v.substr(eq + 1);
+        }
+      }
+      if (!ok) continue;
+    }
+    if (!ancestors.empty() && !ancestors.contains(r.image_id)) continue;
+    if (before && r.created >= *before) continue;
+    if (since && r.created <= *since) continue;
+    if (!matches("volume", [&](const std::string& v) {
+          return std::any_of(r.mounts.begin(), r.mounts.end(), [&](const MountPoint& m) {
+            return m.name == v || m.destination == v || m.source == v;
+          });
+        })) {
+      continue;
+    }
+    std::string net = network_name(r.host_config);
+    if (!matches("network", [&](const std::string& v) { return v == net || v == network_id(net); })) continue;
+    if (!matches("health", [&](const std::string& v) { return v == "none"; })) continue;
+    if (!matches("expose", [&](const std::string& v) {
+          auto ports = ports_json(r);
+          return ports.contains(v) || ports.contains(v + "/tcp");
+        })) {
+      continue;
+    }
+    if (!matches("publish", [](const std::string&) { return false; })) continue;
+
+    std::string command = r.path;
+    for (const auto& a : r.args) command += " " + a;
+    json::object networks;
+    if (!net.empty()) networks[net] = endpoint_json(net);
+    json::object summary{{"Id", r.id},
+                         {"Names", json::array{json::string(r.name)}},
+                         {"Image", r.image},
+                         {"ImageID", r.image_id},
+                         {"Command", command},
+                         {"Created", r.created / 1000000000},
+                         {"Ports", json::array()},
+                         {"Labels", json::object()},
+                         {"State", state_name(st)},
+                         {"Status", status_text(r.state, now)},
+                         {"HostConfig", json::object{{"NetworkMode", str(r.host_config, "NetworkMode")}}},
+                         {"NetworkSettings", json::object{{"Networks", std::move(networks)}}},
+                         {"Mounts", mounts_json(r)}};
+    json::object lab;
+    for (const auto& [k, v] : labels) lab[k] = v;
+    summary["Labels"] = std::move(lab);
+    if (size) {
+      Container tmp;
+      tmp.record = r;
+      auto rw = size_rw(tmp);
+      auto img = images_.resolve(r.image_id);
+      summary["SizeRw"] = rw ? *rw : 0;
+      summary["SizeRootFs"] = (rw ? *rw : 0) + (img ? img->record.size : 0);
+    }
+    rows.push_back({r.created, std::move(summary)});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.created > b.created; });
+  json::array out;
+  for (auto& row : rows) {
+    if (limit > 0 && static_cast<int>(out.size()) >= limit) break;
+    out.push_back(std::move(row.summary));
+  }
+  return out;
+}
+
+Result<std::pair<std::vector<std::string>, int64_t>> ContainerManager::prune(const Filters& filters) {
+  for (const auto& [k, _] : filters) {
+    if (k != "until" && k != "label" && k != "label!") {
+      return make_error(ErrorCode::kInvalidArgument, "invalid filter '" + k + "'");
+    }
+  }
+  std::optional<int64_t> until;
+  if (auto it = filters.find("until"); it != filters.end() && !it->second.empty()) {
+    until = parse_timestamp_param(*it->second.begin());
+    if (!until) return make_error(ErrorCode::kInvalidArgument, "invalid until filter");
+  }
+  std::vector<std::string> deleted;
+  int64_t reclaimed = 0;
+  for (const auto& c : all()) {
+    ContainerRecord r;
+    {
+      std::lock_guard lock(c->mutex);
+      r = c->record;
+    }
+    auto st = r.state.status;
+    if (st != State::kExited && st != State::kCreated && st != State::kDead) continue;
+    if (until && r.created > *until) continue;
+    auto labels = r.labels();
+    bool ok = true;
+    if (auto it = filters.find("label"); it != filters.end()) {
+      for (const auto& v : it->second) {
+        auto eq = v.find('=');
+        auto l = labels.find(v.substr(0, eq));
+        ok = ok && l != labels.end() && (eq == std::string::npos || l->second == v.substr(eq + 1));
+      }
+    }
+    if (auto it = filters.find("label!"); it != filters.end()) {
+      for (const auto& v : it->second) {
+        auto eq = v.find('=');
+        auto l = labels.find(v.substr(0, eq));
+        if (l != labels.end() && (eq == std::string::npos || l->second == v.substr(eq + 1))) ok = false;
+      }
+    }
+    if (!ok) continue;
+    auto rw = size_rw(*c);
+    if (remove(r.id, false, false)) {
+      deleted.push_back(r.id);
+      reclaimed += rw ? *rw : 0;
+    }
+  }
+  return std::make_pair(std::move(deleted), reclaimed);
+}
+
+}  // namespace berth::core::container

@@ -1,0 +1,220 @@
+// Containers: the object model behind /containers/* and /exec/*. Policy lives here (names,
+// state machine, restart policies, what a start means); the isolation backend runs tasks, the
+// storage driver holds root filesystems, the volume manager holds volumes.
+//
+// Locking: the map and names under `mutex_`; each container's record under its own `mutex`
+// (held briefly); lifecycle operations serialized per container by its `op` mutex, which may be
+// held while waiting for a task, never while listing. Task exits arrive on the backend's thread
+// and are handled on our own worker, never under an `op`.
+#pragma once
+
+#include <atomic>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "berth/sdk/isolation_backend.hpp"
+#include "berth/sdk/storage_driver.hpp"
+#include "core/common/io.hpp"
+#include "core/common/result.hpp"
+#include "core/common/unique_fd.hpp"
+#include "core/container/container.hpp"
+#include "core/container/create_config.hpp"
+#include "core/events/event_bus.hpp"
+#include "core/image/image_service.hpp"
+#include "core/volume/volume_manager.hpp"
+
+namespace berth::core::container {
+
+struct ManagerOptions {
+  std::string data_root;
+  std::string exec_root;
+  int64_t log_max_size = 10 << 20;
+  int log_max_file = 3;
+  int ncpu = 1;
+  bool cgroup_v2 = false;
+};
+
+// Outcome of an operation that may be a no-op (HTTP 304).
+enum class Done { kChanged, kNotModified };
+
+using Filters = std::map<std::string, std::set<std::string>>;
+
+class ContainerManager {
+ public:
+  ContainerManager(ManagerOptions options, image::ImageService& images, sdk::StorageDriver& storage,
+                   sdk::IsolationBackend* isolation, volume::VolumeManager& volumes,
+                   events::EventBus& events);
+  ~ContainerManager();
+
+  // Loads containers, re-adopts running tasks (live restore), records exits that happened while
+  // berthd was down, applies restart policies for a daemon start.
+  Status restore();
+  // Stops timers and workers; containers keep running under their monitors.
+  void shutdown();
+  // From the isolation backend (any thread).
+  void on_backend_event(std::string_view type, std::string_view payload);
+
+  // ---- lookups --------------------------------------------------------------------------------
+  // Full id, name (with or without "/"), or unique id prefix; 404 "No such container: x".
+  Result<std::shared_ptr<Container>> find(std::string_view name_or_id) const;
+  std::vector<std::shared_ptr<Container>> all() const;
+  image::ImageUsers image_users(const std::string& image_id) const;
+  struct Counts {
+    int64_t total = 0, running = 0, paused = 0, stopped = 0;
+  };
+  Counts counts() const;
+
+  // ---- API ------------------------------------------------------------------------------------
+  struct Created {
+    std::string id;
+    std::vector<std::string> warnings;
+  };
+  Result<Created> create(const std::string& name, const boost::json::value& body);
+  Result<Done> start(std::string_view name);
+  // timeout: seconds to wait after the stop signal; nullopt: the container's or 10; -1: forever.
+  Result<Done> stop(std::string_view name, std::optional<int> timeout, std::string_view signal = "");
+  Status restart(std::string_view name, std::optional<int> timeout);
+  Status kill(std::string_view name, std::string_view signal);
+  Status pause(std::string_view name);
+  Status unpause(std::string_view name);
+  Status remove(std::string_view name, bool force, bool remove_volumes);
+  Status rename(std::string_view name, const std::string& new_name);
+  Result<boost::json::object> update(std::string_view name, const boost::json::object& body);
+  Status resize(std::string_view name, uint32_t rows, uint32_t cols);
+
+  // condition: "not-running" (default), "next-exit", "removed". `prepared` is called once the
+  // waiter is registered (the handler sends its 200 headers then); `gone` is polled to stop
+  // waiting for a client that left. Returns {exit code, error message}.
+  Result<std::pair<int, std::string>> wait(std::string_view name, std::string_view condition,
+                                           const std::function<void()>& prepared,
+                                           const std::function<bool()>& gone);
+
+  boost::json::object inspect_json(const Container& c, bool size) const;
+  Result<boost::json::array> list(const Filters& filters, bool all, int limit, bool size) const;
+  Result<std::pair<std::vector<std::string>, int64_t>> prune(const Filters& filters);
+
+  // Streams to attach: the backend's fd speaking Docker's attach protocol. Waits for the task
+  // when the container is not running yet (attach comes before start in docker run), up to
+  // `gone`. An empty fd means the container finished without running again.
+  Result<UniqueFd> attach_stream(std::string_view name, const sdk::AttachOptions& options,
+                                 const std::function<bool()>& gone);
+  void publish(const Container& c, const std::string& action,
+               std::map<std::string, std::string> extra = {}) const;
+
+  // ---- exec -----------------------------------------------------------------------------------
+  Result<std::string> exec_create(std::string_view name, const boost::json::object& body);
+  Result<std::shared_ptr<ExecRecord>> find_exec(std::string_view exec_id) const;
+  // Starts a created exec; with `attach`, returns the stream before the process runs.
+  Result<UniqueFd> exec_start(const std::shared_ptr<ExecRecord>& exec, bool attach);
+  // Waits (bounded) until the exec's exit code is recorded.
+  void exec_wait_exit(const std::shared_ptr<ExecRecord>& exec, int timeout_ms);
+  boost::json::object exec_inspect(const ExecRecord& exec) const;
+  Status exec_resize(std::string_view exec_id, uint32_t rows, uint32_t cols);
+
+  // ---- filesystems ----------------------------------------------------------------------------
+  // The container's root filesystem for cp: /proc/<pid>/root while running, else a mount of
+  // its snapshot that lives as long as the returned handle.
+  class RootfsAccess {
+   public:
+    RootfsAccess() = default;
+    RootfsAccess(RootfsAccess&&) noexcept;
+    RootfsAccess& operator=(RootfsAccess&&) noexcept;
+    ~RootfsAccess();
+    const std::string& path() const { return path_; }
+
+   private:
+    friend class ContainerManager;
+    std::string path_;
+    std::string mounted_;  // set when we mounted it ourselves
+  };
+  // live: prefer the running container's view (volumes included); otherwise its snapshot.
+  Result<RootfsAccess> open_rootfs(std::string_view name, bool live);
+  // Changes of the container's filesystem against its image (docker diff).
+  Result<boost::json::array> changes(std::string_view name);
+  // docker commit: the container's changes become a layer of a new image.
+  Result<std::string> commit(std::string_view name, const std::string& repo, const std::string& tag,
+                             const std::string& comment, const std::string& author,
+                             const std::vector<std::string>& changes, bool pause,
+                             const boost::json::object& config_override);
+  // docker top: ps output filtered to the container's processes.
+  Result<boost::json::object> top(std::string_view name, const std::string& ps_args);
+  // One stats sample in Docker's shape (without precpu).
+  Result<boost::json::object> stats_sample(std::string_view name);
+  // docker system df's containers.
+  Result<int64_t> size_rw(const Container& c) const;
+
+  const ManagerOptions& options() const { return options_; }
+
+ private:
+  struct Task;
+  std::string containers_dir() const { return options_.data_root + "/containers"; }
+  std::string bundle_dir(const std::string& id) const { return options_.exec_root + "/containers/" + id; }
+  Status persist(Container& c);  // caller holds c.mutex
+  Result<std::string> unique_name(const std::string& requested, const std::string& id);
+  Status prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,
+                         std::vector<std::string>& created_volumes);
+  Status write_etc_files(ContainerRecord& rec);
+  Status start_task(const std::shared_ptr<Container>& c);  // caller holds c->op
+  void handle_exit(const std::shared_ptr<Container>& c, ExitInfo info);
+  // Records an exit and decides on a restart; caller holds c->mutex. Returns the restart delay
+  // when the restart policy restarts it.
+  std::optional<std::chrono::milliseconds> record_exit_locked(Container& c, const ExitInfo& info);
+  void after_exit(const std::shared_ptr<Container>& c, const ExitInfo& info,
+                  std::optional<std::chrono::milliseconds> restart);
+  void schedule_restart(const std::shared_ptr<Container>& c, std::chrono::milliseconds delay,
+                        uint64_t generation);
+  void release_task(const std::shared_ptr<Container>& c);
+  void auto_remove(const std::shared_ptr<Container>& c);
+  Status cleanup(const std::shared_ptr<Container>& c, bool remove_volumes);
+  Status kill_task(Container& c, int signal, bool all);
+  bool wait_stopped(const std::shared_ptr<Container>& c, std::chrono::milliseconds timeout);
+  void post(std::function<void()> job);
+  void worker_loop();
+  void timer_loop();
+
+  ManagerOptions options_;
+  image::ImageService& images_;
+  sdk::StorageDriver& storage_;
+  sdk::IsolationBackend* isolation_;
+  volume::VolumeManager& volumes_;
+  events::EventBus& events_;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Container>> containers_;  // by id
+  std::map<std::string, std::string> names_;                      // "/name" → id
+  std::map<std::string, std::shared_ptr<ExecRecord>> execs_;      // exec id → exec
+
+  // Pending attaches: container id → waiters fulfilled when its task is created.
+  struct PendingAttach {
+    sdk::AttachOptions options;
+    std::optional<Result<UniqueFd>> result;
+  };
+  std::map<std::string, std::vector<std::shared_ptr<PendingAttach>>> pending_attaches_;
+  std::condition_variable attach_ready_;
+
+  std::mutex jobs_mutex_;
+  std::condition_variable jobs_cv_;
+  std::deque<std::function<void()>> jobs_;
+  struct Timer {
+    std::chrono::steady_clock::time_point at;
+    std::function<void()> fn;
+  };
+  std::vector<Timer> timers_;
+  std::atomic<bool> stopping_{false};
+  std::thread worker_;
+  std::thread timer_thread_;
+};
+
+}  // namespace berth::core::container

@@ -1,0 +1,156 @@
+#include "core/container/user_lookup.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/common/unique_fd.hpp"
+
+namespace berth::core::container {
+namespace {
+
+struct Entry {
+  std::vector<std::string> fields;
+};
+
+std::vector<Entry> parse_db(const std::string& text) {
+  std::vector<Entry> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    Entry e;
+    size_t start = 0;
+    while (start <= line.size()) {
+      size_t colon = line.find(':', start);
+      if (colon == std::string::npos) colon = line.size();
+      e.fields.push_back(line.substr(start, colon - start));
+      start = colon + 1;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+bool numeric(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Result<std::string> read_in_root(int root_fd, const char* rel) {
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel, &how, sizeof how));
+  if (fd < 0) {
+    if (errno == ENOENT) return std::string();
+    return errno_error(std::string("open ") + rel);
+  }
+  UniqueFd file(fd);
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(file.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(std::string("read ") + rel);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (16 << 20)) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ResolvedUser> resolve_user(const std::string& spec, const std::string& passwd_text,
+                                  const std::string& group_text,
+                                  const std::vector<std::string>& group_add) {
+  ResolvedUser out;
+  size_t colon = spec.find(':');
+  std::string user = spec.substr(0, colon);
+  std::string group;
+  if (colon != std::string::npos) group.assign(spec, colon + 1, std::string::npos);
+  if (user.empty()) user = "0";
+  auto passwd = parse_db(passwd_text);
+  auto groups = parse_db(group_text);
+  std::string username;
+  bool found = false;
+  for (const auto& e : passwd) {
+    if (e.fields.size() < 7) continue;
+    if (e.fields[0] == user || (numeric(user) && e.fields[2] == user)) {
+      out.uid = static_cast<uid_t>(std::stoul(e.fields[2]));
+      out.gid = static_cast<gid_t>(std::stoul(e.fields[3]));
+      out.home = e.fields[5];
+      username = e.fields[0];
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    if (!numeric(user)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "unable to find user " + user + ": no matching entries in passwd file");
+    }
+    out.uid = static_cast<uid_t>(std::stoul(user));
+    out.gid = 0;
+  }
+  auto find_group = [&](const std::string& g) -> Result<gid_t> {
+    for (const auto& e : groups) {
+      if (e.fields.size() < 3) continue;
+      if (e.fields[0] == g || (numeric(g) && e.fields[2] == g)) {
+        return static_cast<gid_t>(std::stoul(e.fields[2]));
+      }
+    }
+    if (numeric(g)) return static_cast<gid_t>(std::stoul(g));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "unable to find group " + g + ": no matching entries in group file");
+  };
+  if (!group.empty()) {
+    auto g = find_group(group);
+    if (!g) return g.error();
+    out.gid = *g;
+  } else if (!username.empty()) {
+    // Supplementary groups from membership lists, only when no explicit group was given.
+    for (const auto& e : groups) {
+      if (e.fields.size() < 4 || e.fields[3].empty()) continue;
+      std::istringstream members(e.fields[3]);
+      std::string m;
+      while (std::getline(members, m, ',')) {
+        if (m == username) {
+          auto gid = static_cast<gid_t>(std::stoul(e.fields[2]));
+          if (gid != out.gid &&
+              std::find(out.additional_gids.begin(), out.additional_gids.end(), gid) ==
+                  out.additional_gids.end()) {
+            out.additional_gids.push_back(gid);
+          }
+        }
+      }
+    }
+  }
+  for (const auto& g : group_add) {
+    auto gid = find_group(g);
+    if (!gid) return gid.error();
+    if (std::find(out.additional_gids.begin(), out.additional_gids.end(), *gid) == out.additional_gids.end()) {
+      out.additional_gids.push_back(*gid);
+    }
+  }
+  return out;
+}
+
+Result<ResolvedUser> resolve_user_in_root(const std::string& root_path, const std::string& spec,
+                                          const std::vector<std::string>& group_add) {
+  UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return errno_error("open container root " + root_path);
+  auto passwd = read_in_root(root.get(), "etc/passwd");
+  if (!passwd) return passwd.error();
+  auto group = read_in_root(root.get(), "etc/group");
+  if (!group) return group.error();
+  return resolve_user(spec, *passwd, *group, group_add);
+}
+
+}  // namespace berth::core::container
