@@ -1,0 +1,42 @@
+// create.json: everything the monitor's setup child needs to build the container, written by the
+// plugin next to the task's other files. The plugin resolves what depends on the daemon (cgroup
+// directories it created, the berth-init path); the OCI spec travels verbatim.
+//
+// {"id","bundle","oci":{...},"rootfs":[mounts],"init":"<path or empty>","terminal":bool,
+//  "cgroup":{"version":1|2,"procs":[cgroup.procs files],"dirs":[{"name","path"}] (v1),
+//            "path":"<v2 dir>"}}
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "berth/sdk/result.hpp"
+#include "berth/sdk/storage_driver.hpp"
+#include "common/oci_spec.hpp"
+
+namespace berth::plugins::isolation {
+
+struct CgroupPlacement {
+  int version = 1;
+  std::vector<std::string> procs_files;  // written with the container's pid, one per hierarchy
+  // v1: hierarchy mount name ("memory", "cpu,cpuacct", "systemd") -> the task's directory there.
+  std::vector<std::pair<std::string, std::string>> v1_dirs;
+  std::string v2_dir;
+};
+
+struct CreateConfig {
+  std::string id;
+  std::string bundle;
+  std::string oci_json;  // verbatim
+  OciSpec spec;
+  std::vector<sdk::Mount> rootfs;
+  std::string init_path;  // empty: no init
+  bool terminal = false;
+  CgroupPlacement cgroup;
+};
+
+std::string create_config_to_json(const CreateConfig& config);
+sdk::Result<CreateConfig> create_config_from_json(std::string_view json);
+
+}  // namespace berth::plugins::isolation

@@ -1,0 +1,296 @@
+// cgroup v2 (unified): one directory per task under the cgroup2 root. Controllers are enabled in
+// the subtree_control of the parents this backend created (never in a cgroup it did not create);
+// OCI's v1-shaped resources are converted the way runc converts them (shares -> cpu.weight,
+// memory+swap -> memory.swap.max, blkio weight -> io.weight); cgroup.freeze pauses.
+#include <signal.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <thread>
+
+#include "common/sys_util.hpp"
+#include "plugin/cgroup_manager.hpp"
+#include "plugin/cgroup_util.hpp"
+
+namespace berth::plugins::isolation {
+namespace {
+
+namespace json = boost::json;
+using namespace cgroup;
+
+class CgroupV2 final : public CgroupManager {
+ public:
+  explicit CgroupV2(std::string root) : root_(std::move(root)) {}
+
+  [[nodiscard]] int version() const override { return 2; }
+
+  sdk::Status create(const std::string& rel, const Resources& resources,
+                     std::vector<std::string>& created) override {
+    std::vector<std::string> mine;
+    if (auto s = make_path(root_, rel, mine); !s) {
+      remove_dirs(mine);
+      return s;
+    }
+    // Enable what each new parent may hand down, so the task's directory gets its controllers.
+    for (const auto& dir : mine) {
+      if (dir == dir_of(rel)) continue;
+      auto available = read_file(dir + "/cgroup.controllers");
+      if (!available) continue;
+      for (auto c : split(trim(*available), ' ')) {
+        (void)write_existing(dir + "/cgroup.subtree_control", "+" + std::string(c));
+      }
+    }
+    if (auto s = update(rel, resources); !s) {
+      remove_dirs(mine);
+      return s;
+    }
+    created.insert(created.end(), mine.begin(), mine.end());
+    return {};
+  }
+
+  sdk::Status update(const std::string& rel, const Resources& r) override {
+    const std::string dir = dir_of(rel);
+    if (r.memory_limit || r.memory_swap || r.memory_reservation) {
+      if (!has_file(dir, "memory.max")) return missing("memory", dir);
+      if (r.memory_reservation) {
+        BERTH_TRY_STATUS(write_value(dir, "memory.low", std::to_string(*r.memory_reservation),
+                                     "memory reservation"));
+      }
+      if (r.memory_limit) {
+        BERTH_TRY_STATUS(write_value(dir, "memory.max",
+                                     *r.memory_limit < 0 ? "max" : std::to_string(*r.memory_limit),
+                                     "memory limit"));
+      }
+      if (r.memory_swap) {
+        if (!has_file(dir, "memory.swap.max")) {
+          return sdk::make_error(sdk::ErrorCode::kUnsupported,
+                                 "memory swap limit: swap accounting is off (memory.swap.max is "
+                                 "missing); run without a swap limit");
+        }
+        std::string value = "max";
+        if (*r.memory_swap >= 0) {
+          int64_t limit = r.memory_limit.value_or(0);
+          if (limit <= 0) {
+            return sdk::make_error(sdk::ErrorCode::kInvalidArgument,
+                                   "memory swap limit needs a memory limit");
+          }
+          value = std::to_string(*r.memory_swap - limit);
+        }
+        BERTH_TRY_STATUS(write_value(dir, "memory.swap.max", value, "memory+swap limit"));
+      }
+    }
+    if (r.cpu_shares || r.cpu_quota || r.cpu_period) {
+      if (!has_file(dir, "cpu.max")) return missing("cpu", dir);
+      if (r.cpu_shares) {
+        uint64_t shares = std::max<uint64_t>(2, std::min<uint64_t>(*r.cpu_shares, 262144));
+        uint64_t weight = 1 + ((shares - 2) * 9999) / 262142;
+        BERTH_TRY_STATUS(write_value(dir, "cpu.weight", std::to_string(weight), "cpu shares"));
+      }
+      if (r.cpu_quota || r.cpu_period) {
+        std::string quota = r.cpu_quota && *r.cpu_quota > 0 ? std::to_string(*r.cpu_quota) : "max";
+        std::string value = quota + " " + std::to_string(r.cpu_period.value_or(100000));
+        BERTH_TRY_STATUS(write_value(dir, "cpu.max", value, "cpu quota"));
+      }
+    }
+    if (!r.cpus.empty() || !r.mems.empty()) {
+      if (!has_file(dir, "cpuset.cpus")) return missing("cpuset", dir);
+      if (!r.cpus.empty()) BERTH_TRY_STATUS(write_value(dir, "cpuset.cpus", r.cpus, "cpuset cpus"));
+      if (!r.mems.empty()) BERTH_TRY_STATUS(write_value(dir, "cpuset.mems", r.mems, "cpuset mems"));
+    }
+    if (r.pids_limit) {
+      if (!has_file(dir, "pids.max")) return missing("pids", dir);
+      BERTH_TRY_STATUS(write_value(dir, "pids.max",
+                                   *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max",
+                                   "pids limit"));
+    }
+    if (r.blkio_weight) {
+      if (has_file(dir, "io.bfq.weight")) {
+        BERTH_TRY_STATUS(
+            write_value(dir, "io.bfq.weight", std::to_string(*r.blkio_weight), "blkio weight"));
+      } else if (has_file(dir, "io.weight")) {
+        uint64_t weight = 1 + (static_cast<uint64_t>(*r.blkio_weight) - 10) * 9999 / 990;
+        BERTH_TRY_STATUS(
+            write_value(dir, "io.weight", "default " + std::to_string(weight), "blkio weight"));
+      } else {
+        return missing("io", dir);
+      }
+    }
+    // memory.swappiness and disableOOMKiller have no v2 equivalent (runc ignores them too).
+    // linux.resources.devices needs an eBPF program on v2; not implemented: the rules are not
+    // enforced (the container still gets only the device nodes its spec lists).
+    return {};
+  }
+
+  sdk::Status destroy(const std::string& rel) override {
+    const std::string dir = dir_of(rel);
+    if (has_file(dir, "cgroup.freeze")) (void)write_existing(dir + "/cgroup.freeze", "0");
+    if (has_file(dir, "cgroup.kill")) (void)write_existing(dir + "/cgroup.kill", "1");
+    return remove_cgroup(dir);
+  }
+
+  sdk::Status freeze(const std::string& rel) override { return set_frozen(rel, true); }
+  sdk::Status thaw(const std::string& rel) override { return set_frozen(rel, false); }
+
+  sdk::Result<bool> frozen(const std::string& rel) override {
+    auto text = read_file(dir_of(rel) + "/cgroup.freeze");
+    if (!text) return std::move(text).error();
+    return trim(*text) == "1";
+  }
+
+  sdk::Result<std::vector<int>> pids(const std::string& rel) override {
+    return read_pids(procs_file(rel));
+  }
+
+  sdk::Status kill_all(const std::string& rel, int signal) override {
+    const std::string dir = dir_of(rel);
+    if (signal == SIGKILL && has_file(dir, "cgroup.kill")) {
+      return write_value(dir, "cgroup.kill", "1", "kill cgroup");
+    }
+    signal_pids(dir + "/cgroup.procs", signal);
+    return {};
+  }
+
+  sdk::Result<json::object> stats(const std::string& rel) override {
+    const std::string dir = dir_of(rel);
+    json::object out;
+    json::object usage;
+    json::object throttling{{"periods", 0}, {"throttled_periods", 0}, {"throttled_time", 0}};
+    if (auto text = read_file(dir + "/cpu.stat")) {
+      usage["total_usage"] = stat_value(*text, "usage_usec") * 1000;
+      usage["usage_in_usermode"] = stat_value(*text, "user_usec") * 1000;
+      usage["usage_in_kernelmode"] = stat_value(*text, "system_usec") * 1000;
+      throttling["periods"] = stat_value(*text, "nr_periods");
+      throttling["throttled_periods"] = stat_value(*text, "nr_throttled");
+      throttling["throttled_time"] = stat_value(*text, "throttled_usec") * 1000;
+    }
+    out["cpu_stats"] = json::object{{"cpu_usage", std::move(usage)},
+                                    {"system_cpu_usage", system_cpu_usage()},
+                                    {"online_cpus", online_cpus()},
+                                    {"throttling_data", std::move(throttling)}};
+    json::object memory;
+    if (has_file(dir, "memory.current")) {
+      memory["usage"] = read_number(dir + "/memory.current");
+      if (has_file(dir, "memory.peak")) memory["max_usage"] = read_number(dir + "/memory.peak");
+      memory["limit"] = read_number(dir + "/memory.max", host_memory_total());
+      json::object st;
+      if (auto text = read_file(dir + "/memory.stat")) {
+        for (auto line : split(*text, '\n')) {
+          auto kv = split(line, ' ');
+          if (kv.size() == 2) st[std::string(kv[0])] = parse_uint64(kv[1]).value_or(0);
+        }
+      }
+      memory["stats"] = std::move(st);
+    }
+    out["memory_stats"] = std::move(memory);
+    json::object pids_stats;
+    if (has_file(dir, "pids.current")) {
+      pids_stats["current"] = read_number(dir + "/pids.current");
+      pids_stats["limit"] = read_number(dir + "/pids.max", 0);
+    }
+    out["pids_stats"] = std::move(pids_stats);
+    json::array bytes, ios;
+    if (auto text = read_file(dir + "/io.stat")) {
+      for (auto line : split(*text, '\n')) {
+        auto fields = split(line, ' ');
+        if (fields.empty()) continue;
+        auto dev = split(fields[0], ':');
+        if (dev.size() != 2) continue;
+        const uint64_t major = parse_uint64(dev[0]).value_or(0);
+        const uint64_t minor = parse_uint64(dev[1]).value_or(0);
+        for (size_t i = 1; i < fields.size(); ++i) {
+          auto kv = split(fields[i], '=');
+          if (kv.size() != 2) continue;
+          const uint64_t value = parse_uint64(kv[1]).value_or(0);
+          auto entry = [&](const char* op) {
+            return json::object{{"major", major}, {"minor", minor}, {"op", op}, {"value", value}};
+          };
+          if (kv[0] == "rbytes") bytes.push_back(entry("read"));
+          if (kv[0] == "wbytes") bytes.push_back(entry("write"));
+          if (kv[0] == "rios") ios.push_back(entry("read"));
+          if (kv[0] == "wios") ios.push_back(entry("write"));
+        }
+      }
+    }
+    out["blkio_stats"] = json::object{{"io_service_bytes_recursive", std::move(bytes)},
+                                      {"io_serviced_recursive", std::move(ios)}};
+    return out;
+  }
+
+  [[nodiscard]] CgroupPlacement placement(const std::string& rel) const override {
+    CgroupPlacement p;
+    p.version = 2;
+    p.procs_files.push_back(procs_file(rel));
+    p.v2_dir = dir_of(rel);
+    return p;
+  }
+  [[nodiscard]] std::string procs_file(const std::string& rel) const override {
+    return dir_of(rel) + "/cgroup.procs";
+  }
+  [[nodiscard]] std::string kill_file(const std::string& rel) const override {
+    return has_file(dir_of(rel), "cgroup.kill") ? dir_of(rel) + "/cgroup.kill" : "";
+  }
+  [[nodiscard]] std::string oom_file(const std::string& rel) const override {
+    return has_file(dir_of(rel), "memory.events") ? dir_of(rel) + "/memory.events" : "";
+  }
+
+ private:
+  [[nodiscard]] std::string dir_of(const std::string& rel) const { return root_ + "/" + rel; }
+
+  static sdk::Error missing(const std::string& controller, const std::string& dir) {
+    return sdk::make_error(sdk::ErrorCode::kUnsupported,
+                           "the " + controller + " controller is not enabled for " + dir);
+  }
+
+  sdk::Status set_frozen(const std::string& rel, bool frozen) {
+    const std::string dir = dir_of(rel);
+    BERTH_TRY_STATUS(
+        write_value(dir, "cgroup.freeze", frozen ? "1" : "0", frozen ? "freeze" : "thaw"));
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      auto events = read_file(dir + "/cgroup.events");
+      if (!events) return std::move(events).error();
+      if (stat_value(*events, "frozen") == (frozen ? 1U : 0U)) return {};
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return sdk::make_error(
+        sdk::ErrorCode::kDeadlineExceeded,
+        frozen ? "freeze: the cgroup did not freeze" : "thaw: the cgroup did not thaw");
+  }
+
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<CgroupManager> make_cgroup_v1();
+
+sdk::Result<std::unique_ptr<CgroupManager>> make_cgroup_manager(const std::string& v2_root) {
+  constexpr long kCgroup2Magic = 0x63677270;
+  std::string root = v2_root;
+  if (root.empty()) {
+    struct statfs fs {};
+    if (::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == kCgroup2Magic) {
+      root = "/sys/fs/cgroup";
+    }
+  } else {
+    struct statfs fs {};
+    if (::statfs(root.c_str(), &fs) != 0 || fs.f_type != kCgroup2Magic) {
+      return sdk::make_error(sdk::ErrorCode::kInvalidArgument,
+                             "cgroup-v2-root: " + root + " is not a cgroup2 mount");
+    }
+  }
+  if (!root.empty()) return std::unique_ptr<CgroupManager>(std::make_unique<CgroupV2>(root));
+  auto v1 = make_cgroup_v1();
+  if (!v1) {
+    return sdk::make_error(sdk::ErrorCode::kUnsupported,
+                           "no cgroup hierarchy is mounted under /sys/fs/cgroup");
+  }
+  return v1;
+}
+
+bool remove_cgroup_dir_if_empty(const std::string& dir) {
+  return ::rmdir(dir.c_str()) == 0 || errno == ENOENT;
+}
+
+}  // namespace berth::plugins::isolation
