@@ -134,6 +134,42 @@ Result<json::array> requested_devices(const json::object& hc) {
   return out;
 }
 
+// The device cgroup: Docker's (runc's) default allow-list after a deny-all, so CAP_MKNOD alone
+// cannot reach host devices; --device entries add their own rules; privileged allows all.
+json::array device_rules(const json::object& hc, const json::array& devices) {
+  if (flag(hc, "Privileged")) return json::array{json::object{{"allow", true}, {"access", "rwm"}}};
+  auto rule = [](const char* type, int64_t major, int64_t minor, const char* access) {
+    json::object r{{"allow", true}, {"type", type}, {"access", access}};
+    if (major >= 0) r["major"] = major;
+    if (minor >= 0) r["minor"] = minor;
+    return r;
+  };
+  json::array rules{json::object{{"allow", false}, {"access", "rwm"}},
+                    rule("c", -1, -1, "m"),  rule("b", -1, -1, "m"),
+                    rule("c", 1, 3, "rwm"),  rule("c", 1, 8, "rwm"),  rule("c", 1, 7, "rwm"),
+                    rule("c", 5, 0, "rwm"),  rule("c", 1, 5, "rwm"),  rule("c", 1, 9, "rwm"),
+                    rule("c", 5, 1, "rwm"),  rule("c", 136, -1, "rwm"), rule("c", 5, 2, "rwm"),
+                    rule("c", 10, 200, "rwm")};
+  const auto* requested = hc.if_contains("Devices");
+  size_t i = 0;
+  for (const auto& d : devices) {
+    const auto& o = d.as_object();
+    std::string access = "rwm";
+    if (requested != nullptr && requested->is_array() && i < requested->get_array().size() &&
+        requested->get_array()[i].is_object()) {
+      auto perms = str(requested->get_array()[i].get_object(), "CgroupPermissions");
+      if (!perms.empty()) access = perms;
+    }
+    ++i;
+    rules.push_back(json::object{{"allow", true},
+                                 {"type", o.at("type")},
+                                 {"major", o.at("major")},
+                                 {"minor", o.at("minor")},
+                                 {"access", access}});
+  }
+  return rules;
+}
+
 json::object resources(const json::object& hc, const SpecContext& ctx) {
   json::object r;
   json::object memory;
@@ -371,9 +407,11 @@ Result<json::object> build_oci_spec(const ContainerRecord& c, const SpecContext&
   }
   auto sc = seccomp(hc, caps);
   if (!sc) return sc.error();
+  json::object res = resources(hc, ctx);
+  res["devices"] = device_rules(hc, devices);
   json::object linux{{"namespaces", std::move(namespaces)},
                      {"devices", std::move(devices)},
-                     {"resources", resources(hc, ctx)}};
+                     {"resources", std::move(res)}};
   if (auto parent = str(hc, "CgroupParent"); !parent.empty()) {
     while (!parent.empty() && parent.front() == '/') parent.erase(0, 1);
     linux["cgroupsPath"] = parent + "/" + c.id;

@@ -2,6 +2,8 @@
 // driven through the berth CLI (and the API where the CLI hides a detail).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -345,6 +347,39 @@ TEST_F(Containers, OneStuckContainerNeverBlocksListing) {
   ok({"inspect", "stuck"});
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   stopper.join();
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Containers, DeviceCgroupKeepsHostDevicesOut) {
+  // CAP_MKNOD is in Docker's default set: the device cgroup is what keeps a container from
+  // reading a host block device. A loop device over a file we wrote stands for the host's disk.
+  auto backing = dir_.path() / "disk.img";
+  {
+    std::ofstream f(backing);
+    f << "BERTHDEV";
+  }
+  fs::resize_file(backing, 1 << 20);
+  auto attach = run_command({"/sbin/losetup", "--find", "--show", backing.string()});
+  if (attach.exit_code != 0) GTEST_SKIP() << "cannot attach a loop device: " << attach.err;
+  std::string loop = attach.out.substr(0, attach.out.find('\n'));
+  struct Detach {
+    std::string dev;
+    ~Detach() { run_command({"/sbin/losetup", "-d", dev}); }
+  } detach{loop};
+  struct stat st {};
+  ASSERT_EQ(::stat(loop.c_str(), &st), 0);
+  std::string cmd = "mknod /tmp/disk b " + std::to_string(major(st.st_rdev)) + " " +
+                    std::to_string(minor(st.st_rdev)) + " && head -c 8 /tmp/disk";
+  auto r = berth({"run", "--rm", "busybox:local", "sh", "-c", cmd});
+  EXPECT_NE(r.out, "BERTHDEV") << r.err;
+  EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
+  // Privileged containers may: the refusal above is the device cgroup, not a missing device.
+  auto privileged = berth({"run", "--rm", "--privileged", "busybox:local", "sh", "-c", cmd});
+  EXPECT_EQ(privileged.out, "BERTHDEV") << privileged.err;
+  EXPECT_EQ(ok({"run", "--rm", "busybox:local", "sh", "-c", "head -c 4 /dev/zero | wc -c"}), "4");
 }
 
 }  // namespace

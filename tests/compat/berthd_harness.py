@@ -1,0 +1,77 @@
+"""Starts a private berthd (temporary data-root, exec-root, socket, cgroup parent) for the
+compatibility tests, and imports the busybox test image. Nothing here talks to a registry."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("BERTH_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SKIP = 77  # CTest SKIP_RETURN_CODE
+
+
+def skip(reason):
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
+class Berthd:
+    def __init__(self):
+        if os.geteuid() != 0:
+            skip("berthd runs containers as root")
+        self.root = tempfile.mkdtemp(prefix="berth-compat-")
+        os.chmod(self.root, 0o755)
+        self.sock = os.path.join(self.root, "berth.sock")
+        self.host = "unix://" + self.sock
+        self.log_path = os.path.join(self.root, "berthd.log")
+        self.cgroup_parent = f"berth-compat-{os.getpid()}"
+        config = os.path.join(self.root, "daemon.json")
+        with open(config, "w") as f:
+            f.write('{"plugins": {"isolation.linux": {"cgroup-parent": "%s"}}}' % self.cgroup_parent)
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILD, "bin", "berthd"), "--config", config,
+             "--data-root", os.path.join(self.root, "data"),
+             "--exec-root", os.path.join(self.root, "exec"),
+             "--host", self.host, "--log-level", "debug"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(400):
+            if self.proc.poll() is not None:
+                raise RuntimeError("berthd exited:\n" + open(self.log_path).read())
+            if os.path.exists(self.sock):
+                break
+            time.sleep(0.025)
+        time.sleep(0.1)
+        self.tar = os.path.join(self.root, "busybox.tar")
+        subprocess.run(["/bin/sh", os.path.join(SOURCE, "tests/images/make-busybox-rootfs.sh"), self.tar],
+                       check=True)
+
+    def berth(self, *args, check=True, input=None):
+        r = subprocess.run([os.path.join(BUILD, "bin", "berth"), "-H", self.host, *args],
+                           capture_output=True, text=True, input=input)
+        if check and r.returncode != 0:
+            raise AssertionError(f"berth {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+        return r
+
+    def stop(self):
+        # Remove whatever containers a failed test left, then stop berthd and clean up.
+        try:
+            ids = self.berth("ps", "-aq", check=False).stdout.split()
+            if ids:
+                self.berth("rm", "-f", *ids, check=False)
+        except Exception:
+            pass
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        subprocess.run(["sh", "-c", f"grep ' {self.root}' /proc/mounts | cut -d' ' -f2 | sort -r | "
+                        "xargs -r -n1 umount -l"], check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
