@@ -12,6 +12,7 @@ packages=(
   build-essential cmake pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev
+  libbz2-dev liblzma-dev libzstd-dev liblz4-dev
   libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libbtrfsutil-dev
   libgtest-dev libgmock-dev
   busybox-static btrfs-progs iproute2 iptables procps psmisc util-linux tar gzip curl openssl

@@ -126,7 +126,9 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     std::lock_guard lock(c->mutex);
     c->starting = false;
   };
+  auto t_create = std::chrono::steady_clock::now();
   auto pid = isolation_->create(ctx, rec.id, create);
+  auto t_created = std::chrono::steady_clock::now();
   if (!pid) {
     finish_starting();
     for (const auto& m : rec.mounts) {
@@ -156,7 +158,13 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   }
   if (!waiting.empty()) attach_ready_.notify_all();
 
+  auto t_start = std::chrono::steady_clock::now();
   auto started = isolation_->start(ctx, rec.id, "");
+  logging::get("container")->debug(
+      "task {}: create {:.1f} ms, attach {:.1f} ms, start {:.1f} ms", rec.short_id(),
+      std::chrono::duration<double, std::milli>(t_created - t_create).count(),
+      std::chrono::duration<double, std::milli>(t_start - t_created).count(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count());
   if (!started) {
     std::string message = started.error().message;
     int code = start_failure_code(message);

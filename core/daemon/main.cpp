@@ -1,4 +1,6 @@
 // berthd [--config FILE] [--<daemon.json key> VALUE ...]
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -9,6 +11,9 @@
 
 int main(int argc, char** argv) {
   using berth::core::config::DaemonConfig;
+  // One malloc arena per thread is glibc's default; berthd's threads mostly wait, and a few
+  // shared arenas keep its resident memory small.
+  mallopt(M_ARENA_MAX, 2);
   CLI::App app{"berthd: the Berth container engine daemon (Docker Engine API compatible)",
                "berthd"};
   std::string config_path(berth::core::config::kDefaultConfigPath);
