@@ -5,6 +5,7 @@
 // <state_dir>/tasks/<id>/
 //   task.json     the plugin's record of the task (written once create succeeded)
 //   create.json   what the monitor's setup child needs: OCI spec, rootfs mounts, cgroups, stdio
+//   seccomp.bpf   the compiled linux.seccomp profile (struct sock_filter[]), when it has one
 //   monitor.conf  "key value" lines for the monitor's long-lived process (stdio, log, cgroup files)
 //   m.sock        the monitor's listening socket (unlinked once the container exited)
 //   exit          "key=value" lines written atomically by the monitor when the container exited
@@ -37,6 +38,7 @@ namespace berth::plugins::isolation {
 inline constexpr std::string_view kSocketName = "m.sock";
 inline constexpr std::string_view kTaskFile = "task.json";
 inline constexpr std::string_view kCreateFile = "create.json";
+inline constexpr std::string_view kSeccompFile = "seccomp.bpf";
 inline constexpr std::string_view kMonitorConf = "monitor.conf";
 inline constexpr std::string_view kExitFile = "exit";
 inline constexpr std::string_view kMonitorLog = "monitor.log";

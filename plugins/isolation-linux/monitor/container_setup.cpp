@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
+#include <string>
 
 #include "common/create_config.hpp"
 #include "common/protocol.hpp"
@@ -15,6 +17,7 @@
 #include "monitor/linux_mounts.hpp"
 #include "monitor/namespaces.hpp"
 #include "monitor/process_exec.hpp"
+#include "monitor/seccomp_program.hpp"
 #include "monitor/terminal.hpp"
 
 namespace berth::plugins::isolation {
@@ -24,9 +27,19 @@ namespace {
   report_and_exit(fd, format_error(error), 1);
 }
 
+// The compiled profile when the spec has one (the plugin wrote it beside create.json).
+std::optional<std::string> load_seccomp(const std::string& task_dir, const CreateConfig& config,
+                                        int report) {
+  if (!config.spec.seccomp) return std::nullopt;
+  auto program = read_seccomp_program(task_dir);
+  if (!program) fail(report, program.error());
+  return std::move(*program);
+}
+
 // The container's process, right after the fork.
 [[noreturn]] void container_main(const CreateConfig& config, const NamespacePlan& plan,
-                                 const ProcessFds& fds, int sync, PreparedRoot* prepared) {
+                                 const ProcessFds& fds, int sync, PreparedRoot* prepared,
+                                 const std::string* seccomp) {
   ::close(fds.report);
   char go = 0;
   if (::read(sync, &go, 1) != 1) ::_exit(1);
@@ -96,7 +109,7 @@ namespace {
   if (setup.user_spec.empty()) setup.user_spec = spec.process.user.username;
   for (auto g : split(annotation("org.berth.group-add"), ',')) setup.group_add.emplace_back(g);
   setup.create_cwd = annotation("org.berth.create-cwd") == "true";
-  setup.seccomp = spec.seccomp ? &*spec.seccomp : nullptr;
+  setup.seccomp = seccomp;
   setup.rlimits = &spec.process.rlimits;
   setup.oom_score_adj = spec.process.oom_score_adj;
   if (!config.init_path.empty()) setup.argv = {"/dev/init", "--"};
@@ -134,7 +147,8 @@ namespace {
 // namespaces (owned by the new user namespace that way) and forks the container's process,
 // whose pid it reports before leaving (the process is re-parented to the monitor).
 [[noreturn]] void user_namespace_stage(const CreateConfig& config, const NamespacePlan& plan,
-                                       const ProcessFds& fds, int sync) {
+                                       const ProcessFds& fds, int sync,
+                                       const std::string* seccomp) {
   ::close(fds.report);
   // The rootfs and the bind sources, while still root on the host, in a mount namespace of our
   // own that the container's (made inside the user namespace) copies.
@@ -154,7 +168,7 @@ namespace {
   if (auto s = unshare_new_namespaces(plan); !s) fail(sync, s.error());
   pid_t pid = ::fork();
   if (pid < 0) fail(sync, sdk::errno_error("fork container process"));
-  if (pid == 0) container_main(config, plan, fds, sync, &*prepared);
+  if (pid == 0) container_main(config, plan, fds, sync, &*prepared, seccomp);
   report_and_exit(sync, "pid " + std::to_string(pid), 0);
 }
 
@@ -169,6 +183,8 @@ void run_container_setup(const std::string& task_dir, const ProcessFds& fds) {
   if (!config) fail(fds.report, config.error());
   auto plan = plan_namespaces(config->spec);
   if (!plan) fail(fds.report, plan.error());
+  auto seccomp = load_seccomp(task_dir, *config, fds.report);
+  const std::string* seccomp_ptr = seccomp ? &*seccomp : nullptr;
   int sync[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) != 0) {
     fail(fds.report, sdk::errno_error("socketpair"));
@@ -178,8 +194,8 @@ void run_container_setup(const std::string& task_dir, const ProcessFds& fds) {
   if (pid < 0) fail(fds.report, sdk::errno_error("fork container process"));
   if (pid == 0) {
     ::close(sync[0]);
-    if (plan->new_user) user_namespace_stage(*config, *plan, fds, sync[1]);
-    container_main(*config, *plan, fds, sync[1], nullptr);
+    if (plan->new_user) user_namespace_stage(*config, *plan, fds, sync[1], seccomp_ptr);
+    container_main(*config, *plan, fds, sync[1], nullptr, seccomp_ptr);
   }
   ::close(sync[1]);
   // Into the cgroups first (a process of a user namespace could not write the host's cgroupfs):
@@ -239,6 +255,7 @@ void run_exec_setup(const std::string& task_dir, const std::string& exec_id, int
   if (!process_text) fail(fds.report, process_text.error());
   auto process = parse_process(*process_text);
   if (!process) fail(fds.report, process.error());
+  auto seccomp = load_seccomp(task_dir, *config, fds.report);
   // Cgroups first, then the namespaces (the cgroup namespace is rooted where we stand).
   for (const auto& procs : config->cgroup.procs_files) {
     if (auto s = write_existing(procs, std::to_string(::getpid())); !s) {
@@ -273,7 +290,7 @@ void run_exec_setup(const std::string& task_dir, const std::string& exec_id, int
     ProcessSetup setup;
     setup.process = &*process;
     setup.user_spec = process->user.username;
-    setup.seccomp = config->spec.seccomp ? &*config->spec.seccomp : nullptr;
+    setup.seccomp = seccomp ? &*seccomp : nullptr;
     setup.rlimits = process->rlimits.empty() ? &config->spec.process.rlimits : &process->rlimits;
     setup.argv = process->args;
     setup.command = process->args.front();

@@ -13,7 +13,7 @@
 #include "common/protocol.hpp"
 #include "common/sys_util.hpp"
 #include "monitor/capabilities.hpp"
-#include "monitor/seccomp.hpp"
+#include "monitor/seccomp_program.hpp"
 #include "monitor/user.hpp"
 
 namespace berth::plugins::isolation {
@@ -136,16 +136,10 @@ void finalize_and_exec(const ProcessSetup& s) {
                                             " (lowering it needs CAP_SYS_RESOURCE)"));
     }
   }
-  SeccompFilter filter;
-  if (s.seccomp != nullptr) {
-    auto compiled = SeccompFilter::compile(*s.seccomp);
-    if (!compiled) fail_setup(s.ready_fd, compiled.error());
-    filter = std::move(*compiled);
-  }
   // Without no_new_privs the filter needs CAP_SYS_ADMIN to load, so it goes in before the
   // capabilities are dropped; with it, it goes in last, right before execve (runc's order).
-  if (!p.no_new_privileges && !filter.empty()) {
-    if (auto st = filter.load(); !st) fail_setup(s.ready_fd, st.error());
+  if (!p.no_new_privileges && s.seccomp != nullptr) {
+    if (auto st = load_seccomp_program(*s.seccomp); !st) fail_setup(s.ready_fd, st.error());
   }
   if (auto st = drop_bounding_set(p.caps.bounding); !st) fail_setup(s.ready_fd, st.error());
   if (auto st = switch_user(user->uid, user->gid, groups); !st) fail_setup(s.ready_fd, st.error());
@@ -172,8 +166,10 @@ void finalize_and_exec(const ProcessSetup& s) {
   if (n != 1) ::_exit(1);  // the monitor went away or cancelled: never run the process
   ::close(s.start_fd);
 
-  if (p.no_new_privileges && !filter.empty()) {
-    if (auto st = filter.load(); !st) fail_exec(s.exec_err_fd, 126, st.error().message);
+  if (p.no_new_privileges && s.seccomp != nullptr) {
+    if (auto st = load_seccomp_program(*s.seccomp); !st) {
+      fail_exec(s.exec_err_fd, 126, st.error().message);
+    }
   }
   LookupResult found = look_path(s.command, env);
   if (found.exit_code != 0) fail_exec(s.exec_err_fd, found.exit_code, found.error);

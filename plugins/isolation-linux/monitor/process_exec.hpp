@@ -15,7 +15,7 @@ struct ProcessSetup {
   std::string user_spec;                 // resolved in /etc/passwd when not empty
   std::vector<std::string> group_add;    // extra groups by name or number (--group-add)
   bool create_cwd = false;               // make a missing working directory (dockerd does)
-  const SeccompSpec* seccomp = nullptr;  // nullptr: unconfined
+  const std::string* seccomp = nullptr;  // compiled program (seccomp_program.hpp); null: none
   const std::vector<Rlimit>* rlimits = nullptr;
   std::optional<int> oom_score_adj;
   std::vector<std::string> argv;  // what is executed (/dev/init -- ... with an init)

@@ -332,6 +332,12 @@ sdk::Result<int> LinuxBackend::create(sdk::Context& /*ctx*/, std::string_view id
     return invalid(what + ": invalid cgroupsPath \"" + oci->cgroups_path + "\"");
   }
   const bool terminal = spec.stdio.terminal || oci->process.terminal;
+  std::shared_ptr<const std::string> seccomp;
+  if (oci->seccomp) {
+    auto program = seccomp_cache_.program(*oci->seccomp);
+    if (!program) return std::move(program).error().wrap(what);
+    seccomp = std::move(*program);
+  }
 
   const std::string dir = task_dir(id);
   if (::mkdir(dir.c_str(), 0700) != 0) {
@@ -384,6 +390,11 @@ sdk::Result<int> LinuxBackend::create(sdk::Context& /*ctx*/, std::string_view id
   if (auto s = write_file_atomic(dir + "/" + std::string(kCreateFile), create_config_to_json(cc));
       !s) {
     return fail(s.error());
+  }
+  if (seccomp) {
+    if (auto s = write_file_atomic(dir + "/" + std::string(kSeccompFile), *seccomp); !s) {
+      return fail(s.error());
+    }
   }
   std::string conf;
   conf += "terminal " + std::string(terminal ? "1" : "0") + "\n";

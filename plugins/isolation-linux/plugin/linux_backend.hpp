@@ -18,6 +18,7 @@
 #include "plugin/cgroup_manager.hpp"
 #include "plugin/config.hpp"
 #include "plugin/exit_watcher.hpp"
+#include "plugin/seccomp_compiler.hpp"
 
 namespace berth::plugins::isolation {
 
@@ -90,6 +91,7 @@ class LinuxBackend final : public sdk::IsolationBackend {
   sdk::EventEmitter* events_;
   std::unique_ptr<ExitWatcher> watcher_;
   std::mutex parents_mu_;  // cgroup parent creation/removal and their record
+  SeccompCache seccomp_cache_;
 };
 
 }  // namespace berth::plugins::isolation

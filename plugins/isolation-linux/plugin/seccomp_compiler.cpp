@@ -1,12 +1,17 @@
-#include "monitor/seccomp.hpp"
+#include "plugin/seccomp_compiler.hpp"
 
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
 #include <utility>
+#include <vector>
 
 #include "common/sys_util.hpp"
+#include "common/unique_fd.hpp"
 
 namespace berth::plugins::isolation {
 namespace {
@@ -54,36 +59,42 @@ uint32_t arch_of(const std::string& name) {
   return seccomp_arch_resolve_name(lower.c_str());
 }
 
+struct FilterContext {
+  scmp_filter_ctx ctx;
+  ~FilterContext() {
+    if (ctx != nullptr) seccomp_release(ctx);
+  }
+};
+
+// libseccomp 2.5 exports only to a file descriptor: a memfd, read back.
+sdk::Result<std::string> export_program(scmp_filter_ctx ctx) {
+  UniqueFd fd(::memfd_create("berth-seccomp", MFD_CLOEXEC));
+  if (!fd) return sdk::errno_error("seccomp: memfd_create");
+  if (int rc = seccomp_export_bpf(ctx, fd.get()); rc != 0) return seccomp_error("export", rc);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return sdk::errno_error("seccomp: fstat");
+  std::string program(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < program.size()) {
+    ssize_t n = ::pread(fd.get(), program.data() + done, program.size() - done,
+                        static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return sdk::errno_error("seccomp: read the exported program");
+    done += static_cast<size_t>(n);
+  }
+  return program;
+}
+
 }  // namespace
 
-SeccompFilter::~SeccompFilter() {
-  if (ctx_ != nullptr) seccomp_release(static_cast<scmp_filter_ctx>(ctx_));
-}
-
-SeccompFilter::SeccompFilter(SeccompFilter&& other) noexcept
-    : ctx_(std::exchange(other.ctx_, nullptr)) {}
-
-SeccompFilter& SeccompFilter::operator=(SeccompFilter&& other) noexcept {
-  if (this != &other) {
-    if (ctx_ != nullptr) seccomp_release(static_cast<scmp_filter_ctx>(ctx_));
-    ctx_ = std::exchange(other.ctx_, nullptr);
-  }
-  return *this;
-}
-
-sdk::Result<SeccompFilter> SeccompFilter::compile(const SeccompSpec& spec) {
+sdk::Result<std::string> compile_seccomp(const SeccompSpec& spec) {
   auto default_action = action_of(spec.default_action, spec.default_errno_ret, std::nullopt);
   if (!default_action) return std::move(default_action).error();
-  SeccompFilter filter;
-  filter.ctx_ = seccomp_init(*default_action);
-  if (filter.ctx_ == nullptr) {
+  FilterContext filter{seccomp_init(*default_action)};
+  if (filter.ctx == nullptr) {
     return sdk::make_error(sdk::ErrorCode::kInternal, "seccomp: init failed");
   }
-  auto* ctx = static_cast<scmp_filter_ctx>(filter.ctx_);
-  // libseccomp sets no_new_privs on load by default; the spec decides that, not the filter.
-  if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); rc != 0) {
-    return seccomp_error("disable no_new_privs", rc);
-  }
+  scmp_filter_ctx ctx = filter.ctx;
   for (const auto& arch : spec.architectures) {
     uint32_t token = arch_of(arch);
     if (token == 0) continue;
@@ -127,14 +138,48 @@ sdk::Result<SeccompFilter> SeccompFilter::compile(const SeccompSpec& spec) {
       }
     }
   }
-  return filter;
+  return export_program(ctx);
 }
 
-sdk::Status SeccompFilter::load() {
-  if (ctx_ == nullptr) return {};
-  int rc = seccomp_load(static_cast<scmp_filter_ctx>(ctx_));
-  if (rc != 0) return seccomp_error("load filter", rc);
-  return {};
+namespace {
+
+// The whole profile as one string: the cache's key, compared in full (no hash to collide).
+std::string profile_key(const SeccompSpec& spec) {
+  std::string key = spec.default_action + '|' +
+                    (spec.default_errno_ret ? std::to_string(*spec.default_errno_ret) : "-");
+  for (const auto& arch : spec.architectures) key += '|' + arch;
+  for (const auto& rule : spec.syscalls) {
+    key += "\n" + rule.action + '|' + (rule.errno_ret ? std::to_string(*rule.errno_ret) : "-");
+    for (const auto& name : rule.names) key += ',' + name;
+    for (const auto& a : rule.args) {
+      key += ';' + std::to_string(a.index) + ' ' + a.op + ' ' + std::to_string(a.value) + ' ' +
+             std::to_string(a.value_two);
+    }
+  }
+  return key;
+}
+
+}  // namespace
+
+sdk::Result<std::shared_ptr<const std::string>> SeccompCache::program(const SeccompSpec& spec) {
+  std::string key = profile_key(spec);
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->first == key) {
+        entries_.splice(entries_.begin(), entries_, it);
+        return it->second;
+      }
+    }
+  }
+  // Compiled outside the lock: two containers racing on a new profile both compile it once.
+  auto compiled = compile_seccomp(spec);
+  if (!compiled) return std::move(compiled).error();
+  auto program = std::make_shared<const std::string>(std::move(*compiled));
+  std::lock_guard lock(mu_);
+  entries_.emplace_front(std::move(key), program);
+  if (entries_.size() > capacity_) entries_.pop_back();
+  return program;
 }
 
 }  // namespace berth::plugins::isolation
