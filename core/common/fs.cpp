@@ -26,7 +26,8 @@ Status fsync_dir(const std::filesystem::path& path) {
   return {};
 }
 
-Status atomic_write(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+Status atomic_write(const std::filesystem::path& path, std::string_view data, mode_t mode,
+                    Durability durability) {
   auto tmp = temp_sibling(path);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return errno_error("create " + tmp.string());
@@ -41,7 +42,8 @@ Status atomic_write(const std::filesystem::path& path, std::string_view data, mo
     }
     done += static_cast<size_t>(n);
   }
-  if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0) {
+  const bool durable = durability == Durability::kDurable;
+  if (::fchmod(fd.get(), mode) != 0 || (durable && ::fsync(fd.get()) != 0)) {
     auto err = errno_error("sync " + tmp.string());
     ::unlink(tmp.c_str());
     return err;
@@ -52,6 +54,7 @@ Status atomic_write(const std::filesystem::path& path, std::string_view data, mo
     ::unlink(tmp.c_str());
     return err;
   }
+  if (!durable) return {};
   return fsync_dir(path.parent_path().empty() ? "." : path.parent_path());
 }
 

@@ -11,9 +11,15 @@
 
 namespace berth::fs {
 
-// Writes `data` to `path` atomically: a temp file beside it, fsync, rename over, fsync the
-// directory. Readers see the old or the new content, never a torn one.
-Status atomic_write(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
+// kDurable: fsync the file and its directory, so the content survives a power cut.
+// kVolatile: a file berthd rewrites before anything reads it again after a crash (a container's
+// /etc/hosts), where an fsync would only slow every container's creation down.
+enum class Durability { kDurable, kVolatile };
+
+// Writes `data` to `path` atomically: a temp file beside it, rename over (with kDurable an fsync
+// before and after). Readers see the old or the new content, never a torn one.
+Status atomic_write(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644,
+                    Durability durability = Durability::kDurable);
 
 Result<std::string> read_file(const std::filesystem::path& path);
 

@@ -305,7 +305,9 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec) {
   rec.hostname_path = (dir / "hostname").string();
   rec.hosts_path = (dir / "hosts").string();
   rec.resolv_conf_path = (dir / "resolv.conf").string();
-  BERTH_TRY_STATUS(fs::atomic_write(rec.hostname_path, hostname + "\n", 0644));
+  // No fsync: start_task rewrites these before every start, so a crash can cost nothing.
+  constexpr auto kVolatile = fs::Durability::kVolatile;
+  BERTH_TRY_STATUS(fs::atomic_write(rec.hostname_path, hostname + "\n", 0644, kVolatile));
   std::string hosts;
   if (mode == "host") {
     auto host_hosts = fs::read_file("/etc/hosts");
@@ -326,7 +328,7 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec) {
       hosts += entry.substr(sep + 1) + "\t" + entry.substr(0, sep) + "\n";
     }
   }
-  BERTH_TRY_STATUS(fs::atomic_write(rec.hosts_path, hosts, 0644));
+  BERTH_TRY_STATUS(fs::atomic_write(rec.hosts_path, hosts, 0644, kVolatile));
   // The host's resolver, minus loopback servers a separate network namespace cannot reach.
   std::string resolv;
   std::vector<std::string> dns;
@@ -348,7 +350,7 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec) {
       resolv += line + "\n";
     }
   }
-  return fs::atomic_write(rec.resolv_conf_path, resolv, 0644);
+  return fs::atomic_write(rec.resolv_conf_path, resolv, 0644, kVolatile);
 }
 
 Status ContainerManager::prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,

@@ -71,6 +71,9 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   } else if (mode == "bridge") {
     return make_error(ErrorCode::kNotFound, "network bridge not found");
   }
+  // Written afresh at every start, as dockerd does: the host's resolver may have changed, and the
+  // files are written without fsync (a crash may leave them empty).
+  BERTH_TRY_STATUS(write_etc_files(rec));
   auto spec = build_oci_spec(rec, spec_ctx);
   if (!spec) return spec.error();
   auto rootfs = storage_.mounts(ctx, rec.storage_key);
