@@ -24,6 +24,8 @@
 # Usage: sudo bench/storage_btrfs_vs_overlay.sh [REPS=7] [FS_SIZE_GIB=4]
 #   BERTH_BUILD_DIR  build tree with bin/berthd, bin/berth and lib/berth/plugins (default build/)
 #   BENCH_WORK       work directory (default: a new /tmp/berth-bench-storage-XXXXXX, removed)
+#   BENCH_IMAGE_DIR  where the loop devices' image files go (default: BENCH_WORK, i.e. the host's
+#                    disk); /dev/shm takes the host disk's flush latency out of the comparison
 set -euo pipefail
 
 REPS=${1:-7}
@@ -50,6 +52,7 @@ done
 
 WORK=${BENCH_WORK:-$(mktemp -d /tmp/berth-bench-storage-XXXXXX)}
 chmod 755 "$WORK"
+IMAGES=$(mktemp -d "${BENCH_IMAGE_DIR:-$WORK}/berth-bench-images-XXXXXX")
 DEVICES=()
 declare -A PID
 
@@ -73,7 +76,7 @@ cleanup() {
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
   for d in "${DEVICES[@]}"; do losetup -d "$d" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  rm -rf "$IMAGES" "$WORK"
 }
 trap cleanup EXIT
 
@@ -84,12 +87,12 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f\n", b - a}'; }
 
 # A filesystem of FS_GIB on a loop device, mounted on $WORK/<run>/mnt.
 make_fs() {  # $1 = run
-  local dir="$WORK/$1" dev
+  local dir="$WORK/$1" img="$IMAGES/$1.img" dev
   mkdir -p "$dir/mnt"
-  truncate -s "${FS_GIB}G" "$dir/disk.img"
-  if [ "${FSTYPE[$1]}" = btrfs ]; then mkfs.btrfs -q -f "$dir/disk.img" >/dev/null 2>&1
-  else mkfs.ext4 -q -F "$dir/disk.img"; fi
-  dev=$(losetup --find --show "$dir/disk.img")
+  truncate -s "${FS_GIB}G" "$img"
+  if [ "${FSTYPE[$1]}" = btrfs ]; then mkfs.btrfs -q -f "$img" >/dev/null 2>&1
+  else mkfs.ext4 -q -F "$img"; fi
+  dev=$(losetup --find --show "$img")
   DEVICES+=("$dev")
   mount "$dev" "$dir/mnt"
 }
@@ -139,7 +142,7 @@ tar --numeric-owner -C "$WORK/inputs/base" -cf "$WORK/inputs/base.tar" .
 rm -rf "$WORK/inputs/base"
 
 for run in "${RUNS[@]}"; do
-  echo "# $run: storage-driver ${DRIVER[$run]}, data-root on a ${FS_GIB} GiB ${FSTYPE[$run]} loop filesystem"
+  echo "# $run: storage-driver ${DRIVER[$run]}, data-root on a ${FS_GIB} GiB ${FSTYPE[$run]} loop filesystem ($IMAGES)"
   make_fs "$run"
   start_berthd "$run"
   b "$run" import --change 'CMD ["sh"]' "$WORK/inputs/base.tar" bench/base:1 >/dev/null

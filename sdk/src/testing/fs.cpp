@@ -3,7 +3,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/btrfs.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -25,6 +29,43 @@ Error sys_error(std::string_view what, int err) {
     e.message[pos] = static_cast<char>(std::tolower(static_cast<unsigned char>(e.message[pos])));
   }
   return e;
+}
+
+Status empty_dir(int fd, dev_t dev, const std::string& path);
+
+// A directory on another device that is not a mount point: the root of a btrfs subvolume (each
+// has its own st_dev). A storage driver's snapshots can be subvolumes, read-only ones included,
+// so rm -rf semantics mean deleting it (BTRFS_IOC_SNAP_DESTROY, which needs CAP_SYS_ADMIN like
+// the suites themselves); anything else on another device is a mount and stays refused.
+// Returns false when `name` is not such a subvolume.
+bool btrfs_subvolume_not_mounted(int dir_fd, const char* name, const struct stat& st) {
+  if (st.st_ino != 256) return false;  // BTRFS_FIRST_FREE_OBJECTID: a subvolume's root
+  struct statx stx {};
+  if (::statx(dir_fd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) != 0) return false;
+  if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) == 0 ||
+      (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0) {
+    return false;
+  }
+  struct statfs sfs {};
+  return ::fstatfs(dir_fd, &sfs) == 0 &&
+         static_cast<uint32_t>(sfs.f_type) == static_cast<uint32_t>(BTRFS_SUPER_MAGIC);
+}
+
+Status delete_btrfs_subvolume(int dir_fd, const std::string& name, dev_t child_dev,
+                              const std::string& child) {
+  btrfs_ioctl_vol_args args{};
+  if (name.size() >= sizeof(args.name)) return sys_error("remove " + child, ENAMETOOLONG);
+  name.copy(args.name, name.size());
+  if (::ioctl(dir_fd, BTRFS_IOC_SNAP_DESTROY, &args) == 0) return {};
+  if (errno != ENOTEMPTY) return sys_error("delete btrfs subvolume " + child, errno);
+  // Subvolumes nested in it: empty it first (only possible when it is writable).
+  int cfd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (cfd < 0) return sys_error("open " + child, errno);
+  BERTH_TRY_STATUS(empty_dir(cfd, child_dev, child));
+  if (::ioctl(dir_fd, BTRFS_IOC_SNAP_DESTROY, &args) != 0) {
+    return sys_error("delete btrfs subvolume " + child, errno);
+  }
+  return {};
 }
 
 // Empties the directory open as `fd` (on device `dev`), depth first. `path` is for messages.
@@ -51,6 +92,14 @@ Status empty_dir(int fd, dev_t dev, const std::string& path) {
     }
     if (S_ISDIR(st.st_mode)) {
       if (st.st_dev != dev) {
+        if (btrfs_subvolume_not_mounted(::dirfd(dir), name.c_str(), st)) {
+          Status s = delete_btrfs_subvolume(::dirfd(dir), name, st.st_dev, child);
+          if (!s) {
+            result = s;
+            break;
+          }
+          continue;
+        }
         result = make_error(ErrorCode::kFailedPrecondition,
                             "remove " + child + ": another filesystem is mounted there");
         break;

@@ -44,7 +44,9 @@ Status make_dirs(const std::string& path, mode_t mode = 0755);
 // lstat: a dangling symlink exists.
 bool exists(const std::string& path);
 // rm -rf that never follows symlinks and never descends into another mount (a mount point inside
-// makes it fail with the path named). A missing path is not an error.
+// makes it fail with the path named). Btrfs subvolumes inside (a btrfs driver's snapshots, which
+// have their own st_dev but are not mounts) are deleted, read-only ones included. A missing path
+// is not an error.
 Status remove_tree(const std::string& path);
 
 }  // namespace berth::sdk::testing

@@ -1,0 +1,102 @@
+// The btrfs storage driver: containerd's snapshot model on btrfs subvolumes, behind
+// berth::sdk::StorageDriver (the layout of moby's and containerd's btrfs drivers).
+//
+// Layout under the driver's root (<data-root>/plugins/storage.btrfs, which must be on btrfs):
+//   snapshots/<id>        one subvolume per snapshot:
+//                           active     a writable snapshot of its parent's subvolume (a new
+//                                      empty subvolume without parent)
+//                           view       a read-only snapshot of its parent (an empty read-only
+//                                      subvolume without parent)
+//                           committed  the active snapshot's own subvolume, made read-only
+//   metadata/<id>.json    the snapshot's record (snapshot_store.hpp)
+// <id> is a decimal number allocated by the driver, so keys, which are arbitrary strings, never
+// become paths. A commit moves no data: the subvolume keeps its id and becomes read-only.
+//
+// Mounts: every snapshot is one bind mount of its subvolume directory, {"type":"bind","source":
+// <root>/snapshots/<id>,"options":["rbind","rw"|"ro"]}. The core applies layers straight into
+// it (no mount at all) and the isolation backend bind-mounts it as the container's root. The
+// driver never mounts anything itself.
+//
+// Usage: bytes come from the subvolume's qgroup ("exclusive") when quotas are enabled and
+// consistent (config "usage-source"), otherwise they are measured from the subvolume's own btrfs
+// tree: the file extents written since the snapshot was taken (btrfs_ops.hpp tree_usage). Inodes
+// are always measured that way (qgroups do not count inodes). Both exclude what a snapshot shares
+// with its parent.
+//
+// Crash safety: every transition writes or removes exactly one record atomically. Subvolumes are
+// created before their record exists and deleted after it is gone, so a crash leaves at worst a
+// subvolume without a record, which cleanup() deletes; never a record without its subvolume. A
+// commit makes the subvolume read-only before it rewrites the record: a crash in between leaves an
+// active record on a read-only subvolume, which the next start makes writable again (the commit
+// never happened); start-up likewise makes every committed and view subvolume read-only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "berth/sdk/host.hpp"
+#include "berth/sdk/storage_driver.hpp"
+#include "config.hpp"
+#include "snapshot_store.hpp"
+
+namespace berth::plugins::btrfs {
+
+class BtrfsDriver final : public sdk::StorageDriver {
+ public:
+  // kUnsupported (with the reason and the fix) when the root is not on btrfs or btrfs subvolumes
+  // cannot be managed there; kInvalidArgument for a bad config.
+  static sdk::Result<std::unique_ptr<BtrfsDriver>> create(const sdk::InitContext& ctx);
+
+  sdk::DriverInfo info() override;
+  sdk::Result<std::vector<sdk::Mount>> prepare(sdk::Context& ctx, std::string_view key,
+                                               std::string_view parent,
+                                               const sdk::Labels& labels) override;
+  sdk::Result<std::vector<sdk::Mount>> view(sdk::Context& ctx, std::string_view key,
+                                            std::string_view parent,
+                                            const sdk::Labels& labels) override;
+  sdk::Result<std::vector<sdk::Mount>> mounts(sdk::Context& ctx, std::string_view key) override;
+  sdk::Status commit(sdk::Context& ctx, std::string_view name, std::string_view key,
+                     const sdk::Labels& labels) override;
+  sdk::Status remove(sdk::Context& ctx, std::string_view key) override;
+  sdk::Result<sdk::SnapshotInfo> stat(sdk::Context& ctx, std::string_view key) override;
+  sdk::Result<sdk::SnapshotInfo> update_labels(sdk::Context& ctx, std::string_view key,
+                                               const sdk::Labels& labels) override;
+  sdk::Result<sdk::Usage> usage(sdk::Context& ctx, std::string_view key) override;
+  sdk::Result<std::vector<sdk::SnapshotInfo>> walk(sdk::Context& ctx,
+                                                   const sdk::WalkFilter& filter) override;
+  sdk::Status cleanup(sdk::Context& ctx) override;
+
+ private:
+  BtrfsDriver(std::string root, Config config, sdk::Logger* log);
+
+  sdk::Status load();
+  sdk::Result<std::vector<sdk::Mount>> create_snapshot(sdk::SnapshotKind kind, std::string_view key,
+                                                       std::string_view parent,
+                                                       const sdk::Labels& labels);
+  // The following need mu_ held.
+  const SnapshotRecord* find(std::string_view key) const;
+  std::vector<sdk::Mount> mounts_of(const SnapshotRecord& record) const;
+  size_t children_of(std::string_view name, std::string* first_child) const;
+
+  std::string subvolume_path(uint64_t id) const;
+
+  void log(sdk::LogLevel level, std::string_view message,
+           std::initializer_list<sdk::Field> fields = {}) const;
+
+  const std::string root_;
+  const std::string snapshots_root_;
+  const Config config_;
+  sdk::Logger* const log_;
+  SnapshotStore store_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, SnapshotRecord, std::less<>> by_name_;  // key or name -> record
+  uint64_t next_id_ = 1;  // ids are never reused while the process runs
+};
+
+}  // namespace berth::plugins::btrfs

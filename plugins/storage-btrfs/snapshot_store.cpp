@@ -1,0 +1,159 @@
+#include "snapshot_store.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <string>
+
+#include "fs_util.hpp"
+
+namespace berth::plugins::btrfs {
+namespace {
+
+namespace json = boost::json;
+
+// Bumped when the record shape changes incompatibly; older drivers refuse newer records.
+constexpr int64_t kRecordVersion = 1;
+constexpr std::string_view kDriver = "btrfs";
+constexpr std::string_view kSuffix = ".json";
+constexpr std::string_view kTmpSuffix = ".json.tmp";
+
+std::string file_name(uint64_t id) { return std::to_string(id) + std::string(kSuffix); }
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+sdk::Error bad_record(std::string_view source, std::string_view why) {
+  return sdk::make_error(sdk::ErrorCode::kInternal,
+                         "snapshot record " + std::string(source) + ": " + std::string(why));
+}
+
+}  // namespace
+
+std::string SnapshotStore::encode(const SnapshotRecord& record) {
+  const auto& info = record.info;
+  json::object labels;
+  for (const auto& [k, v] : info.labels) labels[k] = v;
+  json::object o{{"version", kRecordVersion},
+                 {"driver", kDriver},
+                 {"id", record.id},
+                 {"name", info.name},
+                 {"parent", info.parent},
+                 {"kind", sdk::snapshot_kind_name(info.kind)},
+                 {"labels", std::move(labels)},
+                 {"created_unix_nano", info.created_unix_nano},
+                 {"updated_unix_nano", info.updated_unix_nano}};
+  return json::serialize(o);
+}
+
+sdk::Result<SnapshotRecord> SnapshotStore::decode(std::string_view text, std::string_view source) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return bad_record(source, "invalid JSON: " + ec.message());
+  if (!v.is_object()) return bad_record(source, "not a JSON object");
+  const json::object& o = v.get_object();
+  auto string_field = [&](std::string_view key, std::string& out) -> bool {
+    const json::value* f = o.if_contains(key);
+    if (f == nullptr || !f->is_string()) return false;
+    out = std::string(f->get_string());
+    return true;
+  };
+  auto int_field = [&](std::string_view key, int64_t& out) -> bool {
+    const json::value* f = o.if_contains(key);
+    if (f == nullptr) return false;
+    if (f->is_int64())
+      out = f->get_int64();
+    else if (f->is_uint64())
+      out = static_cast<int64_t>(f->get_uint64());
+    else
+      return false;
+    return true;
+  };
+  std::string driver;
+  if (!string_field("driver", driver) || driver != kDriver) {
+    return bad_record(source, "not a record of the btrfs driver (\"driver\": \"" + driver + "\")");
+  }
+  int64_t version = 0;
+  if (!int_field("version", version)) return bad_record(source, "missing \"version\"");
+  if (version != kRecordVersion) {
+    return bad_record(source, "record version " + std::to_string(version) +
+                                  " is not supported by this driver (supports " +
+                                  std::to_string(kRecordVersion) + ")");
+  }
+  SnapshotRecord r;
+  int64_t id = 0;
+  if (!int_field("id", id) || id <= 0) return bad_record(source, "missing or invalid \"id\"");
+  r.id = static_cast<uint64_t>(id);
+  std::string kind;
+  if (!string_field("name", r.info.name) || r.info.name.empty()) {
+    return bad_record(source, "missing \"name\"");
+  }
+  if (!string_field("parent", r.info.parent)) return bad_record(source, "missing \"parent\"");
+  if (!string_field("kind", kind)) return bad_record(source, "missing \"kind\"");
+  if (kind == "active")
+    r.info.kind = sdk::SnapshotKind::kActive;
+  else if (kind == "view")
+    r.info.kind = sdk::SnapshotKind::kView;
+  else if (kind == "committed")
+    r.info.kind = sdk::SnapshotKind::kCommitted;
+  else
+    return bad_record(source, "unknown kind \"" + kind + "\"");
+  if (!int_field("created_unix_nano", r.info.created_unix_nano) ||
+      !int_field("updated_unix_nano", r.info.updated_unix_nano)) {
+    return bad_record(source, "missing timestamps");
+  }
+  if (const json::value* labels = o.if_contains("labels"); labels != nullptr) {
+    if (!labels->is_object()) return bad_record(source, "\"labels\" is not an object");
+    for (const auto& [k, val] : labels->get_object()) {
+      if (!val.is_string()) {
+        return bad_record(source, "label \"" + std::string(k) + "\" is not a string");
+      }
+      r.info.labels.emplace(std::string(k), std::string(val.get_string()));
+    }
+  }
+  return r;
+}
+
+sdk::Result<std::vector<SnapshotRecord>> SnapshotStore::load_all() const {
+  auto names = list_dir(dir_);
+  if (!names) return std::move(names).error();
+  std::vector<SnapshotRecord> records;
+  for (const auto& name : *names) {
+    const std::string path = dir_ + "/" + name;
+    if (ends_with(name, kTmpSuffix)) {
+      // An interrupted save: the record it was replacing (if any) is still intact.
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return sdk::errno_error("remove " + path);
+      }
+      continue;
+    }
+    // Anything else is not ours (an editor's backup, a note): not worth refusing to start over.
+    if (!ends_with(name, kSuffix) || !is_decimal(name.substr(0, name.size() - kSuffix.size()))) {
+      continue;
+    }
+    auto text = read_whole_file(path);
+    if (!text) return std::move(text).error();
+    auto record = decode(*text, path);
+    if (!record) return std::move(record).error();
+    if (file_name(record->id) != name) {
+      return bad_record(path, "its id " + std::to_string(record->id) + " does not match the name");
+    }
+    records.push_back(std::move(*record));
+  }
+  std::sort(records.begin(), records.end(),
+            [](const SnapshotRecord& a, const SnapshotRecord& b) { return a.id < b.id; });
+  return records;
+}
+
+sdk::Status SnapshotStore::save(const SnapshotRecord& record) const {
+  return write_file_atomic(dir_, file_name(record.id), encode(record));
+}
+
+sdk::Status SnapshotStore::erase(uint64_t id) const {
+  return remove_file_durable(dir_, file_name(id));
+}
+
+}  // namespace berth::plugins::btrfs
