@@ -174,7 +174,7 @@ BtrfsDriver::BtrfsDriver(std::string root, Config config, sdk::Logger* log)
       snapshots_root_(root_ + "/snapshots"),
       config_(std::move(config)),
       log_(log),
-      store_(root_ + "/metadata") {}
+      store_(root_ + "/metadata", "btrfs") {}
 
 // Rebuilds the maps from the records, checks they form a forest of committed parents (a snapshot
 // whose parent is missing could never be used, so it stops the start-up loudly), and puts every

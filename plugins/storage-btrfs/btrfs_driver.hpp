@@ -8,7 +8,7 @@
 //                           view       a read-only snapshot of its parent (an empty read-only
 //                                      subvolume without parent)
 //                           committed  the active snapshot's own subvolume, made read-only
-//   metadata/<id>.json    the snapshot's record (snapshot_store.hpp)
+//   metadata/<id>.json    the snapshot's record (berth/sdk/storage/snapshot_records.hpp)
 // <id> is a decimal number allocated by the driver, so keys, which are arbitrary strings, never
 // become paths. A commit moves no data: the subvolume keeps its id and becomes read-only.
 //
@@ -40,11 +40,13 @@
 #include <vector>
 
 #include "berth/sdk/host.hpp"
+#include "berth/sdk/storage/snapshot_records.hpp"
 #include "berth/sdk/storage_driver.hpp"
 #include "config.hpp"
-#include "snapshot_store.hpp"
 
 namespace berth::plugins::btrfs {
+
+using sdk::storage::SnapshotRecord;
 
 class BtrfsDriver final : public sdk::StorageDriver {
  public:
@@ -92,7 +94,7 @@ class BtrfsDriver final : public sdk::StorageDriver {
   const std::string snapshots_root_;
   const Config config_;
   sdk::Logger* const log_;
-  SnapshotStore store_;
+  sdk::storage::SnapshotRecordStore store_;
 
   mutable std::mutex mu_;
   std::map<std::string, SnapshotRecord, std::less<>> by_name_;  // key or name -> record

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "berth/sdk/unique_fd.hpp"
+
 #ifndef BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE
 #define BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE (1ULL << 3)
 #endif
@@ -24,19 +26,7 @@
 namespace berth::plugins::btrfs {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = sdk::UniqueFd;
 
 sdk::Result<int> open_dir(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

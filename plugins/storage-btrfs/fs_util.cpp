@@ -15,28 +15,6 @@
 namespace berth::plugins::btrfs {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-sdk::Status fsync_dir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return sdk::errno_error("open " + dir);
-  if (::fsync(fd.get()) != 0) return sdk::errno_error("fsync " + dir);
-  return {};
-}
-
 // Names for the magics statfs reports, for when mountinfo cannot tell (Docker's names aside, the
 // kernel's: this text goes into a message that tells the user what their data-root is on).
 std::string name_of_magic(int64_t magic) {
@@ -82,94 +60,6 @@ std::string mountinfo_type(const std::string& path, dev_t dev) {
 }
 
 }  // namespace
-
-sdk::Status write_file_atomic(const std::string& dir, const std::string& name,
-                              std::string_view data) {
-  const std::string final_path = dir + "/" + name;
-  const std::string tmp_path = final_path + ".tmp";
-  {
-    Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (fd.get() < 0) return sdk::errno_error("create " + tmp_path);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        ::unlink(tmp_path.c_str());
-        return sdk::errno_error("write " + tmp_path, err);
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) {
-      int err = errno;
-      ::unlink(tmp_path.c_str());
-      return sdk::errno_error("fsync " + tmp_path, err);
-    }
-    if (::close(fd.release()) != 0) {
-      int err = errno;
-      ::unlink(tmp_path.c_str());
-      return sdk::errno_error("close " + tmp_path, err);
-    }
-  }
-  if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp_path.c_str());
-    return sdk::errno_error("rename " + tmp_path, err);
-  }
-  return fsync_dir(dir);
-}
-
-sdk::Status remove_file_durable(const std::string& dir, const std::string& name) {
-  const std::string path = dir + "/" + name;
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sdk::errno_error("remove " + path);
-  return fsync_dir(dir);
-}
-
-sdk::Result<std::string> read_whole_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) return sdk::errno_error("open " + path);
-  std::string out;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sdk::errno_error("read " + path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-sdk::Status ensure_dir(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) == 0) return {};
-  int err = errno;
-  struct stat st {};
-  if (err == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
-  return sdk::errno_error("create directory " + path, err);
-}
-
-sdk::Result<std::vector<std::string>> list_dir(const std::string& path) {
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return sdk::errno_error("open " + path);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  ::closedir(dir);
-  return names;
-}
-
-bool is_decimal(std::string_view s) {
-  if (s.empty() || s.size() > 19) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 sdk::Result<FsFacts> filesystem_of(const std::string& path) {
   FsFacts facts;

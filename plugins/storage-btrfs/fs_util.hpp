@@ -1,5 +1,4 @@
-// Filesystem primitives of the btrfs driver: crash-safe file replacement, directory listing, and
-// the facts about the filesystem a path lives on (which decide whether btrfs can work there).
+// The facts about the filesystem a path lives on, which decide whether btrfs can work there.
 #pragma once
 
 #include <sys/types.h>
@@ -10,24 +9,17 @@
 #include <vector>
 
 #include "berth/sdk/result.hpp"
+#include "berth/sdk/storage/durable_files.hpp"
 
 namespace berth::plugins::btrfs {
 
-// Replaces dir/name with `data` so that a crash leaves either the old or the new content: write
-// dir/name.tmp, fsync it, rename over dir/name, fsync dir.
-sdk::Status write_file_atomic(const std::string& dir, const std::string& name,
-                              std::string_view data);
-// Unlinks dir/name and fsyncs dir, so the removal is durable before the caller goes on.
-sdk::Status remove_file_durable(const std::string& dir, const std::string& name);
-sdk::Result<std::string> read_whole_file(const std::string& path);
-
-// mkdir that accepts an existing directory (and only a directory).
-sdk::Status ensure_dir(const std::string& path, mode_t mode);
-
-// Entry names of a directory (no "." / "..").
-sdk::Result<std::vector<std::string>> list_dir(const std::string& path);
-
-bool is_decimal(std::string_view s);
+// The metadata file primitives are the SDK's (shared with every storage driver).
+using sdk::storage::ensure_dir;
+using sdk::storage::is_decimal;
+using sdk::storage::list_dir;
+using sdk::storage::read_whole_file;
+using sdk::storage::remove_file_durable;
+using sdk::storage::write_file_atomic;
 
 // The filesystem `path` lives on, or (when `path` does not exist yet) its nearest existing
 // ancestor: the directory a daemon will create is decided by the filesystem it lands on.

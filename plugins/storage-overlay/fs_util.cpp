@@ -13,30 +13,12 @@
 #include <sstream>
 #include <utility>
 
+#include "berth/sdk/unique_fd.hpp"
+
 namespace berth::plugins::overlay {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-sdk::Status fsync_dir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return sys_error("open " + dir, errno);
-  if (::fsync(fd.get()) != 0) return sys_error("fsync " + dir, errno);
-  return {};
-}
+using Fd = sdk::UniqueFd;
 
 // Empties the directory open as `fd` (which it takes over), depth first, staying on `dev`.
 sdk::Status empty_dir(int fd, dev_t dev, const std::string& path) {
@@ -92,83 +74,6 @@ sdk::Status empty_dir(int fd, dev_t dev, const std::string& path) {
 
 }  // namespace
 
-sdk::Error sys_error(std::string_view what, int err) {
-  sdk::Error e = sdk::errno_error(what, err);
-  size_t pos = what.size() + 2;
-  if (pos < e.message.size()) {
-    e.message[pos] = static_cast<char>(std::tolower(static_cast<unsigned char>(e.message[pos])));
-  }
-  return e;
-}
-
-sdk::Status write_file_atomic(const std::string& dir, const std::string& name,
-                              std::string_view data) {
-  const std::string final_path = dir + "/" + name;
-  const std::string tmp_path = final_path + ".tmp";
-  {
-    Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (fd.get() < 0) return sys_error("create " + tmp_path, errno);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        ::unlink(tmp_path.c_str());
-        return sys_error("write " + tmp_path, err);
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) {
-      int err = errno;
-      ::unlink(tmp_path.c_str());
-      return sys_error("fsync " + tmp_path, err);
-    }
-    if (::close(fd.release()) != 0) {
-      int err = errno;
-      ::unlink(tmp_path.c_str());
-      return sys_error("close " + tmp_path, err);
-    }
-  }
-  if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp_path.c_str());
-    return sys_error("rename " + tmp_path, err);
-  }
-  return fsync_dir(dir);
-}
-
-sdk::Status remove_file_durable(const std::string& dir, const std::string& name) {
-  const std::string path = dir + "/" + name;
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
-  return fsync_dir(dir);
-}
-
-sdk::Result<std::string> read_whole_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) return sys_error("open " + path, errno);
-  std::string out;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("read " + path, errno);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-sdk::Status ensure_dir(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) == 0) return {};
-  int err = errno;
-  struct stat st {};
-  if (err == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
-  return sys_error("create directory " + path, err);
-}
-
 sdk::Status remove_tree(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
@@ -187,18 +92,6 @@ sdk::Status remove_tree(const std::string& path) {
   BERTH_TRY_STATUS(empty_dir(fd, st.st_dev, path));
   if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
   return {};
-}
-
-sdk::Result<std::vector<std::string>> list_dir(const std::string& path) {
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return sys_error("open " + path, errno);
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  ::closedir(dir);
-  return names;
 }
 
 sdk::Result<sdk::Usage> disk_usage(const std::string& root) {
@@ -326,14 +219,6 @@ bool filesystem_listed(std::string_view fs_name) {
     if (a == fs_name || b == fs_name) return true;
   }
   return false;
-}
-
-bool is_decimal(std::string_view s) {
-  if (s.empty() || s.size() > 19) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
 }
 
 }  // namespace berth::plugins::overlay

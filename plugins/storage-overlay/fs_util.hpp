@@ -11,30 +11,23 @@
 #include <vector>
 
 #include "berth/sdk/result.hpp"
+#include "berth/sdk/storage/durable_files.hpp"
 #include "berth/sdk/storage_driver.hpp"
 
 namespace berth::plugins::overlay {
 
-// errno text in the SDK's lowercase style: "open /x: no such file or directory".
-sdk::Error sys_error(std::string_view what, int err);
-
-// Replaces dir/name with `data` so that a crash leaves either the old or the new content: write
-// dir/name.tmp, fsync it, rename over dir/name, fsync dir.
-sdk::Status write_file_atomic(const std::string& dir, const std::string& name,
-                              std::string_view data);
-// Unlinks dir/name and fsyncs dir, so the removal is durable before the caller goes on.
-sdk::Status remove_file_durable(const std::string& dir, const std::string& name);
-sdk::Result<std::string> read_whole_file(const std::string& path);
-
-// mkdir that accepts an existing directory (and only a directory).
-sdk::Status ensure_dir(const std::string& path, mode_t mode);
+// The metadata file primitives are the SDK's (shared with every storage driver).
+using sdk::storage::ensure_dir;
+using sdk::storage::is_decimal;
+using sdk::storage::list_dir;
+using sdk::storage::read_whole_file;
+using sdk::storage::remove_file_durable;
+using sdk::storage::sys_error;
+using sdk::storage::write_file_atomic;
 
 // rm -rf that never follows symlinks and never descends into another mount; a missing path is
 // fine. Overlay work dirs ("work/work", mode 000) are no obstacle to root.
 sdk::Status remove_tree(const std::string& path);
-
-// Entry names of a directory (no "." / "..").
-sdk::Result<std::vector<std::string>> list_dir(const std::string& path);
 
 // Bytes and inodes below `dir`, counting each inode once (hard links) and not crossing mounts.
 // Bytes are st_blocks * 512: the space the files occupy on disk, as du(1) and containerd report
@@ -54,7 +47,5 @@ sdk::Result<bool> supports_d_type(const std::string& dir);
 
 // Whether `fs_name` is listed in /proc/filesystems (a module not yet loaded is not).
 bool filesystem_listed(std::string_view fs_name);
-
-bool is_decimal(std::string_view s);
 
 }  // namespace berth::plugins::overlay

@@ -179,7 +179,7 @@ OverlayDriver::OverlayDriver(std::string root, Config config, HostFacts facts, s
       config_(std::move(config)),
       facts_(std::move(facts)),
       log_(log),
-      store_(root_ + "/metadata") {}
+      store_(root_ + "/metadata", "overlay", /*accept_unnamed_records=*/true) {}
 
 // Rebuilds the maps from the records and checks they form a forest of committed parents: a
 // snapshot whose parent is missing could never be mounted, so it stops the start-up loudly.

@@ -3,7 +3,7 @@
 // Layout under the driver's root (<data-root>/plugins/storage.overlay):
 //   snapshots/<id>/fs     the snapshot's files: a committed layer, or the upper dir of an active
 //   one snapshots/<id>/work   overlay's work dir (active snapshots with a parent only)
-//   metadata/<id>.json    the snapshot's record (snapshot_store.hpp)
+//   metadata/<id>.json    the snapshot's record (berth/sdk/storage/snapshot_records.hpp)
 // <id> is a short decimal number allocated by the driver, so lower dir paths stay short (128
 // layers fit a mount) and keys, which are arbitrary strings, never become paths.
 //
@@ -27,11 +27,13 @@
 #include <vector>
 
 #include "berth/sdk/host.hpp"
+#include "berth/sdk/storage/snapshot_records.hpp"
 #include "berth/sdk/storage_driver.hpp"
 #include "config.hpp"
-#include "snapshot_store.hpp"
 
 namespace berth::plugins::overlay {
+
+using sdk::storage::SnapshotRecord;
 
 class OverlayDriver final : public sdk::StorageDriver {
  public:
@@ -90,7 +92,7 @@ class OverlayDriver final : public sdk::StorageDriver {
   const Config config_;
   const HostFacts facts_;
   sdk::Logger* const log_;
-  SnapshotStore store_;
+  sdk::storage::SnapshotRecordStore store_;
 
   mutable std::mutex mu_;
   std::map<std::string, SnapshotRecord, std::less<>> by_name_;  // key or name -> record

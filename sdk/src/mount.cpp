@@ -26,6 +26,8 @@
 #include <string_view>
 #include <thread>
 
+#include "berth/sdk/unique_fd.hpp"
+
 namespace berth::sdk {
 namespace {
 
@@ -89,19 +91,7 @@ int sys_mount_setattr(int dfd, const char* path, unsigned flags, MountAttrV0* at
   return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr)));
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 // errno_error with the strerror text lowercased, as every SDK message is ("invalid argument").
 Error sys_error(std::string_view what, int err) {

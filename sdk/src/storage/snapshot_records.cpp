@@ -1,4 +1,4 @@
-#include "snapshot_store.hpp"
+#include "berth/sdk/storage/snapshot_records.hpp"
 
 #include <unistd.h>
 
@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <string>
 
-#include "fs_util.hpp"
+#include "berth/sdk/storage/durable_files.hpp"
 
-namespace berth::plugins::overlay {
+namespace berth::sdk::storage {
 namespace {
 
 namespace json = boost::json;
@@ -25,29 +25,31 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-sdk::Error bad_record(std::string_view source, std::string_view why) {
-  return sdk::make_error(sdk::ErrorCode::kInternal,
-                         "snapshot record " + std::string(source) + ": " + std::string(why));
+Error bad_record(std::string_view source, std::string_view why) {
+  return make_error(ErrorCode::kInternal,
+                    "snapshot record " + std::string(source) + ": " + std::string(why));
 }
 
 }  // namespace
 
-std::string SnapshotStore::encode(const SnapshotRecord& record) {
+std::string SnapshotRecordStore::encode(const SnapshotRecord& record) const {
   const auto& info = record.info;
   json::object labels;
   for (const auto& [k, v] : info.labels) labels[k] = v;
   json::object o{{"version", kRecordVersion},
+                 {"driver", driver_},
                  {"id", record.id},
                  {"name", info.name},
                  {"parent", info.parent},
-                 {"kind", sdk::snapshot_kind_name(info.kind)},
+                 {"kind", snapshot_kind_name(info.kind)},
                  {"labels", std::move(labels)},
                  {"created_unix_nano", info.created_unix_nano},
                  {"updated_unix_nano", info.updated_unix_nano}};
   return json::serialize(o);
 }
 
-sdk::Result<SnapshotRecord> SnapshotStore::decode(std::string_view text, std::string_view source) {
+Result<SnapshotRecord> SnapshotRecordStore::decode(std::string_view text,
+                                                  std::string_view source) const {
   json::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) return bad_record(source, "invalid JSON: " + ec.message());
@@ -70,6 +72,12 @@ sdk::Result<SnapshotRecord> SnapshotStore::decode(std::string_view text, std::st
       return false;
     return true;
   };
+  std::string driver;
+  const bool named = string_field("driver", driver);
+  if (named ? driver != driver_ : !accept_unnamed_) {
+    return bad_record(source, "not a record of the " + driver_ + " driver (\"driver\": \"" +
+                                  driver + "\")");
+  }
   int64_t version = 0;
   if (!int_field("version", version)) return bad_record(source, "missing \"version\"");
   if (version != kRecordVersion) {
@@ -88,11 +96,11 @@ sdk::Result<SnapshotRecord> SnapshotStore::decode(std::string_view text, std::st
   if (!string_field("parent", r.info.parent)) return bad_record(source, "missing \"parent\"");
   if (!string_field("kind", kind)) return bad_record(source, "missing \"kind\"");
   if (kind == "active")
-    r.info.kind = sdk::SnapshotKind::kActive;
+    r.info.kind = SnapshotKind::kActive;
   else if (kind == "view")
-    r.info.kind = sdk::SnapshotKind::kView;
+    r.info.kind = SnapshotKind::kView;
   else if (kind == "committed")
-    r.info.kind = sdk::SnapshotKind::kCommitted;
+    r.info.kind = SnapshotKind::kCommitted;
   else
     return bad_record(source, "unknown kind \"" + kind + "\"");
   if (!int_field("created_unix_nano", r.info.created_unix_nano) ||
@@ -102,15 +110,16 @@ sdk::Result<SnapshotRecord> SnapshotStore::decode(std::string_view text, std::st
   if (const json::value* labels = o.if_contains("labels"); labels != nullptr) {
     if (!labels->is_object()) return bad_record(source, "\"labels\" is not an object");
     for (const auto& [k, val] : labels->get_object()) {
-      if (!val.is_string())
+      if (!val.is_string()) {
         return bad_record(source, "label \"" + std::string(k) + "\" is not a string");
+      }
       r.info.labels.emplace(std::string(k), std::string(val.get_string()));
     }
   }
   return r;
 }
 
-sdk::Result<std::vector<SnapshotRecord>> SnapshotStore::load_all() const {
+Result<std::vector<SnapshotRecord>> SnapshotRecordStore::load_all() const {
   auto names = list_dir(dir_);
   if (!names) return std::move(names).error();
   std::vector<SnapshotRecord> records;
@@ -118,7 +127,9 @@ sdk::Result<std::vector<SnapshotRecord>> SnapshotStore::load_all() const {
     const std::string path = dir_ + "/" + name;
     if (ends_with(name, kTmpSuffix)) {
       // An interrupted save: the record it was replacing (if any) is still intact.
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return sys_error("remove " + path, errno);
+      }
       continue;
     }
     // Anything else is not ours (an editor's backup, a note): not worth refusing to start over.
@@ -139,12 +150,12 @@ sdk::Result<std::vector<SnapshotRecord>> SnapshotStore::load_all() const {
   return records;
 }
 
-sdk::Status SnapshotStore::save(const SnapshotRecord& record) const {
+Status SnapshotRecordStore::save(const SnapshotRecord& record) const {
   return write_file_atomic(dir_, file_name(record.id), encode(record));
 }
 
-sdk::Status SnapshotStore::erase(uint64_t id) const {
+Status SnapshotRecordStore::erase(uint64_t id) const {
   return remove_file_durable(dir_, file_name(id));
 }
 
-}  // namespace berth::plugins::overlay
+}  // namespace berth::sdk::storage

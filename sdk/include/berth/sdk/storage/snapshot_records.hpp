@@ -1,0 +1,60 @@
+// Persistent snapshot metadata for storage drivers that follow containerd's snapshot model (the
+// role containerd's snapshots/storage plays for its snapshotters).
+//
+// One small JSON file per snapshot, <dir>/<id>.json, named by the snapshot's numeric id (never by
+// its key: keys are arbitrary strings such as "sha256:..." or "a/b"). Every transition of the
+// model touches exactly one snapshot: prepare/view create its file, commit and update_labels
+// replace it (the id, and with it the driver's directory or subvolume for it, survives a commit),
+// remove unlinks it. Each is one atomic rename or unlink, so a crash leaves every record either
+// old or new, the cost of a transition does not grow with the number of snapshots, and a damaged
+// file costs one record, not an index. Drivers rebuild their in-memory maps from load_all().
+//
+// Records carry "driver": <name>, so one driver never reads another's records, even if someone
+// copies a metadata directory across.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "berth/sdk/result.hpp"
+#include "berth/sdk/storage_driver.hpp"
+
+namespace berth::sdk::storage {
+
+struct SnapshotRecord {
+  uint64_t id = 0;
+  SnapshotInfo info;  // info.name: the key (active, view) or the name (committed)
+};
+
+class SnapshotRecordStore {
+ public:
+  // `driver` is written into every record and checked on every read. A record without the field
+  // is accepted only when `accept_unnamed_records` (the overlay driver wrote none before it had
+  // a sibling driver); any other driver's record is refused.
+  SnapshotRecordStore(std::string dir, std::string driver, bool accept_unnamed_records = false)
+      : dir_(std::move(dir)), driver_(std::move(driver)), accept_unnamed_(accept_unnamed_records) {}
+
+  // Every record, ordered by id. Leftover "<id>.json.tmp" files of an interrupted write are
+  // removed, other foreign files ignored; a record that cannot be read fails the load, naming the
+  // file (it is the only copy of that snapshot's identity: better stop than forget a layer).
+  [[nodiscard]] Result<std::vector<SnapshotRecord>> load_all() const;
+  // Creates or replaces the record of `record.id` atomically and durably.
+  [[nodiscard]] Status save(const SnapshotRecord& record) const;
+  // Removes the record of `id` durably; a missing record is fine.
+  [[nodiscard]] Status erase(uint64_t id) const;
+
+  [[nodiscard]] const std::string& dir() const { return dir_; }
+
+  [[nodiscard]] std::string encode(const SnapshotRecord& record) const;
+  // `source` names the file in errors.
+  [[nodiscard]] Result<SnapshotRecord> decode(std::string_view json, std::string_view source) const;
+
+ private:
+  std::string dir_;
+  std::string driver_;
+  bool accept_unnamed_;
+};
+
+}  // namespace berth::sdk::storage

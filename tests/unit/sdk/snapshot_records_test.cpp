@@ -1,0 +1,129 @@
+// The SDK's snapshot record store, shared by the overlay and btrfs drivers: records round-trip,
+// belong to one driver, and an interrupted write leaves nothing a restart would misread.
+#include "berth/sdk/storage/snapshot_records.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "berth/sdk/storage/durable_files.hpp"
+
+namespace berth::sdk::storage {
+namespace {
+
+class SnapshotRecordsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-records-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  static SnapshotRecord record(uint64_t id, std::string name) {
+    SnapshotRecord r;
+    r.id = id;
+    r.info.name = std::move(name);
+    r.info.parent = "sha256:parent";
+    r.info.kind = SnapshotKind::kCommitted;
+    r.info.labels = {{"a", "1"}, {"containerd.io/gc.root", "x"}};
+    r.info.created_unix_nano = 11;
+    r.info.updated_unix_nano = 22;
+    return r;
+  }
+  void put(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ + "/" + name) << text;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(SnapshotRecordsTest, SavedRecordsLoadBackInIdOrder) {
+  SnapshotRecordStore store(dir_, "overlay");
+  ASSERT_TRUE(store.save(record(12, "b")).has_value());
+  ASSERT_TRUE(store.save(record(3, "a")).has_value());
+  auto all = store.load_all();
+  ASSERT_TRUE(all.has_value()) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, 3u);
+  EXPECT_EQ((*all)[1].id, 12u);
+  const SnapshotInfo& info = (*all)[1].info;
+  EXPECT_EQ(info.name, "b");
+  EXPECT_EQ(info.parent, "sha256:parent");
+  EXPECT_EQ(info.kind, SnapshotKind::kCommitted);
+  EXPECT_EQ(info.labels.at("containerd.io/gc.root"), "x");
+  EXPECT_EQ(info.created_unix_nano, 11);
+  EXPECT_EQ(info.updated_unix_nano, 22);
+  ASSERT_TRUE(store.erase(12).has_value());
+  ASSERT_TRUE(store.erase(12).has_value()) << "erasing a missing record is fine";
+  EXPECT_EQ(store.load_all()->size(), 1u);
+}
+
+TEST_F(SnapshotRecordsTest, AnotherDriversRecordIsRefusedNamingTheFile) {
+  ASSERT_TRUE(SnapshotRecordStore(dir_, "btrfs").save(record(1, "a")).has_value());
+  auto all = SnapshotRecordStore(dir_, "overlay", /*accept_unnamed_records=*/true).load_all();
+  ASSERT_FALSE(all.has_value());
+  EXPECT_NE(all.error().message.find(dir_ + "/1.json"), std::string::npos) << all.error().message;
+  EXPECT_NE(all.error().message.find("not a record of the overlay driver"), std::string::npos)
+      << all.error().message;
+}
+
+TEST_F(SnapshotRecordsTest, RecordWithoutDriverIsReadOnlyWhereAllowed) {
+  put("1.json", R"({"version":1,"id":1,"name":"a","parent":"","kind":"active",)"
+                R"("labels":{},"created_unix_nano":1,"updated_unix_nano":1})");
+  EXPECT_TRUE(SnapshotRecordStore(dir_, "overlay", true).load_all().has_value());
+  auto strict = SnapshotRecordStore(dir_, "btrfs").load_all();
+  ASSERT_FALSE(strict.has_value());
+  EXPECT_NE(strict.error().message.find("not a record of the btrfs driver"), std::string::npos);
+}
+
+TEST_F(SnapshotRecordsTest, InterruptedWriteLeftoversAreRemovedAndForeignFilesIgnored) {
+  SnapshotRecordStore store(dir_, "btrfs");
+  ASSERT_TRUE(store.save(record(1, "a")).has_value());
+  put("2.json.tmp", "{half a rec");
+  put("notes.txt", "not ours");
+  auto all = store.load_all();
+  ASSERT_TRUE(all.has_value()) << all.error().message;
+  EXPECT_EQ(all->size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/2.json.tmp"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/notes.txt"));
+}
+
+TEST_F(SnapshotRecordsTest, CorruptOrMisnamedRecordStopsTheLoad) {
+  SnapshotRecordStore store(dir_, "btrfs");
+  put("1.json", "{not json");
+  auto bad = store.load_all();
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("invalid JSON"), std::string::npos) << bad.error().message;
+  std::filesystem::remove(dir_ + "/1.json");
+  put("7.json", store.encode(record(8, "x")));
+  auto misnamed = store.load_all();
+  ASSERT_FALSE(misnamed.has_value());
+  EXPECT_NE(misnamed.error().message.find("does not match"), std::string::npos);
+}
+
+TEST(DurableFilesTest, AtomicWriteReplacesAndErrorsReadInLowerCase) {
+  char tmpl[] = "/tmp/berth-durable-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  ASSERT_TRUE(write_file_atomic(dir, "f", "one").has_value());
+  ASSERT_TRUE(write_file_atomic(dir, "f", "two").has_value());
+  EXPECT_EQ(*read_whole_file(dir + "/f"), "two");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/f.tmp"));
+  ASSERT_TRUE(ensure_dir(dir + "/d", 0755).has_value());
+  ASSERT_TRUE(ensure_dir(dir + "/d", 0755).has_value());
+  EXPECT_FALSE(ensure_dir(dir + "/f", 0755).has_value()) << "a file is not a directory";
+  auto missing = read_whole_file(dir + "/nope");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().message, "open " + dir + "/nope: no such file or directory");
+  EXPECT_TRUE(is_decimal("0123"));
+  EXPECT_FALSE(is_decimal(""));
+  EXPECT_FALSE(is_decimal("12a"));
+  EXPECT_FALSE(is_decimal("12345678901234567890"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace berth::sdk::storage
