@@ -448,7 +448,12 @@ class IsolationLinux : public ::testing::Test {
     return backend ? std::move(*backend) : nullptr;
   }
 
-  static std::multiset<std::string> mount_points() {
+  // The host's mount points below this test's directories (its state and the shared rootfs):
+  // where a leaked container mount would show. The rest of the table is not this test's to
+  // compare: tests running in parallel (btrfs loop filesystems, berthd data-roots) mount there.
+  std::multiset<std::string> mount_points() const {
+    std::vector<std::string> ours = {dir_->path() + "/"};
+    if (shared().images) ours.push_back(shared().images->path() + "/");
     std::multiset<std::string> out;
     std::istringstream in(read_text("/proc/self/mountinfo"));
     std::string line;
@@ -456,7 +461,9 @@ class IsolationLinux : public ::testing::Test {
       std::istringstream f(line);
       std::string a, b, c, d, mp;
       f >> a >> b >> c >> d >> mp;
-      out.insert(mp);
+      for (const auto& prefix : ours) {
+        if ((mp + "/").rfind(prefix, 0) == 0) out.insert(mp);
+      }
     }
     return out;
   }

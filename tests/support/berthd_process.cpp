@@ -52,7 +52,8 @@ std::string busybox_tar() {
   static std::string path = build_dir() + "/tests/busybox-rootfs.tar";
   std::call_once(once, [] {
     if (std::filesystem::exists(path)) return;
-    auto tmp = path + ".tmp";
+    // Per process: test binaries run in parallel and may all build it the first time.
+    auto tmp = path + ".tmp." + std::to_string(::getpid());
     auto r = run_command({"/bin/sh", source_dir() + "/tests/images/make-busybox-rootfs.sh", tmp});
     if (r.exit_code != 0) {
       throw std::runtime_error("cannot build the busybox test image: " + r.err);

@@ -1,5 +1,7 @@
 #include "tests/support/container_fixture.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -23,7 +25,8 @@ std::string probe_image_tar() {
     if (r.exit_code != 0) throw std::runtime_error("busybox rootfs: " + r.err);
     fs::create_directories(root / "usr/local/bin");
     fs::copy_file(probe, root / "usr/local/bin/berth-probe", fs::copy_options::overwrite_existing);
-    auto tmp = path + ".tmp";
+    // Per process: test binaries run in parallel and may all build it the first time.
+    auto tmp = path + ".tmp." + std::to_string(::getpid());
     r = run_command({"/bin/tar", "--numeric-owner", "-C", root.string(), "-cf", tmp, "."});
     if (r.exit_code != 0) throw std::runtime_error("tar probe image: " + r.err);
     fs::rename(tmp, path);
