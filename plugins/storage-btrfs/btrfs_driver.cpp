@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <random>
 #include <set>
 
@@ -20,16 +19,8 @@ namespace {
 using sdk::ErrorCode;
 using sdk::make_error;
 using sdk::SnapshotKind;
-
-int64_t now_unix_nano() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-sdk::Error not_found(std::string_view key) {
-  return make_error(ErrorCode::kNotFound, "snapshot " + std::string(key) + " does not exist");
-}
+using sdk::storage::now_unix_nano;
+using sdk::storage::snapshot_not_found;
 
 std::string quoted_kind(SnapshotKind kind) {
   switch (kind) {
@@ -254,18 +245,11 @@ std::string BtrfsDriver::subvolume_path(uint64_t id) const {
 }
 
 const SnapshotRecord* BtrfsDriver::find(std::string_view key) const {
-  auto it = by_name_.find(key);
-  return it == by_name_.end() ? nullptr : &it->second;
+  return sdk::storage::find_snapshot(by_name_, key);
 }
 
 size_t BtrfsDriver::children_of(std::string_view name, std::string* first_child) const {
-  size_t n = 0;
-  for (const auto& [child, r] : by_name_) {
-    if (r.info.parent == name) {
-      if (n++ == 0 && first_child != nullptr) *first_child = child;
-    }
-  }
-  return n;
+  return sdk::storage::count_children(by_name_, name, first_child);
 }
 
 std::vector<sdk::Mount> BtrfsDriver::mounts_of(const SnapshotRecord& record) const {
@@ -385,7 +369,7 @@ sdk::Result<std::vector<sdk::Mount>> BtrfsDriver::mounts(sdk::Context& /*ctx*/,
                                                          std::string_view key) {
   std::lock_guard lock(mu_);
   const SnapshotRecord* record = find(key);
-  if (record == nullptr) return not_found(key);
+  if (record == nullptr) return snapshot_not_found(key);
   if (record->info.kind == SnapshotKind::kCommitted) {
     return make_error(ErrorCode::kFailedPrecondition,
                       "snapshot " + std::string(key) +
@@ -401,7 +385,7 @@ sdk::Status BtrfsDriver::commit(sdk::Context& /*ctx*/, std::string_view name, st
   {
     std::lock_guard lock(mu_);
     auto it = by_name_.find(key);
-    if (it == by_name_.end()) return not_found(key);
+    if (it == by_name_.end()) return snapshot_not_found(key);
     if (it->second.info.kind != SnapshotKind::kActive) {
       return make_error(ErrorCode::kFailedPrecondition,
                         "snapshot " + std::string(key) + " is " +
@@ -441,7 +425,7 @@ sdk::Status BtrfsDriver::remove(sdk::Context& /*ctx*/, std::string_view key) {
   {
     std::lock_guard lock(mu_);
     auto it = by_name_.find(key);
-    if (it == by_name_.end()) return not_found(key);
+    if (it == by_name_.end()) return snapshot_not_found(key);
     std::string child;
     if (size_t n = children_of(key, &child); n > 0) {
       return make_error(ErrorCode::kFailedPrecondition,
@@ -469,7 +453,7 @@ sdk::Status BtrfsDriver::remove(sdk::Context& /*ctx*/, std::string_view key) {
 sdk::Result<sdk::SnapshotInfo> BtrfsDriver::stat(sdk::Context& /*ctx*/, std::string_view key) {
   std::lock_guard lock(mu_);
   const SnapshotRecord* record = find(key);
-  if (record == nullptr) return not_found(key);
+  if (record == nullptr) return snapshot_not_found(key);
   return record->info;
 }
 
@@ -477,17 +461,7 @@ sdk::Result<sdk::SnapshotInfo> BtrfsDriver::update_labels(sdk::Context& /*ctx*/,
                                                           std::string_view key,
                                                           const sdk::Labels& labels) {
   std::lock_guard lock(mu_);
-  auto it = by_name_.find(key);
-  if (it == by_name_.end()) return not_found(key);
-  SnapshotRecord updated = it->second;
-  updated.info.labels = labels;
-  // Strictly later than before, even if the clock did not move (or moved back).
-  updated.info.updated_unix_nano = std::max(now_unix_nano(), it->second.info.updated_unix_nano + 1);
-  if (auto s = store_.save(updated); !s) {
-    return std::move(s).error().wrap("update labels of " + std::string(key));
-  }
-  it->second = std::move(updated);
-  return it->second.info;
+  return sdk::storage::update_snapshot_labels(by_name_, store_, key, labels);
 }
 
 sdk::Result<sdk::Usage> BtrfsDriver::usage(sdk::Context& ctx, std::string_view key) {
@@ -496,7 +470,7 @@ sdk::Result<sdk::Usage> BtrfsDriver::usage(sdk::Context& ctx, std::string_view k
   {
     std::lock_guard lock(mu_);
     const SnapshotRecord* record = find(key);
-    if (record == nullptr) return not_found(key);
+    if (record == nullptr) return snapshot_not_found(key);
     path = subvolume_path(record->id);
     has_parent = !record->info.parent.empty();
   }
@@ -539,20 +513,8 @@ sdk::Result<sdk::Usage> BtrfsDriver::usage(sdk::Context& ctx, std::string_view k
 
 sdk::Result<std::vector<sdk::SnapshotInfo>> BtrfsDriver::walk(sdk::Context& /*ctx*/,
                                                               const sdk::WalkFilter& filter) {
-  std::vector<const SnapshotRecord*> matched;
   std::lock_guard lock(mu_);
-  for (const auto& [name, r] : by_name_) {
-    if (!filter.parent.empty() && r.info.parent != filter.parent) continue;
-    if (filter.kind && r.info.kind != *filter.kind) continue;
-    matched.push_back(&r);
-  }
-  // Creation order: parents before their children.
-  std::sort(matched.begin(), matched.end(),
-            [](const SnapshotRecord* a, const SnapshotRecord* b) { return a->id < b->id; });
-  std::vector<sdk::SnapshotInfo> out;
-  out.reserve(matched.size());
-  for (const auto* r : matched) out.push_back(r->info);
-  return out;
+  return sdk::storage::walk_snapshots(by_name_, filter);
 }
 
 // Deletes what a crash or a failed removal left behind: subvolumes (or anything else) in

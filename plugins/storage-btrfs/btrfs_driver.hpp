@@ -97,7 +97,7 @@ class BtrfsDriver final : public sdk::StorageDriver {
   sdk::storage::SnapshotRecordStore store_;
 
   mutable std::mutex mu_;
-  std::map<std::string, SnapshotRecord, std::less<>> by_name_;  // key or name -> record
+  sdk::storage::SnapshotIndex by_name_;  // key or name -> record
   uint64_t next_id_ = 1;  // ids are never reused while the process runs
 };
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <string>
@@ -156,6 +157,60 @@ Status SnapshotRecordStore::save(const SnapshotRecord& record) const {
 
 Status SnapshotRecordStore::erase(uint64_t id) const {
   return remove_file_durable(dir_, file_name(id));
+}
+
+const SnapshotRecord* find_snapshot(const SnapshotIndex& index, std::string_view key) {
+  auto it = index.find(key);
+  return it == index.end() ? nullptr : &it->second;
+}
+
+size_t count_children(const SnapshotIndex& index, std::string_view name, std::string* first_child) {
+  size_t n = 0;
+  for (const auto& [child, r] : index) {
+    if (r.info.parent == name) {
+      if (n++ == 0 && first_child != nullptr) *first_child = child;
+    }
+  }
+  return n;
+}
+
+std::vector<SnapshotInfo> walk_snapshots(const SnapshotIndex& index, const WalkFilter& filter) {
+  std::vector<const SnapshotRecord*> matched;
+  for (const auto& [name, r] : index) {
+    if (!filter.parent.empty() && r.info.parent != filter.parent) continue;
+    if (filter.kind && r.info.kind != *filter.kind) continue;
+    matched.push_back(&r);
+  }
+  std::sort(matched.begin(), matched.end(),
+            [](const SnapshotRecord* a, const SnapshotRecord* b) { return a->id < b->id; });
+  std::vector<SnapshotInfo> out;
+  out.reserve(matched.size());
+  for (const auto* r : matched) out.push_back(r->info);
+  return out;
+}
+
+Result<SnapshotInfo> update_snapshot_labels(SnapshotIndex& index, const SnapshotRecordStore& store,
+                                            std::string_view key, const Labels& labels) {
+  auto it = index.find(key);
+  if (it == index.end()) return snapshot_not_found(key);
+  SnapshotRecord updated = it->second;
+  updated.info.labels = labels;
+  updated.info.updated_unix_nano = std::max(now_unix_nano(), it->second.info.updated_unix_nano + 1);
+  if (auto s = store.save(updated); !s) {
+    return std::move(s).error().wrap("update labels of " + std::string(key));
+  }
+  it->second = std::move(updated);
+  return it->second.info;
+}
+
+Error snapshot_not_found(std::string_view key) {
+  return make_error(ErrorCode::kNotFound, "snapshot " + std::string(key) + " does not exist");
+}
+
+int64_t now_unix_nano() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace berth::sdk::storage

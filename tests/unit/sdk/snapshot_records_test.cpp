@@ -104,6 +104,56 @@ TEST_F(SnapshotRecordsTest, CorruptOrMisnamedRecordStopsTheLoad) {
   EXPECT_NE(misnamed.error().message.find("does not match"), std::string::npos);
 }
 
+TEST_F(SnapshotRecordsTest, IndexWalksInCreationOrderAndUpdatesLabelsDurably) {
+  SnapshotRecordStore store(dir_, "btrfs");
+  SnapshotIndex index;
+  SnapshotRecord base = record(5, "base");
+  base.info.parent = "";
+  SnapshotRecord child = record(9, "a-child");
+  child.info.parent = "base";
+  child.info.kind = SnapshotKind::kActive;
+  SnapshotRecord other = record(7, "z-other");
+  other.info.parent = "base";
+  for (const auto& r : {base, child, other}) {
+    ASSERT_TRUE(store.save(r).has_value());
+    index.emplace(r.info.name, r);
+  }
+  std::string first;
+  EXPECT_EQ(count_children(index, "base", &first), 2u);
+  EXPECT_EQ(first, "a-child");
+  EXPECT_EQ(count_children(index, "a-child", nullptr), 0u);
+  EXPECT_EQ(find_snapshot(index, "z-other")->id, 7u);
+  EXPECT_EQ(find_snapshot(index, "nope"), nullptr);
+
+  auto all = walk_snapshots(index, {});
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].name, "base");
+  EXPECT_EQ(all[1].name, "z-other") << "id order, not name order";
+  EXPECT_EQ(all[2].name, "a-child");
+  WalkFilter active;
+  active.kind = SnapshotKind::kActive;
+  ASSERT_EQ(walk_snapshots(index, active).size(), 1u);
+  WalkFilter under_base;
+  under_base.parent = "base";
+  EXPECT_EQ(walk_snapshots(index, under_base).size(), 2u);
+
+  // A timestamp far in the future: the update still moves it forward.
+  index.at("base").info.updated_unix_nano = now_unix_nano() + 1'000'000'000'000;
+  const int64_t before = index.at("base").info.updated_unix_nano;
+  auto updated = update_snapshot_labels(index, store, "base", {{"k", "v"}});
+  ASSERT_TRUE(updated.has_value()) << updated.error().message;
+  EXPECT_EQ(updated->labels.at("k"), "v");
+  EXPECT_GT(updated->updated_unix_nano, before);
+  auto reloaded = store.load_all();
+  ASSERT_TRUE(reloaded.has_value());
+  EXPECT_EQ(reloaded->front().info.labels.at("k"), "v") << "the record on disk has the labels";
+
+  auto missing = update_snapshot_labels(index, store, "nope", {});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().message, "snapshot nope does not exist");
+}
+
 TEST(DurableFilesTest, AtomicWriteReplacesAndErrorsReadInLowerCase) {
   char tmpl[] = "/tmp/berth-durable-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,5 +58,26 @@ class SnapshotRecordStore {
   std::string driver_;
   bool accept_unnamed_;
 };
+
+// A driver's in-memory index of its records: key (active, view) or name (committed) -> record.
+// Drivers guard it with their own mutex, held around each call below.
+using SnapshotIndex = std::map<std::string, SnapshotRecord, std::less<>>;
+
+// The record of `key`, or nullptr.
+const SnapshotRecord* find_snapshot(const SnapshotIndex& index, std::string_view key);
+// How many snapshots have `name` as their parent; the first one's key in `first_child`.
+size_t count_children(const SnapshotIndex& index, std::string_view name, std::string* first_child);
+// StorageDriver::walk over the index: the filter applied, in creation (id) order, so parents
+// come before their children.
+std::vector<SnapshotInfo> walk_snapshots(const SnapshotIndex& index, const WalkFilter& filter);
+// StorageDriver::update_labels: replaces the labels of `key`, saves the record, then the index.
+// updated_unix_nano moves strictly forward even if the clock did not.
+Result<SnapshotInfo> update_snapshot_labels(SnapshotIndex& index, const SnapshotRecordStore& store,
+                                            std::string_view key, const Labels& labels);
+
+// "snapshot <key> does not exist" (kNotFound), the answer to every operation on an unknown key.
+Error snapshot_not_found(std::string_view key);
+// Wall-clock time for SnapshotInfo's created/updated fields.
+int64_t now_unix_nano();
 
 }  // namespace berth::sdk::storage
