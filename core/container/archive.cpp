@@ -9,18 +9,16 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
-#include <ctime>
 #include <utility>
 #include <vector>
 
-#include "core/common/logging.hpp"
 #include "core/common/time.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/archive_source.hpp"
 #include "core/layer/compression.hpp"
+#include "core/layer/entry_writer.hpp"
 #include "core/layer/safe_path.hpp"
 #include "core/layer/tree_writer.hpp"
-#include "core/layer/xattrs.hpp"
 
 namespace json = boost::json;
 
@@ -237,25 +235,7 @@ std::optional<std::string> base64_decode(std::string_view in) {
 // ---------------------------------------------------------------------------------------------
 // PUT archive
 
-struct Times {
-  struct timespec atime;
-  struct timespec mtime;
-};
-
-struct Member {
-  std::string name;  // as in the tar, for messages
-  PathParts parts;   // relative to the extraction directory
-  PathParts full;    // relative to root
-  mode_t type = 0;
-  mode_t perm = 0;
-  int64_t uid = 0;
-  int64_t gid = 0;
-  int64_t size = 0;
-  dev_t rdev = 0;
-  std::string linkname;
-  bool hardlink = false;
-  Times times{};
-};
+using Member = layer::TarMember;
 
 class Extractor {
  public:
@@ -265,46 +245,40 @@ class Extractor {
         dest_(std::move(dest)),
         dest_abs_(abs_path(dest_)),
         no_overwrite_(no_overwrite),
-        copy_ids_(copy_ids),
-        owner_(owner) {}
+        writer_("extract archive", "container",
+                [this](const Member& m, std::string_view step, int err) {
+                  return error(m, step, err);
+                },
+                // The tar's owners with copy_ids (docker cp -a), else root; `owner` wins.
+                [owner, copy_ids](const Member& m) -> std::optional<layer::EntryOwner> {
+                  if (owner) return layer::EntryOwner{owner->uid, owner->gid};
+                  if (copy_ids) {
+                    return layer::EntryOwner{static_cast<uid_t>(m.uid), static_cast<gid_t>(m.gid)};
+                  }
+                  return layer::EntryOwner{};
+                }) {}
 
   Status run(Reader& in);
 
  private:
   Status member(archive* a, archive_entry* e, bool* last);
-  Status node(archive* a, archive_entry* e, const Member& m, int parent, bool* last);
   Status hardlink(const Member& m, int parent);
-  Status content(archive* a, const Member& m, int fd, bool* last);
-  Status chown_fd(const Member& m, int fd);
-  Status chown_at(const Member& m, int parent);
-  Status xattrs(archive_entry* e, const Member& m, int fd, int parent);
   int open_parent(const PathParts& full);
 
   Error error(const Member& m, std::string_view what, int err) const;
-  Error read_error(archive* a, std::string_view what) const;
-  std::string container_path(const Member& m) const { return abs_path(m.full); }
+  std::string container_path(const Member& m) const { return abs_path(m.path); }
 
   int root_;
   PathParts dest_;
   std::string dest_abs_;
   bool no_overwrite_;
-  bool copy_ids_;
-  std::optional<Owner> owner_;
-  layer::ArchiveSource* source_ = nullptr;
-  std::vector<std::pair<PathParts, Times>> dir_times_;
+  layer::EntryWriter writer_;
 };
 
 Error Extractor::error(const Member& m, std::string_view what, int err) const {
   // Lookups use RESOLVE_IN_ROOT, which confines rather than refuses: EXDEV and ELOOP here are a
   // cross-mount hard link and a symlink loop, reported as what they are.
   return errno_error("extract archive: entry \"" + m.name + "\": " + std::string(what), err);
-}
-
-Error Extractor::read_error(archive* a, std::string_view what) const {
-  if (source_->error()) return source_->error()->wrap("extract archive: " + std::string(what));
-  const char* msg = archive_error_string(a);
-  return make_error(ErrorCode::kInvalidArgument, "extract archive: " + std::string(what) + ": " +
-                                                     (msg != nullptr ? msg : "unknown error"));
 }
 
 int Extractor::open_parent(const PathParts& full) {
@@ -332,82 +306,6 @@ int Extractor::open_parent(const PathParts& full) {
   return current.release();
 }
 
-Status Extractor::chown_fd(const Member& m, int fd) {
-  Owner o = owner_.value_or(copy_ids_ ? Owner{static_cast<uid_t>(m.uid), static_cast<gid_t>(m.gid)}
-                                      : Owner{});
-  if (::fchown(fd, o.uid, o.gid) != 0) return error(m, "chown", errno);
-  return {};
-}
-
-Status Extractor::chown_at(const Member& m, int parent) {
-  Owner o = owner_.value_or(copy_ids_ ? Owner{static_cast<uid_t>(m.uid), static_cast<gid_t>(m.gid)}
-                                      : Owner{});
-  if (::fchownat(parent, m.parts.back().c_str(), o.uid, o.gid, AT_SYMLINK_NOFOLLOW) != 0) {
-    return error(m, "chown", errno);
-  }
-  return {};
-}
-
-Status Extractor::xattrs(archive_entry* e, const Member& m, int fd, int parent) {
-  if (archive_entry_xattr_reset(e) == 0) return {};
-  const char* key = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
-    std::string k(key);
-    // overlayfs bookkeeping must not be planted from an upload.
-    if (starts_with(k, "trusted.overlay.") || starts_with(k, "user.overlay.")) continue;
-    std::string v(static_cast<const char*>(value), size);
-    Status st =
-        fd >= 0 ? layer::set_xattr_fd(fd, k, v) : layer::set_xattr_at(parent, m.parts.back(), k, v);
-    if (!st) {
-      // As dockerd: a filesystem without xattrs loses them with a warning.
-      if (st.error().code == ErrorCode::kUnsupported ||
-          st.error().code == ErrorCode::kPermissionDenied) {
-        logging::get("container")
-            ->warn("extract archive: entry \"{}\": xattr {} not applied: {}", m.name, k,
-                   st.error().message);
-        continue;
-      }
-      return std::move(st).error().wrap("extract archive: entry \"" + m.name + "\"");
-    }
-  }
-  return {};
-}
-
-Status Extractor::content(archive* a, const Member& m, int fd, bool* last) {
-  int64_t end = 0;
-  for (;;) {
-    const void* buffer = nullptr;
-    size_t size = 0;
-    la_int64_t offset = 0;
-    int r = archive_read_data_block(a, &buffer, &size, &offset);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) {
-      // A tar that stops right after its last member's data (no padding, no end blocks) is
-      // complete: libarchive only fails while skipping the missing padding.
-      if (end >= m.size && source_->at_eof() && !source_->error()) {
-        *last = true;
-        break;
-      }
-      return read_error(a, "entry \"" + m.name + "\": truncated or corrupt data");
-    }
-    const char* p = static_cast<const char*>(buffer);
-    size_t done = 0;
-    while (done < size) {
-      ssize_t n = ::pwrite(fd, p + done, size - done, offset + static_cast<off_t>(done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return error(m, "write", errno);
-      }
-      done += static_cast<size_t>(n);
-    }
-    end = std::max<int64_t>(end, offset + static_cast<int64_t>(size));
-  }
-  if (end < m.size && ::ftruncate(fd, m.size) != 0) return error(m, "truncate", errno);
-  return {};
-}
-
 Status Extractor::hardlink(const Member& m, int parent) {
   // dockerd: the target is joined to the extraction directory and must stay inside it.
   PathParts target = clamp_clean(m.linkname, dest_);
@@ -419,113 +317,31 @@ Status Extractor::hardlink(const Member& m, int parent) {
   UniqueFd target_parent(layer::open_dir_fd(root_, target, target.size() - 1, kInRoot));
   if (!target_parent) return error(m, "link", errno);
   // Flags 0: a target that is a symlink is linked itself, never followed.
-  if (::linkat(target_parent.get(), target.back().c_str(), parent, m.parts.back().c_str(), 0) !=
+  if (::linkat(target_parent.get(), target.back().c_str(), parent, m.path.back().c_str(), 0) !=
       0) {
     return error(m, "link to \"" + m.linkname + "\"", errno);
   }
   return {};
 }
 
-Status Extractor::node(archive* a, archive_entry* e, const Member& m, int parent, bool* last) {
-  const char* name = m.parts.back().c_str();
-  struct timespec ts[2] = {m.times.atime, m.times.mtime};
-  switch (m.type) {
-    case AE_IFDIR: {
-      UniqueFd fd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!fd) {
-        if (errno != ENOENT) return error(m, "open", errno);
-        if (::mkdirat(parent, name, 0700) != 0) return error(m, "mkdir", errno);
-        fd.reset(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd) return error(m, "open", errno);
-      }
-      BERTH_TRY_STATUS(chown_fd(m, fd.get()));
-      BERTH_TRY_STATUS(xattrs(e, m, fd.get(), -1));
-      if (::fchmod(fd.get(), m.perm) != 0) return error(m, "chmod", errno);
-      dir_times_.emplace_back(m.full, m.times);
-      return {};
-    }
-    case AE_IFREG: {
-      UniqueFd fd(
-          ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (!fd) return error(m, "create", errno);
-      BERTH_TRY_STATUS(content(a, m, fd.get(), last));
-      // chown before chmod: chown clears setuid/setgid.
-      BERTH_TRY_STATUS(chown_fd(m, fd.get()));
-      BERTH_TRY_STATUS(xattrs(e, m, fd.get(), -1));
-      if (::fchmod(fd.get(), m.perm) != 0) return error(m, "chmod", errno);
-      if (::futimens(fd.get(), ts) != 0) return error(m, "set times", errno);
-      return {};
-    }
-    case AE_IFLNK: {
-      if (::symlinkat(m.linkname.c_str(), parent, name) != 0) return error(m, "symlink", errno);
-      BERTH_TRY_STATUS(chown_at(m, parent));
-      BERTH_TRY_STATUS(xattrs(e, m, -1, parent));
-      if (::utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
-        return error(m, "set times", errno);
-      }
-      return {};
-    }
-    case AE_IFCHR:
-    case AE_IFBLK:
-    case AE_IFIFO: {
-      if (::mknodat(parent, name, m.type | 0600, m.rdev) != 0) return error(m, "mknod", errno);
-      BERTH_TRY_STATUS(chown_at(m, parent));
-      BERTH_TRY_STATUS(xattrs(e, m, -1, parent));
-      // Just created by mknod: not a symlink to follow.
-      if (::fchmodat(parent, name, m.perm, 0) != 0) return error(m, "chmod", errno);
-      if (::utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
-        return error(m, "set times", errno);
-      }
-      return {};
-    }
-    default:
-      logging::get("container")
-          ->debug("extract archive: entry \"{}\": skipping type {:o}", m.name, m.type);
-      return {};
-  }
-}
-
 Status Extractor::member(archive* a, archive_entry* e, bool* last) {
-  Member m;
-  const char* raw = archive_entry_pathname(e);
-  if (raw == nullptr) raw = archive_entry_pathname_utf8(e);
-  if (raw == nullptr) {
-    return make_error(ErrorCode::kInvalidArgument, "extract archive: entry without a usable name");
-  }
-  m.name = raw;
+  auto read = writer_.read_member(e);
+  if (!read) return std::move(read).error();
+  Member& m = *read;
   auto parts = layer::clean_path(m.name);
   if (!parts) {
     return make_error(ErrorCode::kInvalidArgument,
                       "extract archive: \"" + m.name + "\" is outside of \"" + dest_abs_ + "\"");
   }
-  m.parts = std::move(*parts);
   // "." (or "./"): the extraction directory itself, which dockerd leaves as it is.
-  if (m.parts.empty()) return {};
-  m.full = dest_;
-  m.full.insert(m.full.end(), m.parts.begin(), m.parts.end());
-
-  const char* link = archive_entry_hardlink(e);
-  if (link == nullptr) link = archive_entry_hardlink_utf8(e);
-  m.hardlink = link != nullptr;
-  if (m.hardlink) m.linkname = link;
-  m.type = archive_entry_filetype(e);
-  m.perm = archive_entry_perm(e) & 07777;
-  m.uid = archive_entry_uid(e);
-  m.gid = archive_entry_gid(e);
-  m.size = archive_entry_size(e);
-  m.rdev = archive_entry_rdev(e);
+  if (parts->empty()) return {};
+  m.path = dest_;
+  m.path.insert(m.path.end(), parts->begin(), parts->end());
   if (m.type == AE_IFLNK && !m.hardlink) {
-    const char* target = archive_entry_symlink(e);
-    if (target == nullptr) target = archive_entry_symlink_utf8(e);
-    if (target == nullptr) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "extract archive: entry \"" + m.name + "\": symlink without a target");
-    }
-    m.linkname = target;
     // dockerd refuses a relative link that, read from where it sits, leads above the
     // extraction directory (an absolute one is read as relative to it and always passes).
     if (!starts_with(m.linkname, "/")) {
-      PathParts from(m.full.begin(), m.full.end() - 1);
+      PathParts from(m.path.begin(), m.path.end() - 1);
       PathParts to = clamp_clean(m.linkname, std::move(from));
       if (to.size() < dest_.size() || !std::equal(dest_.begin(), dest_.end(), to.begin())) {
         return make_error(ErrorCode::kInvalidArgument, "extract archive: invalid symlink \"" +
@@ -534,21 +350,16 @@ Status Extractor::member(archive* a, archive_entry* e, bool* last) {
       }
     }
   }
-  m.times.mtime = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-  m.times.atime = m.times.mtime;
-  if (archive_entry_atime_is_set(e) && archive_entry_atime(e) > archive_entry_mtime(e)) {
-    m.times.atime = {archive_entry_atime(e), archive_entry_atime_nsec(e)};
-  }
 
-  UniqueFd parent(open_parent(m.full));
+  UniqueFd parent(open_parent(m.path));
   if (!parent) return error(m, "open parent directory", errno);
-  const std::string& base = m.parts.back();
+  const std::string& base = m.path.back();
   struct stat old {};
   bool exists = layer::lstat_at(parent.get(), base, &old);
   if (!exists && errno != ENOENT) return error(m, "stat", errno);
   bool is_dir = m.type == AE_IFDIR && !m.hardlink;
   // A hard link to itself: the file is already there (and removing it first would lose it).
-  if (m.hardlink && clamp_clean(m.linkname, dest_) == m.full) return {};
+  if (m.hardlink && clamp_clean(m.linkname, dest_) == m.path) return {};
   if (exists) {
     if (no_overwrite_ && S_ISDIR(old.st_mode) && !is_dir) {
       return make_error(ErrorCode::kFailedPrecondition,
@@ -568,7 +379,7 @@ Status Extractor::member(archive* a, archive_entry* e, bool* last) {
     }
   }
   if (m.hardlink) return hardlink(m, parent.get());
-  return node(a, e, m, parent.get(), last);
+  return writer_.write(a, e, m, parent.get(), last);
 }
 
 Status Extractor::run(Reader& in) {
@@ -578,27 +389,18 @@ Status Extractor::run(Reader& in) {
   archive_read_support_format_empty(a.get());
   layer::DecompressReader plain(in);
   layer::ArchiveSource source(plain);
-  source_ = &source;
-  if (source.open(a.get()) != ARCHIVE_OK) return read_error(a.get(), "read tar");
+  writer_.set_source(&source);
+  if (source.open(a.get()) != ARCHIVE_OK) return writer_.read_error(a.get(), "read tar");
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return read_error(a.get(), "read tar");
+    if (r < ARCHIVE_WARN) return writer_.read_error(a.get(), "read tar");
     bool last = false;
     BERTH_TRY_STATUS(member(a.get(), e, &last));
     if (last) break;
   }
-  // Directory times last: writing their contents changed them.
-  for (const auto& [parts, times] : dir_times_) {
-    UniqueFd fd(layer::open_dir_fd(root_, parts, parts.size(), kInRoot, O_RDONLY | O_NOFOLLOW));
-    if (!fd) continue;  // replaced by a later entry
-    struct timespec ts[2] = {times.atime, times.mtime};
-    if (::futimens(fd.get(), ts) != 0) {
-      return errno_error("extract archive: set times of \"" + abs_path(parts) + "\"");
-    }
-  }
-  return {};
+  return writer_.restore_dir_times(root_, kInRoot, "/");
 }
 
 }  // namespace

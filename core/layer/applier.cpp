@@ -14,11 +14,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/common/logging.hpp"
 #include "core/common/sha256.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/archive_source.hpp"
 #include "core/layer/compression.hpp"
+#include "core/layer/entry_writer.hpp"
 #include "core/layer/safe_path.hpp"
 #include "core/layer/xattrs.hpp"
 
@@ -54,25 +54,7 @@ class HashingReader final : public Reader {
   Sha256 hash_;
 };
 
-struct Times {
-  struct timespec atime;
-  struct timespec mtime;
-};
-
-// What a member asks for, independent of libarchive.
-struct Member {
-  std::string name;  // as in the tar, for messages
-  PathParts parts;
-  mode_t type = 0;  // AE_IF* (same values as S_IF*)
-  mode_t perm = 0;
-  int64_t uid = 0;
-  int64_t gid = 0;
-  int64_t size = 0;
-  dev_t rdev = 0;
-  std::string linkname;
-  bool hardlink = false;
-  Times times{};
-};
+using Member = TarMember;
 
 class Applier {
  public:
@@ -80,7 +62,15 @@ class Applier {
       : root_(root_fd),
         options_(options),
         resolve_(options.resolve_in_root ? RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
-                                         : kResolveBeneath) {}
+                                         : kResolveBeneath),
+        writer_("apply layer", "layer",
+                [this](const Member& m, std::string_view step, int err) {
+                  return entry_error(m, step, err);
+                },
+                [this](const Member& m) -> std::optional<EntryOwner> {
+                  if (!options_.preserve_owner) return std::nullopt;
+                  return EntryOwner{static_cast<uid_t>(m.uid), static_cast<gid_t>(m.gid)};
+                }) {}
 
   Result<ApplyResult> run(Reader& in);
 
@@ -90,34 +80,24 @@ class Applier {
   Status apply_whiteout(const Member& m);
   Status apply_opaque(const Member& m);
   Status apply_hardlink(const Member& m, int parent, bool exists);
-  Status apply_node(archive* a, archive_entry* e, const Member& m, int parent, bool* last);
-  Status write_content(archive* a, const Member& m, int fd, bool* last);
   Status clear_opaque(int dirfd, const std::string& rel);
 
   // The parent directory of a member, created (0755) when missing if `create`. -1 with errno.
   int open_parent(const PathParts& parts, bool create);
 
-  Status set_owner_fd(const Member& m, int fd);
-  Status set_owner_at(const Member& m, int parent);
-  Status set_xattrs(archive_entry* e, const Member& m, int fd, int parent);
-  Status restore_dir_times();
-
   void record(const PathParts& parts);
 
   Error entry_error(const Member& m, int err) const;
   Error entry_error(const Member& m, std::string_view what, int err) const;
-  Error read_error(archive* a, std::string_view what) const;
 
   int root_;
   const ApplyOptions& options_;
   uint64_t resolve_;
-  ArchiveSource* source_ = nullptr;
+  EntryWriter writer_;
   ApplyResult result_;
   // Paths this layer created, and their ancestors: an opaque directory keeps those.
   std::unordered_set<std::string> unpacked_;
   std::unordered_set<std::string> ancestors_;
-  // Directory times are set last: writing their contents changes them.
-  std::vector<std::pair<PathParts, Times>> dir_times_;
 };
 
 Error Applier::entry_error(const Member& m, int err) const {
@@ -131,13 +111,6 @@ Error Applier::entry_error(const Member& m, int err) const {
 Error Applier::entry_error(const Member& m, std::string_view what, int err) const {
   if (err == EXDEV || err == ELOOP) return entry_error(m, err);
   return errno_error("apply layer: entry \"" + m.name + "\": " + std::string(what), err);
-}
-
-Error Applier::read_error(archive* a, std::string_view what) const {
-  if (source_->error()) return source_->error()->wrap("apply layer: " + std::string(what));
-  const char* msg = archive_error_string(a);
-  return make_error(ErrorCode::kInvalidArgument, "apply layer: " + std::string(what) + ": " +
-                                                     (msg != nullptr ? msg : "unknown error"));
 }
 
 void Applier::record(const PathParts& parts) {
@@ -169,51 +142,6 @@ int Applier::open_parent(const PathParts& parts, bool create) {
   return current.release();
 }
 
-Status Applier::set_owner_fd(const Member& m, int fd) {
-  if (!options_.preserve_owner) return {};
-  if (::fchown(fd, static_cast<uid_t>(m.uid), static_cast<gid_t>(m.gid)) != 0) {
-    return entry_error(m, "chown", errno);
-  }
-  return {};
-}
-
-Status Applier::set_owner_at(const Member& m, int parent) {
-  if (!options_.preserve_owner) return {};
-  if (::fchownat(parent, m.parts.back().c_str(), static_cast<uid_t>(m.uid),
-                 static_cast<gid_t>(m.gid), AT_SYMLINK_NOFOLLOW) != 0) {
-    return entry_error(m, "chown", errno);
-  }
-  return {};
-}
-
-// After chown (which clears security.capability) and before chmod.
-Status Applier::set_xattrs(archive_entry* e, const Member& m, int fd, int parent) {
-  if (archive_entry_xattr_reset(e) == 0) return {};
-  const char* key = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
-    std::string k(key);
-    // overlayfs' own attributes (redirects, metacopy, opacity) must never come from an image:
-    // they would make the kernel reinterpret the layer stack.
-    if (starts_with(k, "trusted.overlay.") || starts_with(k, "user.overlay.")) continue;
-    std::string v(static_cast<const char*>(value), size);
-    Status st = fd >= 0 ? set_xattr_fd(fd, k, v) : set_xattr_at(parent, m.parts.back(), k, v);
-    if (!st) {
-      // As dockerd: a filesystem without xattrs (or a namespace we may not write) loses them
-      // with a warning rather than failing the pull.
-      if (st.error().code == ErrorCode::kUnsupported ||
-          st.error().code == ErrorCode::kPermissionDenied) {
-        logging::get("layer")->warn("apply layer: entry \"{}\": xattr {} not applied: {}", m.name,
-                                    k, st.error().message);
-        continue;
-      }
-      return std::move(st).error().wrap("apply layer: entry \"" + m.name + "\"");
-    }
-  }
-  return {};
-}
-
 Status Applier::clear_opaque(int dirfd, const std::string& rel) {
   auto names = list_dir(dirfd);
   if (!names) return std::move(names).error().wrap("apply layer: opaque directory \"" + rel + "\"");
@@ -239,9 +167,9 @@ Status Applier::clear_opaque(int dirfd, const std::string& rel) {
 }
 
 Status Applier::apply_opaque(const Member& m) {
-  PathParts dir(m.parts.begin(), m.parts.end() - 1);
+  PathParts dir(m.path.begin(), m.path.end() - 1);
   if (options_.whiteouts == WhiteoutMode::kOverlay) {
-    UniqueFd parent(open_parent(m.parts, true));
+    UniqueFd parent(open_parent(m.path, true));
     if (!parent) return entry_error(m, errno);
     UniqueFd fd(open_dir_fd(root_, dir, dir.size(), resolve_, O_RDONLY));
     if (!fd) return entry_error(m, errno);
@@ -259,13 +187,13 @@ Status Applier::apply_opaque(const Member& m) {
 }
 
 Status Applier::apply_whiteout(const Member& m) {
-  std::string target = m.parts.back().substr(kWhiteoutPrefix.size());
+  std::string target = m.path.back().substr(kWhiteoutPrefix.size());
   if (target.empty() || target == "." || target == "..") {
     return make_error(ErrorCode::kInvalidArgument,
                       "apply layer: entry \"" + m.name + "\": invalid whiteout");
   }
   if (options_.whiteouts == WhiteoutMode::kOverlay) {
-    UniqueFd parent(open_parent(m.parts, true));
+    UniqueFd parent(open_parent(m.path, true));
     if (!parent) return entry_error(m, errno);
     BERTH_TRY_STATUS(remove_all_at(parent.get(), target));
     if (::mknodat(parent.get(), target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
@@ -278,7 +206,7 @@ Status Applier::apply_whiteout(const Member& m) {
     }
     return {};
   }
-  UniqueFd parent(open_parent(m.parts, false));
+  UniqueFd parent(open_parent(m.path, false));
   if (!parent) {
     if (errno == ENOENT || errno == ENOTDIR) return {};  // already absent
     return entry_error(m, errno);
@@ -303,7 +231,7 @@ Status Applier::apply_hardlink(const Member& m, int parent, bool exists) {
     return make_error(ErrorCode::kInvalidArgument,
                       "apply layer: hard link \"" + m.name + "\" has no target");
   }
-  if (*target == m.parts) return {};  // a link to itself: the file is already there
+  if (*target == m.path) return {};  // a link to itself: the file is already there
   UniqueFd target_parent(open_dir_fd(root_, *target, target->size() - 1, resolve_));
   if (!target_parent) {
     if (errno == EXDEV || errno == ELOOP) return escape();
@@ -314,12 +242,12 @@ Status Applier::apply_hardlink(const Member& m, int parent, bool exists) {
     return entry_error(m, "link", errno);
   }
   if (exists) {
-    if (auto st = remove_all_at(parent, m.parts.back()); !st) {
+    if (auto st = remove_all_at(parent, m.path.back()); !st) {
       return std::move(st).error().wrap("apply layer: entry \"" + m.name + "\"");
     }
   }
   // Flags 0: a target that is a symlink is linked itself, never followed.
-  if (::linkat(target_parent.get(), target->back().c_str(), parent, m.parts.back().c_str(), 0) !=
+  if (::linkat(target_parent.get(), target->back().c_str(), parent, m.path.back().c_str(), 0) !=
       0) {
     if (errno == ENOENT) {
       return make_error(ErrorCode::kNotFound, "apply layer: hard link \"" + m.name +
@@ -327,177 +255,40 @@ Status Applier::apply_hardlink(const Member& m, int parent, bool exists) {
     }
     return entry_error(m, "link", errno);
   }
-  record(m.parts);
+  record(m.path);
   return {};
-}
-
-Status Applier::write_content(archive* a, const Member& m, int fd, bool* last) {
-  int64_t end = 0;
-  for (;;) {
-    const void* buffer = nullptr;
-    size_t size = 0;
-    la_int64_t offset = 0;
-    int r = archive_read_data_block(a, &buffer, &size, &offset);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) {
-      // A tar that simply stops after its last member's data (no padding, no end blocks) is
-      // still complete: libarchive only fails while skipping the missing padding.
-      if (end >= m.size && source_->at_eof() && !source_->error()) {
-        *last = true;
-        break;
-      }
-      if (source_->error()) return read_error(a, "entry \"" + m.name + "\"");
-      const char* msg = archive_error_string(a);
-      return make_error(ErrorCode::kInvalidArgument, "apply layer: entry \"" + m.name +
-                                                         "\": truncated or corrupt data: " +
-                                                         (msg != nullptr ? msg : "unknown error"));
-    }
-    const char* p = static_cast<const char*>(buffer);
-    size_t done = 0;
-    while (done < size) {
-      ssize_t n = ::pwrite(fd, p + done, size - done, offset + static_cast<off_t>(done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return entry_error(m, "write", errno);
-      }
-      done += static_cast<size_t>(n);
-    }
-    end = std::max<int64_t>(end, offset + static_cast<int64_t>(size));
-  }
-  // Sparse members may end in a hole.
-  if (end < m.size && ::ftruncate(fd, m.size) != 0) return entry_error(m, "truncate", errno);
-  result_.size += m.size;
-  return {};
-}
-
-Status Applier::apply_node(archive* a, archive_entry* e, const Member& m, int parent, bool* last) {
-  const std::string& base = m.parts.back();
-  const char* name = base.c_str();
-  switch (m.type) {
-    case AE_IFDIR: {
-      UniqueFd fd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!fd) {
-        if (errno != ENOENT) return entry_error(m, "open", errno);
-        if (::mkdirat(parent, name, 0700) != 0) return entry_error(m, "mkdir", errno);
-        fd.reset(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd) return entry_error(m, "open", errno);
-      }
-      BERTH_TRY_STATUS(set_owner_fd(m, fd.get()));
-      BERTH_TRY_STATUS(set_xattrs(e, m, fd.get(), -1));
-      if (::fchmod(fd.get(), m.perm) != 0) return entry_error(m, "chmod", errno);
-      dir_times_.emplace_back(m.parts, m.times);
-      return {};
-    }
-    case AE_IFREG: {
-      UniqueFd fd(
-          ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (!fd) return entry_error(m, "create", errno);
-      BERTH_TRY_STATUS(write_content(a, m, fd.get(), last));
-      BERTH_TRY_STATUS(set_owner_fd(m, fd.get()));
-      BERTH_TRY_STATUS(set_xattrs(e, m, fd.get(), -1));
-      if (::fchmod(fd.get(), m.perm) != 0) return entry_error(m, "chmod", errno);
-      struct timespec ts[2] = {m.times.atime, m.times.mtime};
-      if (::futimens(fd.get(), ts) != 0) return entry_error(m, "set times", errno);
-      return {};
-    }
-    case AE_IFLNK: {
-      if (::symlinkat(m.linkname.c_str(), parent, name) != 0) {
-        return entry_error(m, "symlink", errno);
-      }
-      BERTH_TRY_STATUS(set_owner_at(m, parent));
-      BERTH_TRY_STATUS(set_xattrs(e, m, -1, parent));
-      struct timespec ts[2] = {m.times.atime, m.times.mtime};
-      if (::utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
-        return entry_error(m, "set times", errno);
-      }
-      return {};
-    }
-    case AE_IFCHR:
-    case AE_IFBLK:
-    case AE_IFIFO: {
-      if (::mknodat(parent, name, m.type | 0600, m.rdev) != 0) {
-        return entry_error(m, "mknod", errno);
-      }
-      BERTH_TRY_STATUS(set_owner_at(m, parent));
-      BERTH_TRY_STATUS(set_xattrs(e, m, -1, parent));
-      // Just created by mknod in a directory only we write: not a symlink to follow.
-      if (::fchmodat(parent, name, m.perm, 0) != 0) return entry_error(m, "chmod", errno);
-      struct timespec ts[2] = {m.times.atime, m.times.mtime};
-      if (::utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
-        return entry_error(m, "set times", errno);
-      }
-      return {};
-    }
-    default:
-      // Sockets and unknown types cannot be meaningfully unpacked.
-      logging::get("layer")->debug("apply layer: entry \"{}\": skipping type {:o}", m.name, m.type);
-      return {};
-  }
 }
 
 Status Applier::apply_root(archive_entry* e, const Member& m) {
   if (m.type != AE_IFDIR || m.hardlink) return {};
-  UniqueFd fd(open_dir_fd(root_, m.parts, 0, resolve_, O_RDONLY));
+  UniqueFd fd(open_dir_fd(root_, m.path, 0, resolve_, O_RDONLY));
   if (!fd) return entry_error(m, "open", errno);
-  BERTH_TRY_STATUS(set_owner_fd(m, fd.get()));
-  BERTH_TRY_STATUS(set_xattrs(e, m, fd.get(), -1));
-  if (::fchmod(fd.get(), m.perm) != 0) return entry_error(m, "chmod", errno);
-  dir_times_.emplace_back(m.parts, m.times);
-  return {};
+  return writer_.set_dir_metadata(e, m, fd.get());
 }
 
 Status Applier::apply_member(archive* a, archive_entry* e, bool* last) {
-  Member m;
-  const char* raw = archive_entry_pathname(e);
-  if (raw == nullptr) raw = archive_entry_pathname_utf8(e);
-  if (raw == nullptr) {
-    return make_error(ErrorCode::kInvalidArgument, "apply layer: entry without a usable name");
-  }
-  m.name = raw;
+  auto read = writer_.read_member(e);
+  if (!read) return std::move(read).error();
+  Member& m = *read;
   auto parts = clean_path(m.name);
   if (!parts) {
     return make_error(ErrorCode::kInvalidArgument,
                       "apply layer: entry \"" + m.name + "\" escapes the layer root");
   }
-  m.parts = std::move(*parts);
+  m.path = std::move(*parts);
   ++result_.entries;
 
-  const char* hardlink = archive_entry_hardlink(e);
-  if (hardlink == nullptr) hardlink = archive_entry_hardlink_utf8(e);
-  m.hardlink = hardlink != nullptr;
-  if (m.hardlink) m.linkname = hardlink;
-  m.type = archive_entry_filetype(e);
-  m.perm = archive_entry_perm(e) & 07777;
-  m.uid = archive_entry_uid(e);
-  m.gid = archive_entry_gid(e);
-  m.size = archive_entry_size(e);
-  m.rdev = archive_entry_rdev(e);
-  if (m.type == AE_IFLNK && !m.hardlink) {
-    const char* target = archive_entry_symlink(e);
-    if (target == nullptr) target = archive_entry_symlink_utf8(e);
-    if (target == nullptr) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "apply layer: entry \"" + m.name + "\": symlink without a target");
-    }
-    m.linkname = target;
-  }
-  m.times.mtime = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-  m.times.atime = m.times.mtime;
-  if (archive_entry_atime_is_set(e) && archive_entry_atime(e) > archive_entry_mtime(e)) {
-    m.times.atime = {archive_entry_atime(e), archive_entry_atime_nsec(e)};
-  }
-
-  if (m.parts.empty()) return apply_root(e, m);
+  if (m.path.empty()) return apply_root(e, m);
   // aufs metadata (".wh..wh.plnk", ".wh..wh.aufs") at the top of old layers is not content.
-  if (starts_with(m.parts.front(), kWhiteoutMetaPrefix) &&
-      !(m.parts.size() == 1 && m.parts.front() == kWhiteoutOpaqueDir)) {
+  if (starts_with(m.path.front(), kWhiteoutMetaPrefix) &&
+      !(m.path.size() == 1 && m.path.front() == kWhiteoutOpaqueDir)) {
     return {};
   }
-  const std::string& base = m.parts.back();
+  const std::string& base = m.path.back();
   if (base == kWhiteoutOpaqueDir) return apply_opaque(m);
   if (starts_with(base, kWhiteoutPrefix)) return apply_whiteout(m);
 
-  UniqueFd parent(open_parent(m.parts, true));
+  UniqueFd parent(open_parent(m.path, true));
   if (!parent) return entry_error(m, errno);
   struct stat old {};
   bool exists = lstat_at(parent.get(), base, &old);
@@ -510,21 +301,9 @@ Status Applier::apply_member(archive* a, archive_entry* e, bool* last) {
       return std::move(st).error().wrap("apply layer: entry \"" + m.name + "\"");
     }
   }
-  BERTH_TRY_STATUS(apply_node(a, e, m, parent.get(), last));
-  record(m.parts);
-  return {};
-}
-
-Status Applier::restore_dir_times() {
-  for (const auto& [parts, times] : dir_times_) {
-    // O_NOFOLLOW: a directory replaced later by a symlink is skipped, not followed.
-    UniqueFd fd(open_dir_fd(root_, parts, parts.size(), resolve_, O_RDONLY | O_NOFOLLOW));
-    if (!fd) continue;  // removed by a later whiteout or replaced by another type
-    struct timespec ts[2] = {times.atime, times.mtime};
-    if (::futimens(fd.get(), ts) != 0) {
-      return errno_error("apply layer: set times of \"" + join_path(parts) + "\"");
-    }
-  }
+  BERTH_TRY_STATUS(writer_.write(a, e, m, parent.get(), last));
+  if (m.type == AE_IFREG) result_.size += m.size;
+  record(m.path);
   return {};
 }
 
@@ -537,18 +316,18 @@ Result<ApplyResult> Applier::run(Reader& in) {
   DecompressReader plain(in);
   HashingReader hashed(plain);
   ArchiveSource source(hashed);
-  source_ = &source;
-  if (source.open(a.get()) != ARCHIVE_OK) return read_error(a.get(), "read tar");
+  writer_.set_source(&source);
+  if (source.open(a.get()) != ARCHIVE_OK) return writer_.read_error(a.get(), "read tar");
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return read_error(a.get(), "read tar");
+    if (r < ARCHIVE_WARN) return writer_.read_error(a.get(), "read tar");
     bool last = false;
     BERTH_TRY_STATUS(apply_member(a.get(), e, &last));
     if (last) break;
   }
-  BERTH_TRY_STATUS(restore_dir_times());
+  BERTH_TRY_STATUS(writer_.restore_dir_times(root_, resolve_, ""));
   if (auto st = hashed.drain(); !st) return std::move(st).error().wrap("apply layer: read tar");
   result_.diff_id = hashed.digest();
   return result_;
