@@ -299,47 +299,28 @@ Result<std::unique_ptr<PluginManager>> PluginManager::start(
     sdk::Error error;
     bool ok = false;
     sdk::DriverInfo info;
+    // Whatever the kind, a created driver is kept with its info, a failure keeps its error.
+    auto adopt = [&](auto created) {
+      if ((ok = created.has_value())) {
+        info = (*created)->info();
+        driver->instance = std::move(*created);
+      } else {
+        error = created.error();
+      }
+    };
     switch (def.kind) {
-      case BERTH_KIND_STORAGE: {
-        auto d = host::create_storage(def, init);
-        if ((ok = d.has_value())) {
-          info = (*d)->info();
-          driver->instance = std::move(*d);
-        } else {
-          error = d.error();
-        }
+      case BERTH_KIND_STORAGE:
+        adopt(host::create_storage(def, init));
         break;
-      }
-      case BERTH_KIND_NETWORK: {
-        auto d = host::create_network(def, init);
-        if ((ok = d.has_value())) {
-          info = (*d)->info();
-          driver->instance = std::move(*d);
-        } else {
-          error = d.error();
-        }
+      case BERTH_KIND_NETWORK:
+        adopt(host::create_network(def, init));
         break;
-      }
-      case BERTH_KIND_REGISTRY: {
-        auto d = host::create_registry(def, init);
-        if ((ok = d.has_value())) {
-          info = (*d)->info();
-          driver->instance = std::move(*d);
-        } else {
-          error = d.error();
-        }
+      case BERTH_KIND_REGISTRY:
+        adopt(host::create_registry(def, init));
         break;
-      }
-      case BERTH_KIND_ISOLATION: {
-        auto d = host::create_isolation(def, init);
-        if ((ok = d.has_value())) {
-          info = (*d)->info();
-          driver->instance = std::move(*d);
-        } else {
-          error = d.error();
-        }
+      case BERTH_KIND_ISOLATION:
+        adopt(host::create_isolation(def, init));
         break;
-      }
       default:
         error = make_error(ErrorCode::kInvalidArgument, "unknown driver kind");
     }
