@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "cli/app/errors.hpp"
+#include "cli/format/human.hpp"
 #include "cli/format/json_text.hpp"
 #include "cli/format/template.hpp"
 #include "cli/util/json_util.hpp"
@@ -85,6 +86,39 @@ void print_inspect(const std::vector<std::string>& raws, const std::string& form
     }
   }
   write_stdout(out.empty() ? "\n" : out);
+}
+
+std::unique_ptr<Command> make_prune_command(PruneCommand spec) {
+  struct Opts {
+    bool force = false;
+    std::vector<std::string> filters;
+  };
+  auto o = std::make_shared<Opts>();
+  auto cmd = make_command("prune", "[OPTIONS]", spec.summary);
+  cmd->flags.add_list("filter", 0, &o->filters, "Provide filter values (e.g. \"until=<timestamp>\")", "filter");
+  cmd->flags.add_bool("force", 'f', &o->force, "Do not prompt for confirmation");
+  cmd->exact_args(0);
+  cmd->run = [o, spec = std::move(spec)](Context& ctx, const Args&) {
+    if (!o->force && !confirm(spec.warning)) return 0;
+    Filters f = parse_filters(o->filters);
+    Query q;
+    if (!f.empty()) q.add("filters", f.to_json());
+    boost::json::value r =
+        ctx.api().call_json(Request{.method = "POST", .path = spec.path, .query = q});
+    auto names = jstrings(r, spec.deleted_key);
+    int64_t reclaimed = 0;
+    if (!names.empty()) {
+      std::string out = spec.deleted_title + "\n";
+      for (auto& n : names) out += n + "\n";
+      std::cout << out << "\n";
+      reclaimed = jint(r, "SpaceReclaimed");
+    }
+    if (spec.reports_space) {
+      std::cout << "Total reclaimed space: " << human_size(static_cast<double>(reclaimed), 4) << "\n";
+    }
+    return 0;
+  };
+  return cmd;
 }
 
 }  // namespace berth::cli

@@ -2,6 +2,7 @@
 
 #include <boost/json/value.hpp>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,19 @@ Filters parse_filters(const std::vector<std::string>& args);
 
 // docker's prompt.Confirm: prints "<message> [y/N] " on stdout and reads one line.
 bool confirm(const std::string& message);
+
+// `container prune` and `network prune`: --filter and --force, docker's warning prompt, one POST
+// to `path`, then "<deleted_title>" with the names under `deleted_key` and, when the answer
+// carries it, docker's "Total reclaimed space" line.
+struct PruneCommand {
+  std::string summary;        // "Remove all stopped containers"
+  std::string warning;        // the prompt without " [y/N] "
+  std::string path;           // "/containers/prune"
+  std::string deleted_key;    // "ContainersDeleted"
+  std::string deleted_title;  // "Deleted Containers:"
+  bool reports_space = false;
+};
+std::unique_ptr<Command> make_prune_command(PruneCommand spec);
 
 // Writes raw bytes to a file descriptor (stdout for tar/stream output); throws on error.
 void write_fd(int fd, const char* data, size_t size);

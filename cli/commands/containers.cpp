@@ -754,35 +754,13 @@ std::unique_ptr<Command> make_export() {
 }
 
 std::unique_ptr<Command> make_container_prune() {
-  struct Opts {
-    bool force = false;
-    std::vector<std::string> filters;
-  };
-  auto o = std::make_shared<Opts>();
-  auto cmd = make_command("prune", "[OPTIONS]", "Remove all stopped containers");
-  cmd->flags.add_list("filter", 0, &o->filters, "Provide filter values (e.g. \"until=<timestamp>\")", "filter");
-  cmd->flags.add_bool("force", 'f', &o->force, "Do not prompt for confirmation");
-  cmd->exact_args(0);
-  cmd->run = [o](Context& ctx, const Args&) {
-    if (!o->force && !confirm("WARNING! This will remove all stopped containers.\nAre you sure "
-                              "you want to continue?"))
-      return 0;
-    Filters f = parse_filters(o->filters);
-    Query q;
-    if (!f.empty()) q.add("filters", f.to_json());
-    json::value r = ctx.api().call_json(Request{.method = "POST", .path = "/containers/prune", .query = q});
-    auto ids = jstrings(r, "ContainersDeleted");
-    int64_t reclaimed = 0;
-    if (!ids.empty()) {
-      std::string out = "Deleted Containers:\n";
-      for (auto& id : ids) out += id + "\n";
-      std::cout << out << "\n";
-      reclaimed = jint(r, "SpaceReclaimed");
-    }
-    std::cout << "Total reclaimed space: " << human_size(static_cast<double>(reclaimed), 4) << "\n";
-    return 0;
-  };
-  return cmd;
+  return make_prune_command({.summary = "Remove all stopped containers",
+                             .warning = "WARNING! This will remove all stopped containers.\n"
+                                        "Are you sure you want to continue?",
+                             .path = "/containers/prune",
+                             .deleted_key = "ContainersDeleted",
+                             .deleted_title = "Deleted Containers:",
+                             .reports_space = true});
 }
 
 // Untyped inspect: container, image, network, volume, (plugin); 404 moves on to the next.

@@ -277,32 +277,13 @@ std::unique_ptr<Command> make_network_disconnect() {
 }
 
 std::unique_ptr<Command> make_network_prune() {
-  struct Opts {
-    bool force = false;
-    std::vector<std::string> filters;
-  };
-  auto o = std::make_shared<Opts>();
-  auto cmd = make_command("prune", "[OPTIONS]", "Remove all unused networks");
-  cmd->flags.add_list("filter", 0, &o->filters, "Provide filter values (e.g. \"until=<timestamp>\")", "filter");
-  cmd->flags.add_bool("force", 'f', &o->force, "Do not prompt for confirmation");
-  cmd->exact_args(0);
-  cmd->run = [o](Context& ctx, const Args&) {
-    if (!o->force && !confirm("WARNING! This will remove all custom networks not used by at "
-                              "least one container.\nAre you sure you want to continue?"))
-      return 0;
-    Filters f = parse_filters(o->filters);
-    Query q;
-    if (!f.empty()) q.add("filters", f.to_json());
-    json::value r = ctx.api().call_json(Request{.method = "POST", .path = "/networks/prune", .query = q});
-    auto names = jstrings(r, "NetworksDeleted");
-    if (!names.empty()) {
-      std::string out = "Deleted Networks:\n";
-      for (auto& n : names) out += n + "\n";
-      std::cout << out << "\n";
-    }
-    return 0;
-  };
-  return cmd;
+  return make_prune_command({.summary = "Remove all unused networks",
+                             .warning = "WARNING! This will remove all custom networks not used "
+                                        "by at least one container.\nAre you sure you want to "
+                                        "continue?",
+                             .path = "/networks/prune",
+                             .deleted_key = "NetworksDeleted",
+                             .deleted_title = "Deleted Networks:"});
 }
 
 }  // namespace
