@@ -33,6 +33,7 @@
 #include "berth/sdk/testing/fs.hpp"
 #include "core/container/seccomp_default.hpp"
 #include "gtest/gtest.h"
+#include "tests/conformance/plugin_test_support.hpp"
 
 namespace {
 
@@ -42,27 +43,7 @@ using namespace std::chrono_literals;
 
 // ---- plumbing -----------------------------------------------------------------------------
 
-class TestLogger final : public sdk::Logger {
- public:
-  [[nodiscard]] bool enabled(sdk::LogLevel level) const noexcept override {
-    static const bool debug = std::getenv("BERTH_TEST_LOG") != nullptr;
-    return debug || level >= sdk::LogLevel::kWarn;
-  }
-  void write(sdk::LogLevel level, std::string_view message, const sdk::Field* fields,
-             size_t count) noexcept override {
-    if (!enabled(level)) return;
-    std::string line = "[isolation.linux] " + std::string(message);
-    for (size_t i = 0; i < count; ++i) {
-      line += " " + std::string(fields[i].key) + "=" + std::string(fields[i].value);
-    }
-    std::fprintf(stderr, "%s\n", line.c_str());
-  }
-};
-
-TestLogger& logger() {
-  static TestLogger l;
-  return l;
-}
+sdk::Logger& logger() { return berth::tests::plugin_test_logger("isolation.linux"); }
 
 struct ExitEvent {
   std::string id, exec_id;
