@@ -17,28 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "berth/sdk/unique_fd.hpp"
 #include "tests/support/berthd_process.hpp"
 
 namespace berth::testing {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
+using Fd = sdk::UniqueFd;
 
 Error unsupported(std::string message) {
   return make_error(ErrorCode::kUnsupported, std::move(message));

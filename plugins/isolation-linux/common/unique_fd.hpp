@@ -1,38 +1,12 @@
-// Owning file descriptor for the isolation backend (plugin and monitor alike): closes on
-// destruction, movable, never copied. Every fd this backend opens lives in one of these, so a
-// failure half way through a setup step leaks nothing into the container or the daemon.
+// Owning file descriptor for the isolation backend (plugin and monitor alike): the SDK's. Every
+// fd this backend opens lives in one, so a failure half way through a setup step leaks nothing
+// into the container or the daemon.
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "berth/sdk/unique_fd.hpp"
 
 namespace berth::plugins::isolation {
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  explicit operator bool() const noexcept { return valid(); }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using UniqueFd = sdk::UniqueFd;
 
 }  // namespace berth::plugins::isolation

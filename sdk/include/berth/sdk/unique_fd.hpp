@@ -1,5 +1,6 @@
-// A file descriptor closed when it goes out of scope: the one RAII wrapper the SDK and the
-// drivers share, so an early error return never leaks a descriptor into a container or a plugin.
+// Owning file descriptor: closes on destruction, movable, never copied. The one RAII wrapper
+// berthd, the SDK and the drivers (plugin, monitor and setup binaries alike) share, so a failure
+// half way through a step leaks no descriptor into a container, a plugin or the daemon.
 #pragma once
 
 #include <unistd.h>
@@ -10,26 +11,29 @@ namespace berth::sdk {
 
 class UniqueFd {
  public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
   }
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) ::close(fd_);
-      fd_ = other.release();
-    }
-    return *this;
-  }
-  [[nodiscard]] int get() const { return fd_; }
+
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  explicit operator bool() const noexcept { return valid(); }
   // Gives the descriptor up without closing it (to close it by hand and see close's error).
-  int release() { return std::exchange(fd_, -1); }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
 
  private:
-  int fd_;
+  int fd_ = -1;
 };
 
 }  // namespace berth::sdk
