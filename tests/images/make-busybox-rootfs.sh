@@ -28,11 +28,15 @@ mkdir -p "$root"/bin "$root"/sbin "$root"/usr/bin "$root"/usr/sbin "$root"/etc "
   "$root"/proc "$root"/sys "$root"/dev "$root"/root "$root"/home/app "$root"/var/tmp
 chmod 1777 "$root"/tmp "$root"/var/tmp
 cp "$busybox" "$root"/bin/busybox
-for applet in $("$busybox" --list-full); do
-  [ "$applet" = bin/busybox ] && continue
-  mkdir -p "$root/$(dirname "$applet")"
-  ln -sf /bin/busybox "$root/$applet"
-done
+# One symlink per applet. busybox's own shell runs its applets without exec'ing anything, which
+# makes these few hundred links about ten times faster than a loop of dirname/mkdir/ln processes
+# (test fixtures build this tree once per test process).
+"$busybox" sh -c '
+  for applet in $("$0" --list-full); do
+    [ "$applet" = bin/busybox ] && continue
+    case $applet in */*) dir=${applet%/*}; [ -d "$1/$dir" ] || mkdir -p "$1/$dir" ;; esac
+    ln -sf /bin/busybox "$1/$applet"
+  done' "$busybox" "$root"
 cat >"$root"/etc/passwd <<'PASSWD'
 root:x:0:0:root:/root:/bin/sh
 app:x:1000:1000:app:/home/app:/bin/sh
