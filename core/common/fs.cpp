@@ -58,6 +58,16 @@ Status atomic_write(const std::filesystem::path& path, std::string_view data, mo
   return fsync_dir(path.parent_path().empty() ? "." : path.parent_path());
 }
 
+Status write_if_changed(const std::filesystem::path& path, std::string_view data, mode_t mode,
+                        Durability durability) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode &&
+      static_cast<size_t>(st.st_size) == data.size()) {
+    if (auto current = read_file(path); current && *current == data) return {};
+  }
+  return atomic_write(path, data, mode, durability);
+}
+
 Result<std::string> read_file(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return errno_error("open " + path.string());

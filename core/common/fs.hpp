@@ -21,6 +21,12 @@ enum class Durability { kDurable, kVolatile };
 Status atomic_write(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644,
                     Durability durability = Durability::kDurable);
 
+// atomic_write unless `path` already holds exactly `data`: a rewrite that changes nothing still
+// costs a new inode and a deleted one, which on some filesystems (ext4 without a journal) makes
+// every later file creation slower for minutes.
+Status write_if_changed(const std::filesystem::path& path, std::string_view data,
+                        mode_t mode = 0644, Durability durability = Durability::kDurable);
+
 Result<std::string> read_file(const std::filesystem::path& path);
 
 // mkdir -p with `mode` for the directories it creates.

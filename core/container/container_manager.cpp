@@ -305,9 +305,10 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec) {
   rec.hostname_path = (dir / "hostname").string();
   rec.hosts_path = (dir / "hosts").string();
   rec.resolv_conf_path = (dir / "resolv.conf").string();
-  // No fsync: start_task rewrites these before every start, so a crash can cost nothing.
+  // No fsync: start_task rewrites these before every start, so a crash can cost nothing. A file
+  // that already says the same is left alone (a restart usually changes nothing).
   constexpr auto kVolatile = fs::Durability::kVolatile;
-  BERTH_TRY_STATUS(fs::atomic_write(rec.hostname_path, hostname + "\n", 0644, kVolatile));
+  BERTH_TRY_STATUS(fs::write_if_changed(rec.hostname_path, hostname + "\n", 0644, kVolatile));
   std::string hosts;
   if (mode == "host") {
     auto host_hosts = fs::read_file("/etc/hosts");
@@ -328,7 +329,7 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec) {
       hosts += entry.substr(sep + 1) + "\t" + entry.substr(0, sep) + "\n";
     }
   }
-  BERTH_TRY_STATUS(fs::atomic_write(rec.hosts_path, hosts, 0644, kVolatile));
+  BERTH_TRY_STATUS(fs::write_if_changed(rec.hosts_path, hosts, 0644, kVolatile));
   // The host's resolver, minus loopback servers a separate network namespace cannot reach.
   std::string resolv;
   std::vector<std::string> dns;
@@ -350,7 +351,7 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec) {
       resolv += line + "\n";
     }
   }
-  return fs::atomic_write(rec.resolv_conf_path, resolv, 0644, kVolatile);
+  return fs::write_if_changed(rec.resolv_conf_path, resolv, 0644, kVolatile);
 }
 
 Status ContainerManager::prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,

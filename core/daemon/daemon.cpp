@@ -17,6 +17,7 @@
 #include "core/common/ids.hpp"
 #include "core/common/logging.hpp"
 #include "core/daemon/daemon_lock.hpp"
+#include "core/daemon/exec_root.hpp"
 #include "core/events/event_bus.hpp"
 #include "core/image/image_service.hpp"
 #include "core/image/image_store.hpp"
@@ -79,6 +80,7 @@ Status check_storage_driver_switch(const std::string& data_root, const std::stri
 
 struct Daemon::State {
   std::optional<DaemonLock> lock;
+  VolatileExecRoot exec_root;
   std::unique_ptr<plugin::PluginManager> plugins;
   events::EventBus events;
   std::optional<store::ContentStore> content;
@@ -99,10 +101,12 @@ Status Daemon::start() {
   auto log = logging::get("daemon");
   auto& s = *state_;
   BERTH_TRY_STATUS(fs::ensure_dir(config_.data_root, 0711));
-  BERTH_TRY_STATUS(fs::ensure_dir(config_.exec_root, 0700));
   auto lock = DaemonLock::acquire(config_.data_root);
   if (!lock) return lock.error();
   s.lock.emplace(std::move(*lock));
+  auto exec_root = VolatileExecRoot::prepare(config_.exec_root);
+  if (!exec_root) return exec_root.error();
+  s.exec_root = std::move(*exec_root);
   auto id = daemon_id(config_.data_root);
   if (!id) return id.error().wrap("daemon id");
   BERTH_TRY_STATUS(fs::ensure_dir(config_.data_root + "/plugins", 0700));
@@ -189,6 +193,7 @@ void Daemon::stop() {
   // Containers keep running under their monitors; berthd re-adopts them when it starts again.
   if (s.containers) s.containers->shutdown();
   if (s.plugins) s.plugins->set_event_handler(nullptr);
+  s.exec_root.release();
   if (s.server) log->info("berthd stopped");
 }
 

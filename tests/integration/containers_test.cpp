@@ -1,8 +1,10 @@
 // Containers end to end: a real berthd running real containers from the busybox test image,
 // driven through the berth CLI (and the API where the CLI hides a detail).
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -234,6 +236,23 @@ TEST_F(Containers, LiveRestoreAfterKillMinus9) {
   ok({"stop", "-t", "1", "survivor"});
   EXPECT_EQ(inspect("survivor", "{{.State.Status}}"), "exited");
   ok({"rm", "survivor", "leaver"});
+  expect_nothing_left(id);
+}
+
+// The exec-root is runtime state on a tmpfs berthd mounted (the test's is on a disk): a clean
+// stop with a container running keeps it, so the next berthd adopts the container.
+TEST_F(Containers, CleanStopKeepsTheExecRootTmpfsOfARunningContainer) {
+  auto on_tmpfs = [&] {
+    struct statfs st {};
+    return ::statfs(d_.exec_root().c_str(), &st) == 0 && st.f_type == TMPFS_MAGIC;
+  };
+  std::string id = ok({"run", "-d", "--name", "kept", "busybox:local", "sleep", "1000"});
+  const bool mounted = on_tmpfs();
+  ASSERT_EQ(d_.stop(SIGTERM), 0) << d_.log();
+  EXPECT_EQ(on_tmpfs(), mounted);
+  ASSERT_TRUE(d_.start(options_)) << d_.log();
+  EXPECT_EQ(inspect("kept", "{{.State.Status}}"), "running");
+  ok({"rm", "-f", "kept"});
   expect_nothing_left(id);
 }
 

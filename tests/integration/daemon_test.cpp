@@ -1,7 +1,9 @@
 // berthd as a process: startup, configuration, the lock on data-root, signals, and the HTTP
 // surface every client depends on (ping, version negotiation, errors, keep-alive).
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -153,6 +155,21 @@ TEST_F(DaemonTest, SigtermStopsCleanlyAndRemovesTheSocket) {
   BerthdProcess again(dir_.path());
   ASSERT_TRUE(again.start()) << again.log();
   EXPECT_EQ(again.stop(SIGINT), 0);
+}
+
+// The test's exec-root is on a disk filesystem: berthd puts its runtime state on a tmpfs of its
+// own there, and takes it away again on a clean stop with nothing running.
+TEST_F(DaemonTest, ExecRootIsATmpfsThatACleanStopUnmounts) {
+  auto on_tmpfs = [](const std::string& path) {
+    struct statfs st {};
+    return ::statfs(path.c_str(), &st) == 0 && st.f_type == TMPFS_MAGIC;
+  };
+  if (on_tmpfs(dir_.path())) GTEST_SKIP() << "TMPDIR is a tmpfs already: nothing to mount";
+  BerthdProcess d(dir_.path());
+  ASSERT_TRUE(d.start()) << d.log();
+  EXPECT_TRUE(on_tmpfs(d.exec_root()));
+  EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
+  EXPECT_FALSE(on_tmpfs(d.exec_root()));
 }
 
 TEST_F(DaemonTest, SecondDaemonOnTheSameDataRootIsRefused) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -27,6 +28,27 @@ TEST(Fs, AtomicWriteReplacesAndLeavesNoTemp) {
   int entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
   EXPECT_EQ(entries, 1);
+  fs::remove_all(dir);
+}
+
+TEST(Fs, WriteIfChangedKeepsTheFileWhenNothingChanged) {
+  auto dir = temp_dir("if-changed");
+  auto inode = [&]() -> ino_t {
+    struct stat st {};
+    return ::stat((dir / "f").c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  ASSERT_TRUE(berth::fs::write_if_changed(dir / "f", "same\n"));
+  const auto first = inode();
+  ASSERT_NE(first, 0u);
+  ASSERT_TRUE(berth::fs::write_if_changed(dir / "f", "same\n"));
+  EXPECT_EQ(inode(), first);  // not rewritten
+  ASSERT_TRUE(berth::fs::write_if_changed(dir / "f", "same\n", 0600));
+  EXPECT_NE(inode(), first);  // another mode is a change
+  EXPECT_EQ(fs::status(dir / "f").permissions() & fs::perms::all, fs::perms(0600));
+  const auto second = inode();
+  ASSERT_TRUE(berth::fs::write_if_changed(dir / "f", "other\n", 0600));
+  EXPECT_NE(inode(), second);
+  EXPECT_EQ(*berth::fs::read_file(dir / "f"), "other\n");
   fs::remove_all(dir);
 }
 
