@@ -8,7 +8,10 @@ namespace json = boost::json;
 std::string create_config_to_json(const CreateConfig& config) {
   json::error_code ec;
   json::value oci = json::parse(config.oci_json, ec);
-  if (ec) oci = json::object();
+  if (ec || !oci.is_object()) oci = json::object();
+  if (auto* lx = oci.get_object().if_contains("linux"); lx != nullptr && lx->is_object()) {
+    lx->get_object().erase("seccomp");
+  }
   json::array procs;
   for (const auto& p : config.cgroup.procs_files) procs.emplace_back(p);
   json::array dirs;
@@ -49,7 +52,6 @@ sdk::Result<CreateConfig> create_config_from_json(std::string_view text) {
   }
   const auto* oci = o.if_contains("oci");
   if (oci == nullptr) return bad("no oci spec");
-  c.oci_json = json::serialize(*oci);
   auto spec = parse_spec(*oci);
   if (!spec) return std::move(spec).error();
   c.spec = std::move(*spec);

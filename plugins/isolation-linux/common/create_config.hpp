@@ -1,6 +1,8 @@
-// create.json: everything the monitor's setup child needs to build the container, written by the
-// plugin next to the task's other files. The plugin resolves what depends on the daemon (cgroup
-// directories it created, the berth-init path); the OCI spec travels verbatim.
+// create.json: everything the monitor's setup child needs to build the container, handed by the
+// plugin to the monitor in a memfd. The plugin resolves what depends on the daemon (cgroup
+// directories it created, the berth-init path); the OCI spec travels as it came, except for
+// linux.seccomp: the plugin compiled it, and the program travels in a memfd of its own (a
+// profile like Docker's is two thirds of the spec, parsed for nothing in every setup child).
 //
 // {"id","bundle","oci":{...},"rootfs":[mounts],"init":"<path or empty>","terminal":bool,
 //  "cgroup":{"version":1|2,"procs":[cgroup.procs files],"dirs":[{"name","path"}] (v1),
@@ -28,7 +30,7 @@ struct CgroupPlacement {
 struct CreateConfig {
   std::string id;
   std::string bundle;
-  std::string oci_json;  // verbatim
+  std::string oci_json;  // in: what create_config_to_json embeds; not filled by parsing
   OciSpec spec;
   std::vector<sdk::Mount> rootfs;
   std::string init_path;  // empty: no init

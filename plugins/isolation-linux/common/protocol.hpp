@@ -4,12 +4,13 @@
 //
 // <state_dir>/tasks/<id>/
 //   task.json     the plugin's record of the task (written once create succeeded)
-//   create.json   what the monitor's setup child needs: OCI spec, rootfs mounts, cgroups, stdio
-//   seccomp.bpf   the compiled linux.seccomp profile (struct sock_filter[]), when it has one
-//   monitor.conf  "key value" lines for the monitor's long-lived process (stdio, log, cgroup files)
 //   m.sock        the monitor's listening socket (unlinked once the container exited)
 //   exit          "key=value" lines written atomically by the monitor when the container exited
 //   exec-<id>.json  the OCI process of an exec, read by the exec's setup child
+//
+// The monitor gets the rest in memfds when it starts (plugin/monitor_client.hpp): its "key value"
+// configuration (stdio, log, cgroup files), create.json (OCI spec, rootfs mounts, cgroups, stdio:
+// common/create_config.hpp) and the compiled seccomp program (struct sock_filter[]).
 //
 // Requests are one line each, on a fresh connection to m.sock; the answer is one line,
 // "ok[ <data>]" or "err <code> <message>" (code = berth::sdk::ErrorCode). "-" names the
@@ -37,9 +38,6 @@ namespace berth::plugins::isolation {
 
 inline constexpr std::string_view kSocketName = "m.sock";
 inline constexpr std::string_view kTaskFile = "task.json";
-inline constexpr std::string_view kCreateFile = "create.json";
-inline constexpr std::string_view kSeccompFile = "seccomp.bpf";
-inline constexpr std::string_view kMonitorConf = "monitor.conf";
 inline constexpr std::string_view kExitFile = "exit";
 inline constexpr std::string_view kMonitorLog = "monitor.log";
 inline constexpr std::string_view kMainExec = "-";
@@ -52,8 +50,8 @@ bool valid_token(std::string_view id);
 sdk::Result<UniqueFd> unix_connect(const std::string& path);
 sdk::Result<UniqueFd> unix_listen(const std::string& path);
 
-// Reads one '\n'-terminated line, one byte at a time so nothing after it is consumed (an attach
-// stream follows the "ok"). timeout_ms < 0 waits forever.
+// Reads one '\n'-terminated line and nothing after it (an attach stream follows the "ok"): a
+// socket is peeked at, a pipe read a byte at a time. timeout_ms < 0 waits forever.
 sdk::Result<std::string> read_line(int fd, int timeout_ms, size_t max_size = 65536);
 
 // "ok <data>" -> data; "err <code> <message>" -> that error.

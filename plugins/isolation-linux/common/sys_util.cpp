@@ -38,6 +38,21 @@ sdk::Result<std::string> read_file(const std::string& path) {
   return out;
 }
 
+sdk::Result<std::string> read_whole_fd(int fd, const std::string& what) {
+  std::string out;
+  char buffer[8192];
+  for (;;) {
+    ssize_t n = ::pread(fd, buffer, sizeof buffer, static_cast<off_t>(out.size()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sdk::errno_error("read " + what);
+    }
+    if (n == 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  return out;
+}
+
 sdk::Status write_existing(const std::string& path, std::string_view data) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd) return sdk::errno_error("open " + path);

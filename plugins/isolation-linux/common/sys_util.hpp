@@ -20,6 +20,9 @@ std::string errno_text(int err);
 
 // Reads a whole file (procfs and cgroupfs files report size 0, so this reads until EOF).
 sdk::Result<std::string> read_file(const std::string& path);
+// Everything in `fd` from offset 0 (pread: the fd's own offset is left alone, so a memfd can be
+// read again and again).
+sdk::Result<std::string> read_whole_fd(int fd, const std::string& what);
 // Writes `data` with one write(2) to an existing file (cgroupfs and procfs semantics: no O_CREAT,
 // no O_TRUNC). Errors read "write <path>: <errno text>".
 sdk::Status write_existing(const std::string& path, std::string_view data);

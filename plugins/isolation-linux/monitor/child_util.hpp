@@ -26,9 +26,12 @@ struct ProcessFds {
   int console = -1;     // with a terminal: the pty master goes to the monitor here
   int start_r = -1;     // monitor -> process: one byte = exec now
   int exec_err_w = -1;  // process -> monitor: why execve failed (close-on-exec: EOF = success)
+  int create_config = -1;  // the monitor's memfd of create.json (read with pread)
+  int seccomp = -1;        // the monitor's memfd of the compiled seccomp program (may be empty)
 
   [[nodiscard]] std::vector<int> all() const {
-    return {report, stdin_r, stdout_w, stderr_w, console, start_r, exec_err_w};
+    return {report, stdin_r,    stdout_w,      stderr_w,
+            console, start_r, exec_err_w, create_config, seccomp};
   }
 };
 

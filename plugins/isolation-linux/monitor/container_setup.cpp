@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,12 +28,14 @@ namespace {
   report_and_exit(fd, format_error(error), 1);
 }
 
-// The compiled profile when the spec has one (the plugin wrote it beside create.json).
-std::optional<std::string> load_seccomp(const std::string& task_dir, const CreateConfig& config,
-                                        int report) {
-  if (!config.spec.seccomp) return std::nullopt;
-  auto program = read_seccomp_program(task_dir);
-  if (!program) fail(report, program.error());
+// The profile the plugin compiled, when the spec had one (an empty memfd: none).
+std::optional<std::string> load_seccomp(const ProcessFds& fds) {
+  struct stat st {};
+  if (fds.seccomp < 0 || (::fstat(fds.seccomp, &st) == 0 && st.st_size == 0)) {
+    return std::nullopt;
+  }
+  auto program = read_seccomp_program(fds.seccomp);
+  if (!program) fail(fds.report, program.error());
   return std::move(*program);
 }
 
@@ -174,16 +177,16 @@ std::optional<std::string> load_seccomp(const std::string& task_dir, const Creat
 
 }  // namespace
 
-void run_container_setup(const std::string& task_dir, const ProcessFds& fds) {
+void run_container_setup(const ProcessFds& fds) {
   reset_signals();
   close_fds_except(fds.all());
-  auto text = read_file(task_dir + "/" + std::string(kCreateFile));
+  auto text = read_whole_fd(fds.create_config, "create.json");
   if (!text) fail(fds.report, text.error());
   auto config = create_config_from_json(*text);
   if (!config) fail(fds.report, config.error());
   auto plan = plan_namespaces(config->spec);
   if (!plan) fail(fds.report, plan.error());
-  auto seccomp = load_seccomp(task_dir, *config, fds.report);
+  auto seccomp = load_seccomp(fds);
   const std::string* seccomp_ptr = seccomp ? &*seccomp : nullptr;
   int sync[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) != 0) {
@@ -247,7 +250,7 @@ void run_exec_setup(const std::string& task_dir, const std::string& exec_id, int
                     const ProcessFds& fds) {
   reset_signals();
   close_fds_except(fds.all());
-  auto text = read_file(task_dir + "/" + std::string(kCreateFile));
+  auto text = read_whole_fd(fds.create_config, "create.json");
   if (!text) fail(fds.report, text.error());
   auto config = create_config_from_json(*text);
   if (!config) fail(fds.report, config.error());
@@ -255,7 +258,7 @@ void run_exec_setup(const std::string& task_dir, const std::string& exec_id, int
   if (!process_text) fail(fds.report, process_text.error());
   auto process = parse_process(*process_text);
   if (!process) fail(fds.report, process.error());
-  auto seccomp = load_seccomp(task_dir, *config, fds.report);
+  auto seccomp = load_seccomp(fds);
   // Cgroups first, then the namespaces (the cgroup namespace is rooted where we stand).
   for (const auto& procs : config->cgroup.procs_files) {
     if (auto s = write_existing(procs, std::to_string(::getpid())); !s) {

@@ -234,25 +234,34 @@ sdk::Status mount_cgroup(int root_fd, const OciMount& m, const CreateConfig& con
               "mode=755") != 0) {
     return mount_error("tmpfs", m.destination, errno);
   }
+  // The tmpfs is ours and fresh: its directories are made and opened without resolving
+  // anything the image controls.
+  auto base = open_in_root(root_fd, m.destination, false, true);
+  if (!base) return std::move(base).error().wrap("mount cgroup");
+  // A read-only cgroup mount (the usual case) gets its flags in one recursive call at the end;
+  // otherwise each hierarchy is made read-only on its own and the tmpfs stays as asked.
+  const bool all_readonly = (attrs & MOUNT_ATTR_RDONLY) != 0;
   for (const auto& [name, host_dir] : config.cgroup.v1_dirs) {
     const std::string sub = m.destination + "/" + name;
-    auto target = open_in_root(root_fd, sub, true, true);
-    if (!target) return std::move(target).error().wrap("mount cgroup " + name);
-    if (::mount(host_dir.c_str(), fd_path(target->get()).c_str(), nullptr, MS_BIND | MS_REC,
+    if (::mkdirat(base->get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
+      return sdk::errno_error("mkdir " + sub);
+    }
+    UniqueFd target(::openat(base->get(), name.c_str(),
+                             O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!target) return sdk::errno_error("open " + sub);
+    if (::mount(host_dir.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND | MS_REC,
                 nullptr) != 0) {
       return mount_error("bind " + host_dir, sub, errno);
     }
-    BERTH_TRY_STATUS(set_attrs(root_fd, sub, attrs | MOUNT_ATTR_RDONLY, true));
+    if (!all_readonly) BERTH_TRY_STATUS(set_attrs(root_fd, sub, attrs | MOUNT_ATTR_RDONLY, true));
     // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct", as on the host.
     if (name.find(',') != std::string::npos) {
-      auto parent = open_in_root(root_fd, m.destination, false, true);
-      if (!parent) return std::move(parent).error();
       for (auto part : split(name, ',')) {
-        ::symlinkat(name.c_str(), parent->get(), std::string(part).c_str());
+        ::symlinkat(name.c_str(), base->get(), std::string(part).c_str());
       }
     }
   }
-  return set_attrs(root_fd, m.destination, attrs, false);
+  return set_attrs(root_fd, m.destination, attrs, all_readonly);
 }
 
 sdk::Status mount_filesystem(int root_fd, const OciMount& m) {

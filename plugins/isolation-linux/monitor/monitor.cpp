@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include "common/protocol.hpp"
 #include "common/sys_util.hpp"
 #include "monitor/child_util.hpp"
+#include "monitor/container_setup.hpp"
 
 namespace berth::plugins::isolation {
 namespace {
@@ -47,12 +49,22 @@ sdk::Result<Pipe> make_pipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+// A one-way channel for a reply line: a socket pair, so read_line can take the line whole.
+sdk::Result<Pipe> make_line_channel() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return sdk::errno_error("socketpair");
+  }
+  ::shutdown(fds[0], SHUT_WR);
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
 bool flag(std::string_view word) { return word == "1" || word == "true"; }
 
 }  // namespace
 
-sdk::Result<MonitorConfig> load_monitor_config(const std::string& task_dir) {
-  auto text = read_file(task_dir + "/" + std::string(kMonitorConf));
+sdk::Result<MonitorConfig> load_monitor_config(const std::string& task_dir, int fd) {
+  auto text = read_whole_fd(fd, "the monitor's configuration");
   if (!text) return std::move(text).error();
   MonitorConfig c;
   c.task_dir = task_dir;
@@ -80,8 +92,6 @@ sdk::Result<MonitorConfig> load_monitor_config(const std::string& task_dir) {
       c.kill_file = value;
     else if (key == "oom_file")
       c.oom_file = value;
-    else if (key == "setup_path")
-      c.setup_path = value;
   }
   return c;
 }
@@ -135,38 +145,23 @@ sdk::Result<pid_t> Monitor::spawn(Proc& proc, bool stdin_open, const std::string
   if (!start) return std::move(start).error();
   auto exec_err = make_pipe();
   if (!exec_err) return std::move(exec_err).error();
-  auto report = make_pipe();
+  auto report = make_line_channel();
   if (!report) return std::move(report).error();
   child.start_r = start->read.get();
   child.exec_err_w = exec_err->write.get();
   child.report = report->write.get();
 
-  // The setup runs in berth-setup, exec'd here; its fds travel by inheritance.
-  std::string fd_list;
-  for (int fd : child.all()) fd_list += (fd_list.empty() ? "" : ",") + std::to_string(fd);
-  std::string mode = exec_id.empty() ? "container" : "exec";
-  std::string container_pid = std::to_string(main_ ? main_->pid : 0);
-  std::vector<char*> argv = {config_.setup_path.data(), mode.data(), config_.task_dir.data(),
-                             fd_list.data()};
-  std::string exec_copy = exec_id;
-  if (!exec_id.empty()) {
-    argv.push_back(exec_copy.data());
-    argv.push_back(container_pid.data());
-  }
-  argv.push_back(nullptr);
-  static char kPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {kPath, nullptr};
+  child.create_config = config_.create_config_fd;
+  child.seccomp = config_.seccomp_fd;
+
+  // The setup runs right here in the forked child: no exec, the code is already mapped.
+  const int container_pid = main_ ? main_->pid : 0;
   pid_t setup = ::fork();
   if (setup < 0) return sdk::errno_error("fork setup child");
   if (setup == 0) {
-    close_fds_except(child.all());
-    for (int fd : child.all()) {
-      if (fd >= 0) ::fcntl(fd, F_SETFD, 0);
-    }
-    ::execve(argv[0], argv.data(), envp);
-    const std::string line = format_error(sdk::errno_error("exec " + config_.setup_path));
-    (void)write_all(child.report, line.data(), line.size());
-    ::_exit(127);
+    ::prctl(PR_SET_NAME, "berth-setup", 0, 0, 0);
+    if (exec_id.empty()) run_container_setup(child);
+    run_exec_setup(config_.task_dir, exec_id, container_pid, child);
   }
   // Only the process may hold its ends: an EOF must mean the process is gone.
   console_child.reset();

@@ -3,8 +3,10 @@
 // the task's "exit" file, holds their stdio pipes or pty masters, writes the json-file log,
 // serves attach clients and the plugin's requests on m.sock, and outlives berthd.
 //
-// It never parses JSON and does every heavy step (spec parsing, namespaces, mounts, seccomp) in
-// a forked child that execs berth-setup, so it stays small: one epoll loop over a few fds.
+// Every heavy step (spec parsing, namespaces, mounts, seccomp) runs in a forked child
+// (monitor/container_setup.hpp); the long-lived process itself only runs one epoll loop over a
+// few fds, and drops the pages of everything else once started (drop_file_backed_pages), so
+// its resident memory stays the loop's.
 #pragma once
 
 #include <sys/types.h>
@@ -21,7 +23,7 @@
 
 namespace berth::plugins::isolation {
 
-// monitor.conf, written by the plugin: "key value" lines.
+// The monitor's configuration, "key value" lines the plugin hands over in a memfd.
 struct MonitorConfig {
   std::string task_dir;
   bool terminal = false;
@@ -34,10 +36,11 @@ struct MonitorConfig {
   std::string procs_file;  // a cgroup.procs of the task (leftovers are killed at exit)
   std::string kill_file;   // v2 cgroup.kill, when there is one
   std::string oom_file;    // memory.oom_control (v1) or memory.events (v2): "oom_kill N"
-  std::string setup_path;  // berth-setup, exec'd to create the container and its execs
+  int create_config_fd = -1;  // memfds from the plugin, kept for the setup of every exec
+  int seccomp_fd = -1;
 };
 
-sdk::Result<MonitorConfig> load_monitor_config(const std::string& task_dir);
+sdk::Result<MonitorConfig> load_monitor_config(const std::string& task_dir, int fd);
 
 class Monitor {
  public:

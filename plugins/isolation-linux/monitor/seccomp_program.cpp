@@ -7,20 +7,22 @@
 
 #include <climits>
 
-#include "common/protocol.hpp"
 #include "common/sys_util.hpp"
 
 namespace berth::plugins::isolation {
 
-sdk::Result<std::string> read_seccomp_program(const std::string& task_dir) {
-  const std::string path = task_dir + "/" + std::string(kSeccompFile);
-  auto program = read_file(path);
-  if (!program) return std::move(program).error().wrap("seccomp: read the compiled profile");
+sdk::Result<std::string> read_seccomp_program(int fd) {
+  if (fd < 0) {
+    return sdk::make_error(sdk::ErrorCode::kInternal,
+                           "seccomp: the spec has a profile but the monitor got no program");
+  }
+  auto program = read_whole_fd(fd, "the compiled seccomp profile");
+  if (!program) return std::move(program).error().wrap("seccomp");
   const size_t count = program->size() / sizeof(struct sock_filter);
   if (program->empty() || program->size() % sizeof(struct sock_filter) != 0 ||
       count > BPF_MAXINSNS) {
     return sdk::make_error(sdk::ErrorCode::kInternal,
-                           "seccomp: " + path + " is not a BPF program (" +
+                           "seccomp: the compiled profile is not a BPF program (" +
                                std::to_string(program->size()) + " bytes)");
   }
   return program;

@@ -157,7 +157,8 @@ LinuxBackend::LinuxBackend(Config config, std::string state_dir, std::string mon
       init_path_(std::move(init_path)),
       cgroups_(std::move(cgroups)),
       log_(log),
-      events_(events) {}
+      events_(events),
+      launcher_(monitor_path_) {}
 
 LinuxBackend::~LinuxBackend() {
   // Monitors and containers live on: only this instance's watcher thread stops.
@@ -179,12 +180,6 @@ sdk::Result<std::unique_ptr<LinuxBackend>> LinuxBackend::create(const sdk::InitC
                            "berth-monitor not found or not executable at " + monitor +
                                " (install it next to the plugins directory, or set "
                                "\"monitor-path\")");
-  }
-  const std::string setup = monitor.substr(0, monitor.rfind('/') + 1) + "berth-setup";
-  if (::access(setup.c_str(), X_OK) != 0) {
-    return sdk::make_error(sdk::ErrorCode::kUnsupported,
-                           "berth-setup not found or not executable at " + setup +
-                               " (it belongs next to berth-monitor)");
   }
   std::string init = config->init_path;
   if (init.empty()) init = lexically_clean(here + "/../berth-init");
@@ -387,15 +382,6 @@ sdk::Result<int> LinuxBackend::create(sdk::Context& /*ctx*/, std::string_view id
   cc.init_path = spec.init ? init_path_ : "";
   cc.terminal = terminal;
   cc.cgroup = cgroups_->placement(cgroup);
-  if (auto s = write_file_atomic(dir + "/" + std::string(kCreateFile), create_config_to_json(cc));
-      !s) {
-    return fail(s.error());
-  }
-  if (seccomp) {
-    if (auto s = write_file_atomic(dir + "/" + std::string(kSeccompFile), *seccomp); !s) {
-      return fail(s.error());
-    }
-  }
   std::string conf;
   conf += "terminal " + std::string(terminal ? "1" : "0") + "\n";
   conf += "stdin " + std::string(spec.stdio.stdin ? "1" : "0") + "\n";
@@ -406,15 +392,17 @@ sdk::Result<int> LinuxBackend::create(sdk::Context& /*ctx*/, std::string_view id
     conf += "log_max_files " + std::to_string(spec.log.max_files) + "\n";
   }
   conf += "pid_namespace " + std::string(pid_namespace ? "1" : "0") + "\n";
-  conf += "setup_path " + monitor_path_.substr(0, monitor_path_.rfind('/') + 1) + "berth-setup\n";
   conf += "procs_file " + cgroups_->procs_file(cgroup) + "\n";
   if (auto k = cgroups_->kill_file(cgroup); !k.empty()) conf += "kill_file " + k + "\n";
   if (auto o = cgroups_->oom_file(cgroup); !o.empty()) conf += "oom_file " + o + "\n";
-  if (auto s = write_file_atomic(dir + "/" + std::string(kMonitorConf), conf); !s) {
-    return fail(s.error());
-  }
+  // Handed over in memfds rather than files: the monitor keeps them for every exec, and the
+  // task directory gets no files that only one process ever reads.
+  MonitorInputs inputs;
+  inputs.config = conf;
+  inputs.create_config = create_config_to_json(cc);
+  if (seccomp) inputs.seccomp = *seccomp;
 
-  auto spawned = spawn_monitor(monitor_path_, dir, kSetupTimeoutMs);
+  auto spawned = launcher_.launch(dir, inputs, kSetupTimeoutMs);
   if (!spawned) return fail(spawned.error());
   monitor = *spawned;
   auto sub = monitor_stream(dir, "subscribe", kRequestTimeoutMs);

@@ -18,6 +18,7 @@
 #include "plugin/cgroup_manager.hpp"
 #include "plugin/config.hpp"
 #include "plugin/exit_watcher.hpp"
+#include "plugin/monitor_launcher.hpp"
 #include "plugin/seccomp_compiler.hpp"
 
 namespace berth::plugins::isolation {
@@ -90,6 +91,7 @@ class LinuxBackend final : public sdk::IsolationBackend {
   sdk::Logger* log_;
   sdk::EventEmitter* events_;
   std::unique_ptr<ExitWatcher> watcher_;
+  MonitorLauncher launcher_;
   std::mutex parents_mu_;  // cgroup parent creation/removal and their record
   SeccompCache seccomp_cache_;
 };

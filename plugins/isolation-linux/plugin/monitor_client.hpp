@@ -1,5 +1,5 @@
-// The plugin's side of the monitor: starting one, detached from berthd, and talking to it over
-// its socket (the protocol is described in common/protocol.hpp).
+// The plugin's side of a running monitor: talking to it over its socket (the protocol is
+// described in common/protocol.hpp). Starting one is plugin/monitor_launcher.hpp.
 #pragma once
 
 #include <sys/types.h>
@@ -11,18 +11,6 @@
 #include "common/unique_fd.hpp"
 
 namespace berth::plugins::isolation {
-
-struct MonitorProcess {
-  pid_t pid = 0;
-  uint64_t start_time = 0;  // /proc/<pid>/stat starttime: with the pid, identifies it for good
-  int container_pid = 0;
-};
-
-// Runs `monitor_path --task-dir <task_dir>` (posix_spawn) in its own session with only the report
-// pipe as fd 3; the monitor forks away from its first process so it is not berthd's child. Waits
-// for "ok <container pid> <monitor pid>" (the container's process is created and held).
-sdk::Result<MonitorProcess> spawn_monitor(const std::string& monitor_path,
-                                          const std::string& task_dir, int timeout_ms);
 
 // One request, one answer line: the "ok" data or the monitor's error. kUnavailable when the
 // monitor is gone (its socket is removed once the container exited).

@@ -1,7 +1,7 @@
 // OCI linux.seccomp compiled to a classic BPF program with libseccomp, in the plugin (berthd's
 // process), once per distinct profile. Compiling Docker's default profile costs 15-20 ms of CPU;
 // doing it in every container's setup child made it the largest part of a container's start.
-// The program goes into the task directory (kSeccompFile) and berth-setup loads it as it is.
+// The program goes to the monitor in a memfd and its setup child loads it as it is.
 #pragma once
 
 #include <cstddef>
