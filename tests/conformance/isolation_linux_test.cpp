@@ -1628,6 +1628,50 @@ TEST_F(IsolationLinux, AKilledMonitorStopsItsContainerAndIsReported) {
   EXPECT_EQ(events_.count("lost"), 1);
 }
 
+// Monitors are forked by the plugin's launcher: a launcher that dies is replaced at the next
+// create, and the monitors it forked live on.
+TEST_F(IsolationLinux, AKilledLauncherIsReplacedAndItsMonitorsLiveOn) {
+  auto launcher_child = [] {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = e.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string comm = read_text(e.path().string() + "/comm");
+      std::istringstream status(read_text(e.path().string() + "/status"));
+      std::string line;
+      int ppid = 0;
+      while (std::getline(status, line)) {
+        if (line.rfind("PPid:", 0) == 0) ppid = std::stoi(line.substr(5));
+      }
+      if (ppid == ::getpid() && comm == "berth-launcher\n") return std::stoi(name);
+    }
+    return 0;
+  };
+  auto first = create("before", probe({"sleep"}));
+  ASSERT_TRUE(first) << first.error().message;
+  const int launcher = launcher_child();
+  ASSERT_GT(launcher, 0) << "no berth-launcher child";
+  ASSERT_EQ(::kill(launcher, SIGKILL), 0);
+  for (int i = 0; i < 200 && read_text("/proc/" + std::to_string(launcher) + "/status")
+                                     .find("State:\tZ") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  auto second = create("after", probe({"sleep"}));
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_NE(launcher_child(), 0);
+  EXPECT_NE(launcher_child(), launcher);
+  for (const char* id : {"before", "after"}) {
+    auto st = backend_->state(ctx_, id);
+    ASSERT_TRUE(st) << st.error().message;
+    EXPECT_EQ(st->status, sdk::TaskStatus::kCreated) << id;
+    ASSERT_TRUE(backend_->start(ctx_, id, ""));
+    ASSERT_TRUE(backend_->kill(ctx_, id, SIGKILL, false));
+    auto exit = events_.wait(id);
+    ASSERT_TRUE(exit) << id;
+    EXPECT_EQ(exit->exit_code, 128 + SIGKILL);
+  }
+}
+
 TEST_F(IsolationLinux, ACreateThatNeverFinishedIsCleanedUpByTheNextInstance) {
   backend_.reset();
   // What a berthd killed in the middle of create() leaves: the record and the cgroup directories.
