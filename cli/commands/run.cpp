@@ -234,7 +234,9 @@ std::unique_ptr<Command> make_run_like(bool is_run) {
     ApiClient& api = ctx.api();
     bool attach = attach_stdin || attach_stdout || attach_stderr;
     bool tty_out = c.tty && ctx.stdout_is_tty();
-    auto signals = start_signal_thread(ctx, id, o->sig_proxy, attach && tty_out);
+    // A detached run has nothing to proxy signals to or wait for (--rm is the daemon's job):
+    // no helper threads, no wait connection.
+    auto signals = start_signal_thread(ctx, id, o->sig_proxy && attach, attach && tty_out);
 
     std::optional<Hijacked> session;
     if (attach) {
@@ -245,16 +247,17 @@ std::unique_ptr<Command> make_run_like(bool is_run) {
         throw StatusError(e.what(), 1);
       }
     }
-    Waiter waiter(api, id, c.auto_remove ? "removed" : "next-exit");
+    std::optional<Waiter> waiter;
+    if (attach || c.auto_remove) waiter.emplace(api, id, c.auto_remove ? "removed" : "next-exit");
     try {
       api.call(Request{.method = "POST", .path = "/containers/" + id + "/start"});
     } catch (const ApiError& e) {
       if (session) session->conn->close();
-      if (c.auto_remove) waiter.get();
+      if (c.auto_remove) waiter->get();
       run_failure(name, e.what(), run_error_code(e.message()));
     }
     if (!attach) {
-      waiter.cancel();
+      if (waiter) waiter->cancel();
       std::cout << id << "\n";
       return 0;
     }
@@ -267,10 +270,10 @@ std::unique_ptr<Command> make_run_like(bool is_run) {
     HijackEnd end = pump_hijacked(*session, ho);
     if (raw) raw->restore();
     if (end == HijackEnd::kDetached) {
-      waiter.cancel();
+      waiter->cancel();
       return 0;
     }
-    int status = waiter.get();
+    int status = waiter->get();
     if (status != 0) throw StatusError("", status);
     return 0;
   };
