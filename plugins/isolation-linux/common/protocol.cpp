@@ -159,27 +159,35 @@ std::string format_error(const sdk::Error& error) {
          "\n";
 }
 
-sdk::Status send_fd(int sock, int fd) {
-  char byte = 'F';
+int send_with_fds(int sock, std::string_view data, const int* fds, size_t count) {
   struct iovec iov {
-    &byte, 1
+    const_cast<char*>(data.data()), data.size()
   };
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  constexpr size_t kMaxFds = 8;
+  if (count > kMaxFds) return EINVAL;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
   struct msghdr msg {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  if (count > 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    std::memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * count);
+  }
   ssize_t n;
   do {
     n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return sdk::errno_error("send fd");
+  if (n < 0) return errno;
+  return static_cast<size_t>(n) == data.size() ? 0 : EMSGSIZE;
+}
+
+sdk::Status send_fd(int sock, int fd) {
+  if (int err = send_with_fds(sock, "F", &fd, 1); err != 0) return sdk::errno_error("send fd", err);
   return {};
 }
 

@@ -58,7 +58,10 @@ sdk::Result<std::string> read_line(int fd, int timeout_ms, size_t max_size = 655
 sdk::Result<std::string> parse_reply(std::string_view line);
 std::string format_error(const sdk::Error& error);  // "err <code> <message>\n"
 
-// One fd over a unix socket (SCM_RIGHTS), as runc's console socket passes a pty master.
+// One message carrying `count` (at most 8) fds (SCM_RIGHTS). 0, or the errno of the failure
+// (EMSGSIZE when only part of `data` went).
+int send_with_fds(int sock, std::string_view data, const int* fds, size_t count);
+// One fd over a unix socket, as runc's console socket passes a pty master.
 sdk::Status send_fd(int sock, int fd);
 sdk::Result<UniqueFd> recv_fd(int sock, int timeout_ms);
 

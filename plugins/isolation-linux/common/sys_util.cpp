@@ -24,18 +24,7 @@ std::string errno_text(int err) {
 sdk::Result<std::string> read_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return sdk::errno_error("open " + path);
-  std::string out;
-  char buffer[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sdk::errno_error("read " + path);
-    }
-    if (n == 0) break;
-    out.append(buffer, static_cast<size_t>(n));
-  }
-  return out;
+  return read_whole_fd(fd.get(), path);
 }
 
 sdk::Result<std::string> read_whole_fd(int fd, const std::string& what) {

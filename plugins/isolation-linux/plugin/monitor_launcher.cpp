@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "common/protocol.hpp"
 #include "common/sys_util.hpp"
@@ -87,26 +86,8 @@ void MonitorLauncher::stop_launcher() {
 sdk::Status MonitorLauncher::send(const std::string& task_dir, const int (&fds)[4]) {
   for (int attempt = 0;; ++attempt) {
     if (!control_) BERTH_TRY_STATUS(start_launcher());
-    struct iovec iov {
-      const_cast<char*>(task_dir.data()), task_dir.size()
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof fds);
-    std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
-    ssize_t n;
-    do {
-      n = ::sendmsg(control_.get(), &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(task_dir.size())) return {};
-    const int err = n < 0 ? errno : EPIPE;
+    const int err = send_with_fds(control_.get(), task_dir, fds, 4);
+    if (err == 0) return {};
     // A launcher that died (killed, or out of memory) is replaced once.
     stop_launcher();
     if (!launcher_gone(err) || attempt > 0) {
