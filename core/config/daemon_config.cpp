@@ -124,7 +124,7 @@ Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view s
     std::string key(key_sv);
     if (key == "data-root" || key == "exec-root" || key == "storage-driver" ||
         key == "isolation-backend" || key == "log-level" || key == "tlscacert" ||
-        key == "tlscert" || key == "tlskey") {
+        key == "tlscert" || key == "tlskey" || key == "userns-remap") {
       auto s = as_string(v, key, source);
       if (!s) return s.error();
       if (key == "data-root") c.data_root = *s;
@@ -134,6 +134,7 @@ Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view s
       else if (key == "log-level") c.log_level = *s;
       else if (key == "tlscacert") c.tlscacert = *s;
       else if (key == "tlscert") c.tlscert = *s;
+      else if (key == "userns-remap") c.userns_remap = *s;
       else c.tlskey = *s;
     } else if (is_list_key(key)) {
       auto list = as_strings(v, key, source);
@@ -192,6 +193,7 @@ Status apply_override(DaemonConfig& c, std::string_view key, std::string_view va
   else if (k == "storage-driver") c.storage_driver = value;
   else if (k == "isolation-backend") c.isolation_backend = value;
   else if (k == "log-level") c.log_level = value;
+  else if (k == "userns-remap") c.userns_remap = value;
   else return bad("command line", "unknown option --" + k);
   return {};
 }

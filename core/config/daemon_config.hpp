@@ -32,6 +32,9 @@ struct DaemonConfig {
   std::map<std::string, std::string> plugins;  // driver id -> its raw JSON section
   std::string log_level = "info";
   LogOpts log_opts;
+  // Docker's --userns-remap: "<user>[:<group>]" whose first ranges in /etc/subuid and
+  // /etc/subgid become every container's root and ids (empty: off).
+  std::string userns_remap;
   // TCP hosts: mutual TLS (Docker's keys). A tcp:// host without TLS is refused unless
   // it listens on loopback.
   bool tls = false;

@@ -240,7 +240,7 @@ using Member = layer::TarMember;
 class Extractor {
  public:
   Extractor(int root_fd, PathParts dest, bool no_overwrite, bool copy_ids,
-            std::optional<Owner> owner)
+            std::optional<Owner> owner, layer::IdShift shift)
       : root_(root_fd),
         dest_(std::move(dest)),
         dest_abs_(abs_path(dest_)),
@@ -249,13 +249,18 @@ class Extractor {
                 [this](const Member& m, std::string_view step, int err) {
                   return error(m, step, err);
                 },
-                // The tar's owners with copy_ids (docker cp -a), else root; `owner` wins.
-                [owner, copy_ids](const Member& m) -> std::optional<layer::EntryOwner> {
-                  if (owner) return layer::EntryOwner{owner->uid, owner->gid};
-                  if (copy_ids) {
-                    return layer::EntryOwner{static_cast<uid_t>(m.uid), static_cast<gid_t>(m.gid)};
+                // The tar's owners with copy_ids (docker cp -a), else root; `owner` wins. All
+                // are container ids, stored as the host's for a remapped container.
+                [owner, copy_ids, shift](const Member& m) -> std::optional<layer::EntryOwner> {
+                  uint32_t uid = 0, gid = 0;
+                  if (owner) {
+                    uid = owner->uid;
+                    gid = owner->gid;
+                  } else if (copy_ids) {
+                    uid = static_cast<uint32_t>(m.uid);
+                    gid = static_cast<uint32_t>(m.gid);
                   }
-                  return layer::EntryOwner{};
+                  return layer::EntryOwner{shift.uids.to_host(uid), shift.gids.to_host(gid)};
                 }) {}
 
   Status run(Reader& in);
@@ -495,7 +500,8 @@ Result<PathStat> decode_path_stat(std::string_view header) {
   return out;
 }
 
-Status archive_path(const std::string& root, const std::string& path, Writer& out) {
+Status archive_path(const std::string& root, const std::string& path, Writer& out,
+                    layer::IdShift ids) {
   auto root_fd = layer::open_root(root);
   if (!root_fd) return std::move(root_fd).error().wrap("archive " + path);
   ApiPath p = api_path(path);
@@ -508,14 +514,14 @@ Status archive_path(const std::string& root, const std::string& path, Writer& ou
   // target as "link", "dir/." as "."). The root has no basename: its contents go as "./...".
   std::string top = go_base(p.abs);
   if (top == "/") top = ".";
-  layer::TreeArchiver archiver(out);
+  layer::TreeArchiver archiver(out, ids);
   BERTH_TRY_STATUS(archiver.add(loc->dir.get(), loc->name, top, true));
   return archiver.finish();
 }
 
 Status extract_archive(const std::string& root, const std::string& dest_dir, Reader& tar,
                        bool no_overwrite_dir_non_dir, bool copy_uid_gid,
-                       std::optional<Owner> owner) {
+                       std::optional<Owner> owner, layer::IdShift ids) {
   auto root_fd = layer::open_root(root);
   if (!root_fd) return std::move(root_fd).error().wrap("extract archive");
   // The extraction point, with its last element followed too (an archive extracted to a
@@ -530,13 +536,15 @@ Status extract_archive(const std::string& root, const std::string& dest_dir, Rea
     return lookup_error("extract archive", dest_dir, errno);
   }
   Extractor extractor(root_fd->get(), std::move(*dest), no_overwrite_dir_non_dir, copy_uid_gid,
-                      owner);
+                      owner, ids);
   return extractor.run(tar);
 }
 
-Status export_rootfs(const std::string& root, Writer& out) {
+Status export_rootfs(const std::string& root, Writer& out, layer::IdShift ids) {
   // The root's contents with no top entry: "bin/", "bin/sh", as dockerd's export.
-  return layer::write_tree(root, "", out);
+  layer::TreeOptions options;
+  options.ids = ids;
+  return layer::write_tree(root, "", out, options);
 }
 
 }  // namespace berth::core::container

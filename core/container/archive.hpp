@@ -15,6 +15,7 @@
 
 #include "core/common/io.hpp"
 #include "core/common/result.hpp"
+#include "core/layer/id_shift.hpp"
 
 namespace berth::core::container {
 
@@ -57,7 +58,9 @@ Result<PathStat> decode_path_stat(std::string_view header);
 // hard links as link entries). A symlink as the last element is archived as the link itself;
 // "dir/" archives what it resolves to under the name "dir"; "dir/." archives the directory as
 // "./" with its contents as "./a" (docker cp's copy-the-contents form). kNotFound when missing.
-Status archive_path(const std::string& root, const std::string& path, Writer& out);
+// `ids`: owners as the container sees them (a remapped container's files).
+Status archive_path(const std::string& root, const std::string& path, Writer& out,
+                    layer::IdShift ids = {});
 
 struct Owner {
   uid_t uid = 0;
@@ -74,12 +77,13 @@ struct Owner {
 // a container with a User). no_overwrite_dir_non_dir: replacing a directory with a
 // non-directory or the reverse is kFailedPrecondition "cannot overwrite directory \"<path>\"
 // with non-directory \"<dest>\"" (container paths). Entries before a failure stay.
+// `ids`: the owners, container ids, are stored as the host's (a remapped container).
 Status extract_archive(const std::string& root, const std::string& dest_dir, Reader& tar,
                        bool no_overwrite_dir_non_dir, bool copy_uid_gid,
-                       std::optional<Owner> owner = std::nullopt);
+                       std::optional<Owner> owner = std::nullopt, layer::IdShift ids = {});
 
 // docker export: a tar of everything under `root` (a mounted rootfs, not /proc/<pid>/root),
 // entries named without a leading "./" ("bin/", "bin/sh", ".dockerenv").
-Status export_rootfs(const std::string& root, Writer& out);
+Status export_rootfs(const std::string& root, Writer& out, layer::IdShift ids = {});
 
 }  // namespace berth::core::container

@@ -72,12 +72,13 @@ std::vector<sdk::Mount> read_only_view(const std::vector<sdk::Mount>& mounts) {
 }  // namespace
 
 ContainerManager::RootfsAccess::RootfsAccess(RootfsAccess&& o) noexcept
-    : path_(std::move(o.path_)), mounted_(std::exchange(o.mounted_, {})) {}
+    : path_(std::move(o.path_)), ids_(o.ids_), mounted_(std::exchange(o.mounted_, {})) {}
 
 ContainerManager::RootfsAccess& ContainerManager::RootfsAccess::operator=(RootfsAccess&& o) noexcept {
   if (this != &o) {
     this->~RootfsAccess();
     path_ = std::move(o.path_);
+    ids_ = o.ids_;
     mounted_ = std::exchange(o.mounted_, {});
   }
   return *this;
@@ -101,6 +102,7 @@ Result<ContainerManager::RootfsAccess> ContainerManager::open_rootfs(std::string
   bool running = (rec.state.status == State::kRunning || rec.state.status == State::kPaused) &&
                  rec.state.pid > 0;
   RootfsAccess access;
+  if (auto remap = userns_remap_for(rec.host_config); remap) access.ids_ = id_shift(*remap);
   if (live && running) {
     access.path_ = "/proc/" + std::to_string(rec.state.pid) + "/root";
     return access;
@@ -234,7 +236,7 @@ Result<std::string> ContainerManager::commit(std::string_view name, const std::s
       resume();
       return ingest.error();
     }
-    auto s = layer::write_changes_tar(root->path(), list, *ingest);
+    auto s = layer::write_changes_tar(root->path(), list, *ingest, root->ids());
     resume();
     if (!s) {
       ingest->abort();

@@ -3,6 +3,9 @@
 // container_fs.cpp.
 #include "core/container/container_manager.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +29,29 @@ namespace {
 std::string str(const json::object& o, std::string_view k) {
   const auto* v = o.if_contains(k);
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// lchown of every entry in `dir` (itself included, symlinks not followed): container ids to
+// the host's.
+Status shift_owners_to_host(const std::string& dir, const layer::IdShift& ids) {
+  auto shift = [&](const std::string& path) -> Status {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return errno_error("stat " + path);
+    const uid_t uid = ids.uids.to_host(st.st_uid);
+    const gid_t gid = ids.gids.to_host(st.st_gid);
+    if ((uid != st.st_uid || gid != st.st_gid) && ::lchown(path.c_str(), uid, gid) != 0) {
+      return errno_error("chown " + path);
+    }
+    return {};
+  };
+  BERTH_TRY_STATUS(shift(dir));
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    BERTH_TRY_STATUS(shift(it->path().string()));
+  }
+  if (ec) return make_error(ErrorCode::kInternal, "walk " + dir + ": " + ec.message());
+  return {};
 }
 
 Error no_such_container(std::string_view name) {
@@ -298,7 +324,36 @@ Result<std::string> ContainerManager::unique_name(const std::string& requested, 
   return name;
 }
 
-Status ContainerManager::write_etc_files(ContainerRecord& rec) {
+Result<const config::UsernsRemap*> ContainerManager::userns_remap_for(
+    const json::object& hc) const {
+  if (!options_.userns_remap || str(hc, "UsernsMode") == "host") return nullptr;
+  // dockerd's checks and wording (daemon_unix.go): these need the host's user namespace.
+  if (const auto* p = hc.if_contains("Privileged"); p != nullptr && p->is_bool() && p->get_bool()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "privileged mode is incompatible with user namespaces.  You must run the "
+                      "container in the host namespace when running privileged mode");
+  }
+  if (str(hc, "NetworkMode") == "host") {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cannot share the host's network namespace when user namespaces are enabled");
+  }
+  if (str(hc, "PidMode") == "host") {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cannot share the host PID namespace when user namespaces are enabled");
+  }
+  return &*options_.userns_remap;
+}
+
+layer::IdShift ContainerManager::id_shift(const config::UsernsRemap* remap) {
+  layer::IdShift ids;
+  if (remap != nullptr) {
+    ids.uids = {remap->uids.host, remap->uids.size};
+    ids.gids = {remap->gids.host, remap->gids.size};
+  }
+  return ids;
+}
+
+Status ContainerManager::write_etc_files(ContainerRecord& rec, const config::UsernsRemap* owner) {
   auto dir = std::filesystem::path(containers_dir()) / rec.id;
   std::string mode = str(rec.host_config, "NetworkMode");
   std::string hostname = str(rec.config, "Hostname");
@@ -351,11 +406,23 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec) {
       resolv += line + "\n";
     }
   }
-  return fs::write_if_changed(rec.resolv_conf_path, resolv, 0644, kVolatile);
+  BERTH_TRY_STATUS(fs::write_if_changed(rec.resolv_conf_path, resolv, 0644, kVolatile));
+  // A remapped container's root owns them, as its own files (dockerd chowns them the same way).
+  const uid_t uid = owner != nullptr ? owner->uids.host : 0;
+  const gid_t gid = owner != nullptr ? owner->gids.host : 0;
+  for (const auto* path : {&rec.hostname_path, &rec.hosts_path, &rec.resolv_conf_path}) {
+    struct stat st {};
+    if (::lstat(path->c_str(), &st) == 0 && (st.st_uid != uid || st.st_gid != gid) &&
+        ::lchown(path->c_str(), uid, gid) != 0) {
+      return errno_error("chown " + *path);
+    }
+  }
+  return {};
 }
 
 Status ContainerManager::prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,
-                                         std::vector<std::string>& created) {
+                                         std::vector<std::string>& created,
+                                         const config::UsernsRemap* remap) {
   std::optional<sdk::ScopedMounts> rootfs;  // mounted once, only when a new volume wants copy-up
   std::string rootfs_dir = options_.exec_root + "/mounts/copyup-" + rec.id;
   auto image_root = [&]() -> Result<std::string> {
@@ -388,10 +455,16 @@ Status ContainerManager::prepare_volumes(ContainerRecord& rec, const image::Reso
     m.driver = "local";
     volumes_.add_user(m.name, rec.id);
     if (!existed) created.push_back(m.name);
-    if (!m.copy_image_data || image.config.diff_ids().empty()) continue;
-    auto root = image_root();
-    if (!root) return root.error().wrap("copy image content into volume " + m.name);
-    BERTH_TRY_STATUS(volumes_.copy_up(m.name, *root, m.destination));
+    if (m.copy_image_data && !image.config.diff_ids().empty()) {
+      auto root = image_root();
+      if (!root) return root.error().wrap("copy image content into volume " + m.name);
+      BERTH_TRY_STATUS(volumes_.copy_up(m.name, *root, m.destination));
+    }
+    // A new volume of a remapped container is its root's, as its own files (dockerd creates
+    // it under the remapped root's data-root).
+    if (!existed && remap != nullptr) {
+      BERTH_TRY_STATUS(shift_owners_to_host(m.source, id_shift(remap)));
+    }
   }
   if (rootfs) {
     (void)rootfs->unmount();
@@ -422,6 +495,8 @@ Result<ContainerManager::Created> ContainerManager::create(const std::string& na
   CreateDefaults defaults{options_.ncpu, options_.log_max_size, options_.log_max_file, options_.cgroup_v2};
   auto prepared = prepare_create(body, image->config, id, image_ref, defaults);
   if (!prepared) return prepared.error();
+  auto remap = userns_remap_for(prepared->host_config);
+  if (!remap) return remap.error();
   auto full_name = unique_name(name, id);
   if (!full_name) return full_name.error();
 
@@ -462,8 +537,8 @@ Result<ContainerManager::Created> ContainerManager::create(const std::string& na
                                  {{"berth.container", id}});
   if (!mounts) return undo(mounts.error().wrap("prepare root filesystem"));
   snapshot = true;
-  if (auto s = prepare_volumes(rec, *image, created_volumes); !s) return undo(s.error());
-  if (auto s = write_etc_files(rec); !s) return undo(s.error());
+  if (auto s = prepare_volumes(rec, *image, created_volumes, *remap); !s) return undo(s.error());
+  if (auto s = write_etc_files(rec, *remap); !s) return undo(s.error());
   if (auto s = save_record(containers_dir(), rec); !s) return undo(s.error());
   auto c = std::make_shared<Container>();
   c->record = std::move(rec);

@@ -31,8 +31,10 @@
 #include "core/common/unique_fd.hpp"
 #include "core/container/container.hpp"
 #include "core/container/create_config.hpp"
+#include "core/config/userns_remap.hpp"
 #include "core/events/event_bus.hpp"
 #include "core/image/image_service.hpp"
+#include "core/layer/id_shift.hpp"
 #include "core/volume/volume_manager.hpp"
 
 namespace berth::core::container {
@@ -44,6 +46,7 @@ struct ManagerOptions {
   int log_max_file = 3;
   int ncpu = 1;
   bool cgroup_v2 = false;
+  std::optional<config::UsernsRemap> userns_remap;  // daemon's --userns-remap, when set
 };
 
 // Outcome of an operation that may be a no-op (HTTP 304).
@@ -133,10 +136,13 @@ class ContainerManager {
     RootfsAccess& operator=(RootfsAccess&&) noexcept;
     ~RootfsAccess();
     const std::string& path() const { return path_; }
+    // How the container sees its files' owners (a remapped container's).
+    const layer::IdShift& ids() const { return ids_; }
 
    private:
     friend class ContainerManager;
     std::string path_;
+    layer::IdShift ids_;
     std::string mounted_;  // set when we mounted it ourselves
   };
   // live: prefer the running container's view (volumes included); otherwise its snapshot.
@@ -164,8 +170,15 @@ class ContainerManager {
   Status persist(Container& c);  // caller holds c.mutex
   Result<std::string> unique_name(const std::string& requested, const std::string& id);
   Status prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,
-                         std::vector<std::string>& created_volumes);
-  Status write_etc_files(ContainerRecord& rec);
+                         std::vector<std::string>& created_volumes,
+                         const config::UsernsRemap* remap);
+  // owner: the remapped root that owns them (null: root).
+  Status write_etc_files(ContainerRecord& rec, const config::UsernsRemap* owner = nullptr);
+  // The daemon's --userns-remap when it applies to a container (not --userns=host), else null;
+  // Docker's errors for what a remapped container cannot have.
+  Result<const config::UsernsRemap*> userns_remap_for(const boost::json::object& host_config) const;
+  // Host ids <-> the remapped container's (identity for null).
+  static layer::IdShift id_shift(const config::UsernsRemap* remap);
   Status start_task(const std::shared_ptr<Container>& c);  // caller holds c->op
   void handle_exit(const std::shared_ptr<Container>& c, ExitInfo info);
   // Records an exit and decides on a restart; caller holds c->mutex. Returns the restart delay

@@ -73,7 +73,10 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   }
   // Written afresh at every start, as dockerd does: the host's resolver may have changed, and the
   // files are written without fsync (a crash may leave them empty).
-  BERTH_TRY_STATUS(write_etc_files(rec));
+  auto remap = userns_remap_for(rec.host_config);
+  if (!remap) return remap.error();
+  spec_ctx.userns_remap = *remap;
+  BERTH_TRY_STATUS(write_etc_files(rec, *remap));
   auto spec = build_oci_spec(rec, spec_ctx);
   if (!spec) return spec.error();
   auto rootfs = storage_.mounts(ctx, rec.storage_key);

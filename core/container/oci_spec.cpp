@@ -396,6 +396,7 @@ Result<json::object> build_oci_spec(const ContainerRecord& c, const SpecContext&
     namespaces.push_back(json::object{{"type", "network"}});
   }
   if (str(hc, "CgroupnsMode") == "private") namespaces.push_back(json::object{{"type", "cgroup"}});
+  if (ctx.userns_remap != nullptr) namespaces.push_back(json::object{{"type", "user"}});
 
   json::array devices;
   if (privileged) {
@@ -421,12 +422,22 @@ Result<json::object> build_oci_spec(const ContainerRecord& c, const SpecContext&
     linux["readonlyPaths"] = to_array(default_readonly_paths());
   }
   if (!sc->is_null()) linux["seccomp"] = std::move(*sc);
+  if (const auto* remap = ctx.userns_remap; remap != nullptr) {
+    auto mapping = [](const config::IdRange& r) {
+      return json::array{json::object{{"containerID", 0}, {"hostID", r.host}, {"size", r.size}}};
+    };
+    linux["uidMappings"] = mapping(remap->uids);
+    linux["gidMappings"] = mapping(remap->gids);
+  }
   if (const auto* sysctls = hc.if_contains("Sysctls"); sysctls != nullptr && sysctls->is_object()) {
     linux["sysctl"] = sysctls->get_object();
   }
 
   std::string hostname = str(cfg, "Hostname");
   if (auto dn = str(cfg, "Domainname"); !dn.empty()) annotations["org.berth.domainname"] = dn;
+  // The image's root-owned files are the remapped root's (an idmapped rootfs), as dockerd gets
+  // by chowning a copy of every layer.
+  if (ctx.userns_remap != nullptr) annotations["org.berth.idmap-rootfs"] = "true";
   json::object spec{{"ociVersion", "1.0.2"},
                     {"process", std::move(process)},
                     {"root", json::object{{"path", "rootfs"}, {"readonly", flag(hc, "ReadonlyRootfs")}}},

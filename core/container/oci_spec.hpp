@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/common/result.hpp"
+#include "core/config/userns_remap.hpp"
 #include "core/container/container.hpp"
 #include "core/container/user_lookup.hpp"
 
@@ -17,6 +18,8 @@ struct SpecContext {
   bool host_network = false;
   bool cgroup_v2 = false;
   bool swap_accounting = true;  // memory+swap limits can be set
+  // A user namespace whose root is this remap's first host id (--userns-remap), or none.
+  const config::UsernsRemap* userns_remap = nullptr;
 };
 
 Result<boost::json::object> build_oci_spec(const ContainerRecord& c, const SpecContext& ctx);

@@ -16,6 +16,7 @@
 #include "core/common/host_info.hpp"
 #include "core/common/ids.hpp"
 #include "core/common/logging.hpp"
+#include "core/config/userns_remap.hpp"
 #include "core/daemon/daemon_lock.hpp"
 #include "core/daemon/exec_root.hpp"
 #include "core/events/event_bus.hpp"
@@ -146,6 +147,19 @@ Status Daemon::start() {
   copts.log_max_file = config_.log_opts.max_file;
   copts.ncpu = host.ncpu;
   copts.cgroup_v2 = host.cgroup_version == "2";
+  if (!config_.userns_remap.empty()) {
+    // Remapped containers see their image through an idmapped overlay (isolation.linux).
+    if (s.plugins->storage_name() != "overlay") {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "userns-remap needs the overlay storage driver (this berthd uses " +
+                            s.plugins->storage_name() + ")");
+    }
+    auto remap = config::resolve_userns_remap(config_.userns_remap);
+    if (!remap) return remap.error();
+    log->info("userns-remap: containers' root is host uid {} gid {} ({} ids)", remap->uids.host,
+              remap->gids.host, remap->uids.size);
+    copts.userns_remap = std::move(*remap);
+  }
   s.containers = std::make_unique<container::ContainerManager>(
       copts, *s.images, s.plugins->storage(), s.plugins->isolation(), *s.volumes, s.events);
   s.images->image_users = [&s](const std::string& id) { return s.containers->image_users(id); };

@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   add("--required-plugin,--required-plugins", "required-plugins", "driver id or plugin that must load (repeatable)");
   add("--disabled-plugin,--disabled-plugins", "disabled-plugins", "driver id or plugin not to load (repeatable)");
   add("-l,--log-level", "log-level", "trace, debug, info, warn or error");
+  add("--userns-remap", "userns-remap",
+      "user[:group] whose subordinate ids (/etc/subuid, /etc/subgid) containers run as");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

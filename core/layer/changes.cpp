@@ -335,13 +335,13 @@ Result<std::vector<Change>> tree_changes(const std::filesystem::path& base,
 }
 
 Status write_changes_tar(const std::filesystem::path& root, const std::vector<Change>& changes,
-                         Writer& out) {
+                         Writer& out, IdShift ids) {
   auto root_fd = open_root(root);
   if (!root_fd) return std::move(root_fd).error().wrap("write changes");
   std::vector<Change> sorted = changes;
   sort_unique(sorted);
 
-  TreeArchiver archiver(out);
+  TreeArchiver archiver(out, ids);
   std::set<std::string> emitted;
   // Entries are read with RESOLVE_NO_SYMLINKS: change paths name real entries, so a symlink on
   // the way means the tree is not the one the changes describe.

@@ -9,6 +9,7 @@
 
 #include "core/common/io.hpp"
 #include "core/common/result.hpp"
+#include "core/layer/id_shift.hpp"
 
 namespace berth::core::layer {
 
@@ -42,8 +43,8 @@ Result<std::vector<Change>> tree_changes(const std::filesystem::path& base,
 // A Docker layer tar of `changes` read from `root` (the changed tree): deletions become empty
 // ".wh.<name>" files, additions and modifications are copied (directories without their
 // contents: their children are changes of their own), and the parent directories of every
-// change are included so the tar applies on its own.
+// change are included so the tar applies on its own. `ids`: owners as the container sees them.
 Status write_changes_tar(const std::filesystem::path& root, const std::vector<Change>& changes,
-                         Writer& out);
+                         Writer& out, IdShift ids = {});
 
 }  // namespace berth::core::layer

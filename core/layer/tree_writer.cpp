@@ -66,8 +66,8 @@ Status TreeArchiver::add_stat(int dirfd, const std::string& name, const std::str
   TarHeader h;
   h.name = tar_name;
   h.mode = st.st_mode & (S_IFMT | 07777);
-  h.uid = st.st_uid;
-  h.gid = st.st_gid;
+  h.uid = ids_.uids.to_container(st.st_uid);
+  h.gid = ids_.gids.to_container(st.st_gid);
   h.mtime = st.st_mtim.tv_sec;
 
   if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
@@ -165,7 +165,7 @@ Status write_tree(const std::filesystem::path& root, const std::filesystem::path
     top = join_path(*renamed);
   }
 
-  TreeArchiver archiver(out);
+  TreeArchiver archiver(out, options.ids);
   if (parts->empty()) {
     if (top.empty()) {
       BERTH_TRY_STATUS(archiver.add_children(root_fd->get(), ""));

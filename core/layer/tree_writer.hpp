@@ -13,6 +13,7 @@
 
 #include "core/common/io.hpp"
 #include "core/common/result.hpp"
+#include "core/layer/id_shift.hpp"
 #include "core/layer/tar_writer.hpp"
 
 namespace berth::core::layer {
@@ -21,6 +22,8 @@ struct TreeOptions {
   // Name of the top entry in the archive; empty: the basename of `rel`. When `rel` is the root
   // itself and this is empty, the archive holds the root's contents with no top entry (export).
   std::string rename_to;
+  // Owners as the container sees them (a remapped container's files).
+  IdShift ids;
 };
 
 // Writes a PAX tar of `rel` (a directory tree or a single entry) under `root` to `out`.
@@ -32,7 +35,8 @@ Status write_tree(const std::filesystem::path& root, const std::filesystem::path
 // The entry-level encoder behind write_tree and write_changes_tar.
 class TreeArchiver {
  public:
-  explicit TreeArchiver(Writer& out) : tar_(out) {}
+  // `ids`: owners are written as the container sees them (a remapped container's files).
+  explicit TreeArchiver(Writer& out, IdShift ids = {}) : tar_(out), ids_(ids) {}
 
   // Archives `name` in `dirfd` as member `tar_name` (no trailing "/"; added for directories),
   // with its whole subtree when `recurse`. A missing entry is kNotFound.
@@ -48,6 +52,7 @@ class TreeArchiver {
                   const struct stat& st, bool recurse);
 
   TarWriter tar_;
+  IdShift ids_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 

@@ -256,6 +256,108 @@ TEST_F(Containers, CleanStopKeepsTheExecRootTmpfsOfARunningContainer) {
   expect_nothing_left(id);
 }
 
+// Ranges for a made-up user in /etc/subuid and /etc/subgid for the life of a test (the files
+// are left as they were, whatever else they hold).
+class SubordinateIds {
+ public:
+  SubordinateIds(std::string user, uint32_t base) : user_(std::move(user)) {
+    for (const char* f : {"/etc/subuid", "/etc/subgid"}) {
+      std::ofstream(f, std::ios::app) << user_ << ":" << base << ":65536\n";
+    }
+  }
+  ~SubordinateIds() {
+    for (const char* f : {"/etc/subuid", "/etc/subgid"}) {
+      std::ifstream in(f);
+      std::string kept, line;
+      while (std::getline(in, line)) {
+        if (line.rfind(user_ + ":", 0) != 0) kept += line + "\n";
+      }
+      in.close();
+      std::ofstream(f, std::ios::trunc) << kept;
+    }
+  }
+  const std::string& user() const { return user_; }
+
+ private:
+  std::string user_;
+};
+
+// --userns-remap: containers' root is an unprivileged host id, the image's files still are
+// root's inside, their writes are stored with host ids and come back out (cp, export, commit)
+// with the container's; Docker's refusals for what a remapped container cannot have.
+TEST_F(Containers, UsernsRemapMakesRootAnUnprivilegedHostUser) {
+  constexpr uint32_t kBase = 500000;
+  SubordinateIds ids("berth-test-remap-" + std::to_string(::getpid()), kBase);
+  ASSERT_EQ(d_.stop(SIGTERM), 0) << d_.log();
+  BerthdOptions remapped = options_;
+  remapped.args = {"--userns-remap", ids.user()};
+  ASSERT_TRUE(d_.start(remapped)) << d_.log();
+
+  auto words = [](const std::string& text) {
+    std::istringstream in(text);
+    std::string w, out;
+    while (in >> w) out += (out.empty() ? "" : " ") + w;
+    return out;
+  };
+  EXPECT_EQ(words(ok({"run", "--rm", "busybox:local", "cat", "/proc/self/uid_map"})),
+            "0 " + std::to_string(kBase) + " 65536");
+  // The image's files are root's, root can write them, and it writes as root inside.
+  EXPECT_EQ(words(ok({"run", "--rm", "busybox:local", "sh", "-c",
+                      "stat -c %u /bin/busybox; echo x >> /etc/passwd && id -u; "
+                      "stat -c %u /etc/hosts"})),
+            "0 0 0");
+  std::string id = ok({"run", "-d", "--name", "remapped", "-v", "remapvol:/data", "busybox:local",
+                       "sh", "-c", "echo data > /root/f; touch /data/ok; exec sleep 1000"});
+  ASSERT_TRUE(eventually(
+      [&] { return berth({"exec", "remapped", "test", "-e", "/data/ok"}).exit_code == 0; }));
+  std::ifstream status("/proc/" + inspect("remapped", "{{.State.Pid}}") + "/status");
+  std::string line, uid_line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) uid_line = words(line);
+  }
+  const std::string base = std::to_string(kBase);
+  EXPECT_EQ(uid_line, "Uid: " + base + " " + base + " " + base + " " + base);
+  struct stat st {};
+  ASSERT_EQ(::stat(inspect("remapped", "{{(index .Mounts 0).Source}}").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kBase);  // a new volume is the remapped root's
+  // Out of the container, owners are the container's.
+  auto listing = [&](const std::vector<std::string>& cmd) {
+    auto tar = berth(cmd);
+    EXPECT_EQ(tar.exit_code, 0) << tar.err;
+    return run_command({"/bin/tar", "--numeric-owner", "-tvf", "-"}, tar.out).out;
+  };
+  EXPECT_NE(listing({"cp", "remapped:/root/f", "-"}).find(" 0/0 "), std::string::npos);
+  auto exported = listing({"export", "remapped"});
+  auto at = exported.find("root/f");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(exported.rfind(" 0/0 ", at), std::string::npos);
+  EXPECT_EQ(exported.find(base + "/"), std::string::npos) << "a host id leaked into export";
+  // Into the container: the tar's owners, stored as the host's.
+  ok({"cp", "-a", "/etc/hostname", "remapped:/root/in"});
+  EXPECT_EQ(ok({"exec", "remapped", "stat", "-c", "%u", "/root/in"}), "0");
+  ok({"commit", "remapped", "remapped:committed"});
+  ok({"rm", "-f", "remapped"});
+  // The committed layer holds container ids: an unremapped container sees root's file.
+  EXPECT_EQ(ok({"run", "--rm", "--userns=host", "remapped:committed", "stat", "-c", "%u %s",
+                "/root/f"}),
+            "0 5");
+  EXPECT_EQ(words(ok({"run", "--rm", "--userns=host", "busybox:local", "cat", "/proc/self/uid_map"})),
+            "0 0 4294967295");
+  auto priv = berth({"run", "--rm", "--privileged", "busybox:local", "true"});
+  EXPECT_NE(priv.err.find("privileged mode is incompatible with user namespaces"),
+            std::string::npos)
+      << priv.err;
+  auto host_net = berth({"run", "--rm", "--network", "host", "busybox:local", "true"});
+  EXPECT_NE(host_net.err.find("cannot share the host's network namespace when user namespaces are "
+                              "enabled"),
+            std::string::npos)
+      << host_net.err;
+  EXPECT_NE(ok({"info", "--format", "{{json .SecurityOptions}}"}).find("name=userns"),
+            std::string::npos);
+  ok({"volume", "rm", "remapvol"});
+  expect_nothing_left(id);
+}
+
 TEST_F(Containers, VolumesAndBindMounts) {
   ok({"volume", "create", "data"});
   ok({"run", "--rm", "-v", "data:/data", "busybox:local", "sh", "-c", "echo kept > /data/f"});

@@ -288,7 +288,7 @@ void handle_archive(ContainerManager& m, Request& req, ResponseWriter& res) {
   if (req.method == "PUT") {
     auto s = container::extract_archive(root->path(), *path, req.body(),
                                         req.query_bool("noOverwriteDirNonDir"),
-                                        req.query_bool("copyUIDGID"));
+                                        req.query_bool("copyUIDGID"), std::nullopt, root->ids());
     if (!s) {
       if (s.error().code == ErrorCode::kNotFound) {
         return res.send_error(404, "Could not find the file " + *path + " in container " + name);
@@ -307,7 +307,7 @@ void handle_archive(ContainerManager& m, Request& req, ResponseWriter& res) {
   res.add_header("X-Docker-Container-Path-Stat", container::encode_path_stat(*st));
   if (req.method == "HEAD") return res.send(200, "", "");
   StreamWriter out(res, "application/x-tar");
-  auto s = container::archive_path(root->path(), *path, out);
+  auto s = container::archive_path(root->path(), *path, out, root->ids());
   if (!s) {
     if (!res.started()) return res.send_error(s.error());
     return;
@@ -319,7 +319,7 @@ void handle_export(ContainerManager& m, Request& req, ResponseWriter& res) {
   auto root = m.open_rootfs(req.param("id"), false);
   if (!root) return res.send_error(root.error());
   StreamWriter out(res, "application/octet-stream");
-  auto s = container::export_rootfs(root->path(), out);
+  auto s = container::export_rootfs(root->path(), out, root->ids());
   if (!s) {
     if (!res.started()) return res.send_error(s.error());
     return;

@@ -67,6 +67,7 @@ json::object info_object(const SystemDeps& d) {
   network_plugins.push_back(json::string("null"));
   json::array security_options{json::string("name=seccomp,profile=default"),
                                json::string("name=cgroupns")};
+  if (!d.config.userns_remap.empty()) security_options.push_back(json::string("name=userns"));
   json::array warnings;
   if (d.warnings) {
     for (const auto& w : d.warnings()) warnings.push_back(json::string(w));

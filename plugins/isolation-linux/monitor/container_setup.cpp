@@ -15,6 +15,7 @@
 #include "common/create_config.hpp"
 #include "common/protocol.hpp"
 #include "common/sys_util.hpp"
+#include "monitor/idmapped_rootfs.hpp"
 #include "monitor/linux_mounts.hpp"
 #include "monitor/namespaces.hpp"
 #include "monitor/process_exec.hpp"
@@ -151,12 +152,12 @@ std::optional<std::string> load_seccomp(const ProcessFds& fds) {
 // whose pid it reports before leaving (the process is re-parented to the monitor).
 [[noreturn]] void user_namespace_stage(const CreateConfig& config, const NamespacePlan& plan,
                                        const ProcessFds& fds, int sync,
-                                       const std::string* seccomp) {
+                                       const std::string* seccomp, int idmap_userns) {
   ::close(fds.report);
   // The rootfs and the bind sources, while still root on the host, in a mount namespace of our
   // own that the container's (made inside the user namespace) copies.
   if (::unshare(CLONE_NEWNS) != 0) fail(sync, sdk::errno_error("unshare mount namespace"));
-  auto prepared = prepare_rootfs(config, true);
+  auto prepared = prepare_rootfs(config, true, idmap_userns);
   if (!prepared) fail(sync, prepared.error());
   // Unsharing a mount namespace moves the current directory to its copy in the new one: that
   // is where the rootfs gets attached again (finish_rootfs), reached without any path.
@@ -188,6 +189,14 @@ void run_container_setup(const ProcessFds& fds) {
   if (!plan) fail(fds.report, plan.error());
   auto seccomp = load_seccomp(fds);
   const std::string* seccomp_ptr = seccomp ? &*seccomp : nullptr;
+  // The core asks for the image's files to be the container root's (its --userns-remap).
+  UniqueFd idmap;
+  if (auto it = config->spec.annotations.find(kIdmapRootfsAnnotation);
+      plan->new_user && it != config->spec.annotations.end() && it->second == "true") {
+    auto ns = make_mapping_userns(config->spec.uid_mappings, config->spec.gid_mappings);
+    if (!ns) fail(fds.report, ns.error());
+    idmap = std::move(*ns);
+  }
   int sync[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) != 0) {
     fail(fds.report, sdk::errno_error("socketpair"));
@@ -197,7 +206,9 @@ void run_container_setup(const ProcessFds& fds) {
   if (pid < 0) fail(fds.report, sdk::errno_error("fork container process"));
   if (pid == 0) {
     ::close(sync[0]);
-    if (plan->new_user) user_namespace_stage(*config, *plan, fds, sync[1], seccomp_ptr);
+    if (plan->new_user) {
+      user_namespace_stage(*config, *plan, fds, sync[1], seccomp_ptr, idmap.get());
+    }
     container_main(*config, *plan, fds, sync[1], nullptr, seccomp_ptr);
   }
   ::close(sync[1]);

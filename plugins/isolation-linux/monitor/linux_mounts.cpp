@@ -15,6 +15,7 @@
 
 #include "berth/sdk/mount.hpp"
 #include "common/sys_util.hpp"
+#include "monitor/idmapped_rootfs.hpp"
 
 namespace berth::plugins::isolation {
 namespace {
@@ -461,7 +462,20 @@ sdk::Result<UniqueFd> open_in_root(int root_fd, const std::string& path, bool cr
   return UniqueFd(fd);
 }
 
-sdk::Result<PreparedRoot> prepare_rootfs(const CreateConfig& config, bool detach) {
+namespace {
+
+// The host id the container's id 0 maps to (0 when unmapped).
+uint32_t host_id_of_root(const std::vector<IdMapping>& mappings) {
+  for (const auto& m : mappings) {
+    if (m.container_id == 0 && m.size > 0) return m.host_id;
+  }
+  return 0;
+}
+
+}  // namespace
+
+sdk::Result<PreparedRoot> prepare_rootfs(const CreateConfig& config, bool detach,
+                                         int idmap_userns) {
   const std::string& prop = config.spec.rootfs_propagation;
   // Nothing mounted from here on may reach the host: slave (or private when asked) recursively.
   unsigned long root_flags = MS_REC | MS_SLAVE;
@@ -472,11 +486,27 @@ sdk::Result<PreparedRoot> prepare_rootfs(const CreateConfig& config, bool detach
   PreparedRoot prepared;
   std::string& rootfs = prepared.path;
   if (!config.rootfs.empty()) {
+    std::vector<sdk::Mount> mounts = config.rootfs;
+    if (idmap_userns >= 0) {
+      // In this namespace only: a tmpfs over the bundle holds the rootfs mount point and the
+      // idmapped mount the layers are reached through.
+      if (::mount("tmpfs", config.bundle.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") !=
+          0) {
+        return sdk::errno_error("mount a tmpfs on " + config.bundle);
+      }
+      const std::string staging = config.bundle + "/layers";
+      if (::mkdir(staging.c_str(), 0700) != 0) return sdk::errno_error("mkdir " + staging);
+      auto idmapped = idmap_rootfs_mounts(mounts, idmap_userns, staging,
+                                          host_id_of_root(config.spec.uid_mappings),
+                                          host_id_of_root(config.spec.gid_mappings));
+      if (!idmapped) return std::move(idmapped).error().wrap("mount rootfs");
+      mounts = std::move(*idmapped);
+    }
     rootfs = config.bundle + "/rootfs";
     if (::mkdir(rootfs.c_str(), 0755) != 0 && errno != EEXIST) {
       return sdk::errno_error("mkdir " + rootfs);
     }
-    if (auto s = sdk::mount_all(config.rootfs, rootfs); !s) {
+    if (auto s = sdk::mount_all(mounts, rootfs); !s) {
       return std::move(s).error().wrap("mount rootfs");
     }
   } else {

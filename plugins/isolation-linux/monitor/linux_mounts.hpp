@@ -29,7 +29,10 @@ struct PreparedRoot {
   std::vector<UniqueFd> bind_sources;  // by index in spec.mounts; empty fds for other types
   UniqueFd init;
 };
-sdk::Result<PreparedRoot> prepare_rootfs(const CreateConfig& config, bool detach);
+// idmap_userns >= 0: the rootfs is reached through an idmapped mount with that namespace's maps
+// (monitor/idmapped_rootfs.hpp).
+sdk::Result<PreparedRoot> prepare_rootfs(const CreateConfig& config, bool detach,
+                                         int idmap_userns = -1);
 
 // The OCI mounts in order, /dev, /dev/init, then pivot_root: on return the process's root is
 // the rootfs.

@@ -127,7 +127,11 @@ void finalize_and_exec(const ProcessSetup& s) {
   if (s.rlimits != nullptr) {
     if (auto st = apply_rlimits(*s.rlimits); !st) fail_setup(s.ready_fd, st.error());
   }
-  if (s.oom_score_adj) {
+  // Written only when it changes: the value is inherited, and in a user namespace the file is
+  // not writable at all (the usual 0 then needs no write).
+  auto current = read_file("/proc/self/oom_score_adj");
+  if (s.oom_score_adj &&
+      !(current && trim(*current) == std::to_string(*s.oom_score_adj))) {
     if (auto st = write_existing("/proc/self/oom_score_adj", std::to_string(*s.oom_score_adj));
         !st) {
       // Lowering it below the monitor's needs CAP_SYS_RESOURCE, which this host may not give.

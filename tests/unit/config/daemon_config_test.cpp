@@ -28,7 +28,7 @@ TEST(DaemonConfig, ParsesEveryKey) {
     "isolation-backend": "none", "required-plugins": ["network.bridge"],
     "disabled-plugins": ["storage.overlay"], "log-level": "debug",
     "plugins": {"network.bridge": {"bridge": "b0", "mtu": 1400}},
-    "log-opts": {"max-size": "5m", "max-file": "4"}})",
+    "log-opts": {"max-size": "5m", "max-file": "4"}, "userns-remap": "remap:grp"})",
                         "/etc/berth/daemon.json");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->data_root, "/srv/berth");
@@ -40,6 +40,7 @@ TEST(DaemonConfig, ParsesEveryKey) {
   EXPECT_EQ(c->plugins.at("network.bridge"), R"({"bridge":"b0","mtu":1400})");
   EXPECT_EQ(c->log_opts.max_size, 5 * 1024 * 1024);
   EXPECT_EQ(c->log_opts.max_file, 4);
+  EXPECT_EQ(c->userns_remap, "remap:grp");
   EXPECT_EQ(c->source, "/etc/berth/daemon.json");
 }
 
