@@ -98,4 +98,4 @@ time_of() {
 
 # RSS in KiB of the given pids, summed
 rss_kib() { [ $# -eq 0 ] && { echo 0; return; }; ps -o rss= -p "$(IFS=,; echo "$*")" | awk '{s+=$1} END {print s+0}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "n/a"; else printf "%.2f\n", a / b}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "n/a"; else printf "%.3f\n", a / b}'; }
