@@ -16,6 +16,7 @@
 #include "core/common/host_info.hpp"
 #include "core/common/ids.hpp"
 #include "core/common/logging.hpp"
+#include "core/common/resident_code.hpp"
 #include "core/config/userns_remap.hpp"
 #include "core/daemon/daemon_lock.hpp"
 #include "core/daemon/exec_root.hpp"
@@ -191,6 +192,7 @@ Status Daemon::start() {
   s.server->start();
   log->info("berthd {} ready: data-root={} storage-driver={} isolation-backend={}", kBerthVersion,
             config_.data_root, s.plugins->storage_name(), config_.isolation_backend);
+  drop_resident_code();
   return {};
 }
 
