@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/common/fs.hpp"
+#include "core/common/json_fields.hpp"
 #include "core/common/logging.hpp"
 
 namespace json = boost::json;
@@ -11,22 +12,10 @@ namespace json = boost::json;
 namespace berth::core::container {
 namespace {
 
-std::string str(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-int64_t num(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_number() ? v->to_number<int64_t>() : 0;
-}
-bool flag(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
-json::object obj(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_object() ? v->get_object() : json::object();
-}
+using json_fields::str;
+using json_fields::num;
+using json_fields::flag;
+using json_fields::obj;
 
 State state_of(std::string_view s) {
   if (s == "running") return State::kRunning;

@@ -1,6 +1,7 @@
 // Containers: lookups, create, rename, update, list and inspect, and the manager's workers.
 // Lifecycle operations are in lifecycle.cpp, execs in exec.cpp, filesystem views in
 // container_fs.cpp.
+#include "core/common/json_fields.hpp"
 #include "core/container/container_manager.hpp"
 
 #include <sys/stat.h>
@@ -26,10 +27,7 @@ namespace json = boost::json;
 namespace berth::core::container {
 namespace {
 
-std::string str(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using json_fields::str;
 
 // lchown of every entry in `dir` (itself included, symlinks not followed): container ids to
 // the host's.
@@ -328,7 +326,7 @@ Result<const config::UsernsRemap*> ContainerManager::userns_remap_for(
     const json::object& hc) const {
   if (!options_.userns_remap || str(hc, "UsernsMode") == "host") return nullptr;
   // dockerd's checks and wording (daemon_unix.go): these need the host's user namespace.
-  if (const auto* p = hc.if_contains("Privileged"); p != nullptr && p->is_bool() && p->get_bool()) {
+  if (json_fields::flag(hc, "Privileged")) {
     return make_error(ErrorCode::kInvalidArgument,
                       "privileged mode is incompatible with user namespaces.  You must run the "
                       "container in the host namespace when running privileged mode");

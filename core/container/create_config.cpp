@@ -10,6 +10,8 @@
 #include <random>
 #include <set>
 
+#include "core/common/json_fields.hpp"
+
 namespace json = boost::json;
 
 namespace berth::core::container {
@@ -22,18 +24,9 @@ Error invalid(std::string message) {
   return make_error(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-std::string str(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-int64_t num(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_number() ? v->to_number<int64_t>() : 0;
-}
-bool flag(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
+using json_fields::str;
+using json_fields::num;
+using json_fields::flag;
 bool is_null_or_missing(const json::object& o, std::string_view k) {
   const auto* v = o.if_contains(k);
   return v == nullptr || v->is_null();

@@ -3,6 +3,7 @@
 
 #include "berth/sdk/codec.hpp"
 #include "core/common/ids.hpp"
+#include "core/common/json_fields.hpp"
 #include "core/common/logging.hpp"
 #include "core/container/container_manager.hpp"
 #include "core/container/oci_spec.hpp"
@@ -13,14 +14,8 @@ namespace json = boost::json;
 namespace berth::core::container {
 namespace {
 
-std::string str(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-bool flag(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
+using json_fields::str;
+using json_fields::flag;
 
 std::string command_line(const json::object& exec) {
   std::string out;

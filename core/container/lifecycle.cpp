@@ -7,6 +7,7 @@
 
 #include "berth/sdk/codec.hpp"
 #include "core/common/fs.hpp"
+#include "core/common/json_fields.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/time.hpp"
 #include "core/config/daemon_config.hpp"
@@ -21,10 +22,7 @@ namespace {
 constexpr int64_t kFirstBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 60000;
 
-std::string str(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using json_fields::str;
 
 Error conflict(std::string message) {
   return make_error(ErrorCode::kFailedPrecondition, std::move(message));

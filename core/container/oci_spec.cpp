@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/common/json_fields.hpp"
 #include "core/container/create_config.hpp"
 #include "core/container/seccomp_default.hpp"
 
@@ -16,18 +17,9 @@ namespace json = boost::json;
 namespace berth::core::container {
 namespace {
 
-std::string str(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-int64_t num(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_number() ? v->to_number<int64_t>() : 0;
-}
-bool flag(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
+using json_fields::str;
+using json_fields::num;
+using json_fields::flag;
 std::vector<std::string> strings(const json::object& o, std::string_view k) {
   std::vector<std::string> out;
   const auto* v = o.if_contains(k);

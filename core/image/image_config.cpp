@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/common/json_fields.hpp"
 #include "core/common/sha256.hpp"
 #include "core/common/time.hpp"
 
@@ -10,10 +11,7 @@ namespace json = boost::json;
 namespace berth::core::image {
 namespace {
 
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using json_fields::str;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "core/common/host_info.hpp"
+#include "core/common/json_fields.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/sha256.hpp"
 #include "core/image/image_service.hpp"
@@ -20,6 +21,8 @@ namespace json = boost::json;
 
 namespace berth::core::image {
 namespace {
+
+using json_fields::str;
 
 constexpr size_t kInMemoryLimit = 1 << 20;
 
@@ -44,11 +47,6 @@ Result<json::value> parse_json(const std::string& text, const std::string& what)
   auto v = json::parse(text, ec);
   if (ec) return invalid(what + " is not valid JSON");
   return v;
-}
-
-std::string str(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
 }  // namespace

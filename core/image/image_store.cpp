@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/common/fs.hpp"
+#include "core/common/json_fields.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/sha256.hpp"
 
@@ -15,15 +16,9 @@ std::string hex_of(const std::string& digest) {
   return digest.size() > 7 ? digest.substr(7) : digest;
 }
 
-std::string str(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using json_fields::str;
+using json_fields::num;
 
-int64_t num(const json::object& o, std::string_view k) {
-  const auto* v = o.if_contains(k);
-  return v != nullptr && v->is_number() ? v->to_number<int64_t>() : 0;
-}
 
 json::object image_json(const ImageRecord& r) {
   json::array digests;
