@@ -248,10 +248,6 @@ const SnapshotRecord* BtrfsDriver::find(std::string_view key) const {
   return sdk::storage::find_snapshot(by_name_, key);
 }
 
-size_t BtrfsDriver::children_of(std::string_view name, std::string* first_child) const {
-  return sdk::storage::count_children(by_name_, name, first_child);
-}
-
 std::vector<sdk::Mount> BtrfsDriver::mounts_of(const SnapshotRecord& record) const {
   const bool ro = record.info.kind != SnapshotKind::kActive;
   return {sdk::Mount{"bind", subvolume_path(record.id), "", {"rbind", ro ? "ro" : "rw"}}};
@@ -424,24 +420,11 @@ sdk::Status BtrfsDriver::remove(sdk::Context& /*ctx*/, std::string_view key) {
   uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
-    auto it = by_name_.find(key);
-    if (it == by_name_.end()) return snapshot_not_found(key);
-    std::string child;
-    if (size_t n = children_of(key, &child); n > 0) {
-      return make_error(ErrorCode::kFailedPrecondition,
-                        "snapshot " + std::string(key) + " has " + std::to_string(n) +
-                            (n == 1 ? " child" : " children") + " (" + child +
-                            (n > 1 ? ", ..." : "") + "): remove them first");
-    }
-    // Record first: once it is gone the snapshot is gone, whatever happens to its subvolume.
-    if (auto s = store_.erase(it->second.id); !s) {
-      return std::move(s).error().wrap("remove snapshot " + std::string(key));
-    }
-    id = it->second.id;
-    by_name_.erase(it);
+    auto forgotten = sdk::storage::forget_snapshot(by_name_, store_, key);
+    if (!forgotten) return std::move(forgotten).error();
+    id = *forgotten;
   }
-  // Outside the lock; the id is never handed out again, and a failure leaves an orphan subvolume
-  // that cleanup() deletes later.
+  // Outside the lock; a failure leaves an orphan subvolume that cleanup() deletes later.
   if (auto s = delete_subvolume(subvolume_path(id)); !s) {
     log(sdk::LogLevel::kWarn, "snapshot removed but its subvolume is left for cleanup",
         {{"snapshot", key}, {"error", s.error().message}});

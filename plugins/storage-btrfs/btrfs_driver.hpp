@@ -83,7 +83,6 @@ class BtrfsDriver final : public sdk::StorageDriver {
   // The following need mu_ held.
   const SnapshotRecord* find(std::string_view key) const;
   std::vector<sdk::Mount> mounts_of(const SnapshotRecord& record) const;
-  size_t children_of(std::string_view name, std::string* first_child) const;
 
   std::string subvolume_path(uint64_t id) const;
 

@@ -237,10 +237,6 @@ const SnapshotRecord* OverlayDriver::find(std::string_view key) const {
   return sdk::storage::find_snapshot(by_name_, key);
 }
 
-size_t OverlayDriver::children_of(std::string_view name, std::string* first_child) const {
-  return sdk::storage::count_children(by_name_, name, first_child);
-}
-
 std::vector<std::string> OverlayDriver::overlay_options() const {
   std::vector<std::string> options;
   // index=on (a kernel default on some distributions) ties an upper dir to its exact lower dirs;
@@ -450,24 +446,12 @@ sdk::Status OverlayDriver::remove(sdk::Context& /*ctx*/, std::string_view key) {
   uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
-    auto it = by_name_.find(key);
-    if (it == by_name_.end()) return snapshot_not_found(key);
-    std::string child;
-    if (size_t n = children_of(key, &child); n > 0) {
-      return make_error(ErrorCode::kFailedPrecondition,
-                        "snapshot " + std::string(key) + " has " + std::to_string(n) +
-                            (n == 1 ? " child" : " children") + " (" + child +
-                            (n > 1 ? ", ..." : "") + "): remove them first");
-    }
-    // Record first: once it is gone the snapshot is gone, whatever happens to its directory.
-    if (auto s = store_.erase(it->second.id); !s) {
-      return std::move(s).error().wrap("remove snapshot " + std::string(key));
-    }
-    id = it->second.id;
-    by_name_.erase(it);
+    auto forgotten = sdk::storage::forget_snapshot(by_name_, store_, key);
+    if (!forgotten) return std::move(forgotten).error();
+    id = *forgotten;
   }
-  // Outside the lock (a large layer takes a while); the id is never handed out again, and a
-  // failure leaves an orphan directory that cleanup() removes later.
+  // Outside the lock (a large layer takes a while); a failure leaves an orphan directory that
+  // cleanup() removes later.
   if (auto s = remove_tree(snapshot_dir(id)); !s) {
     log(sdk::LogLevel::kWarn, "snapshot removed but its directory is left for cleanup",
         {{"snapshot", key}, {"error", s.error().message}});

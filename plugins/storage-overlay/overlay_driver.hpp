@@ -78,7 +78,6 @@ class OverlayDriver final : public sdk::StorageDriver {
   const SnapshotRecord* find(std::string_view key) const;
   std::vector<sdk::Mount> mounts_of(const SnapshotRecord& record) const;
   std::vector<std::string> overlay_options() const;
-  size_t children_of(std::string_view name, std::string* first_child) const;
 
   std::string snapshot_dir(uint64_t id) const;
   std::string fs_dir(uint64_t id) const { return snapshot_dir(id) + "/fs"; }

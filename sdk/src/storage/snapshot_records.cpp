@@ -203,6 +203,25 @@ Result<SnapshotInfo> update_snapshot_labels(SnapshotIndex& index, const Snapshot
   return it->second.info;
 }
 
+Result<uint64_t> forget_snapshot(SnapshotIndex& index, const SnapshotRecordStore& store,
+                                 std::string_view key) {
+  auto it = index.find(key);
+  if (it == index.end()) return snapshot_not_found(key);
+  std::string child;
+  if (size_t n = count_children(index, key, &child); n > 0) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "snapshot " + std::string(key) + " has " + std::to_string(n) +
+                          (n == 1 ? " child" : " children") + " (" + child +
+                          (n > 1 ? ", ..." : "") + "): remove them first");
+  }
+  if (auto s = store.erase(it->second.id); !s) {
+    return std::move(s).error().wrap("remove snapshot " + std::string(key));
+  }
+  const uint64_t id = it->second.id;
+  index.erase(it);
+  return id;
+}
+
 Error snapshot_not_found(std::string_view key) {
   return make_error(ErrorCode::kNotFound, "snapshot " + std::string(key) + " does not exist");
 }

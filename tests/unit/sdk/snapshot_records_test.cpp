@@ -154,6 +154,37 @@ TEST_F(SnapshotRecordsTest, IndexWalksInCreationOrderAndUpdatesLabelsDurably) {
   EXPECT_EQ(missing.error().message, "snapshot nope does not exist");
 }
 
+TEST_F(SnapshotRecordsTest, ForgetRefusesAParentThenErasesRecordAndIndexEntry) {
+  SnapshotRecordStore store(dir_, "overlay");
+  SnapshotIndex index;
+  SnapshotRecord base = record(3, "base");
+  base.info.parent = "";
+  SnapshotRecord child = record(4, "child");
+  child.info.parent = "base";
+  for (const auto& r : {base, child}) {
+    ASSERT_TRUE(store.save(r).has_value());
+    index.emplace(r.info.name, r);
+  }
+  auto refused = forget_snapshot(index, store, "base");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(refused.error().message, "snapshot base has 1 child (child): remove them first");
+  EXPECT_EQ(index.size(), 2u);
+
+  auto id = forget_snapshot(index, store, "child");
+  ASSERT_TRUE(id.has_value()) << id.error().message;
+  EXPECT_EQ(*id, 4u);
+  EXPECT_EQ(find_snapshot(index, "child"), nullptr);
+  auto on_disk = store.load_all();
+  ASSERT_TRUE(on_disk.has_value());
+  ASSERT_EQ(on_disk->size(), 1u);
+  EXPECT_EQ(on_disk->front().id, 3u);
+  EXPECT_TRUE(forget_snapshot(index, store, "base").has_value());
+  auto missing = forget_snapshot(index, store, "base");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
 TEST(DurableFilesTest, AtomicWriteReplacesAndErrorsReadInLowerCase) {
   char tmpl[] = "/tmp/berth-durable-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

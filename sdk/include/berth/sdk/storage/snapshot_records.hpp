@@ -75,6 +75,13 @@ std::vector<SnapshotInfo> walk_snapshots(const SnapshotIndex& index, const WalkF
 Result<SnapshotInfo> update_snapshot_labels(SnapshotIndex& index, const SnapshotRecordStore& store,
                                             std::string_view key, const Labels& labels);
 
+// The first half of StorageDriver::remove: refuses a snapshot with children (kFailedPrecondition,
+// naming one), then erases its record and index entry, record first (once the record is gone,
+// so is the snapshot). Returns its id; the caller deletes its data (outside its lock: the id is
+// never handed out again, and what a failure leaves is an orphan its cleanup() finds).
+Result<uint64_t> forget_snapshot(SnapshotIndex& index, const SnapshotRecordStore& store,
+                                 std::string_view key);
+
 // "snapshot <key> does not exist" (kNotFound), the answer to every operation on an unknown key.
 Error snapshot_not_found(std::string_view key);
 // Wall-clock time for SnapshotInfo's created/updated fields.
