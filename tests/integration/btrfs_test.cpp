@@ -46,11 +46,11 @@ class BtrfsDaemonTest : public ::testing::Test {
       d_.reset();
     }
     for (auto& loop : loops_) {
-      const std::string dev = loop->device(), mnt = loop->mount_point();
+      const std::string dev = loop->device(), mnt = loop->mount_point(), image = loop->image();
       auto s = loop->teardown();
       EXPECT_TRUE(s.has_value()) << "tear down " << dev << ": " << s.error().message;
       EXPECT_FALSE(mounted(mnt)) << mnt << " is still mounted";
-      EXPECT_FALSE(loop_in_use(dev)) << dev << " is still attached";
+      EXPECT_FALSE(loop_holds(dev, image)) << dev << " still holds " << image;
     }
     loops_.clear();
   }
@@ -62,9 +62,13 @@ class BtrfsDaemonTest : public ::testing::Test {
     }
     return false;
   }
-  static bool loop_in_use(const std::string& device) {
-    // /sys/block/loopN/loop exists only while a file is attached.
-    return fs::exists("/sys/block/" + fs::path(device).filename().string() + "/loop/backing_file");
+  // Whether the loop device still has this test's image attached. The device itself may already
+  // serve another test running in parallel (the kernel hands out free numbers again at once).
+  static bool loop_holds(const std::string& device, const std::string& image) {
+    std::ifstream backing("/sys/block/" + fs::path(device).filename().string() +
+                          "/loop/backing_file");
+    std::string file;
+    return std::getline(backing, file) && (file == image || file == image + " (deleted)");
   }
 
   // A fresh filesystem on a loop device (skips the test when the host cannot make one).
