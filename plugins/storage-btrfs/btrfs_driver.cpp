@@ -19,17 +19,7 @@ namespace {
 using sdk::ErrorCode;
 using sdk::make_error;
 using sdk::SnapshotKind;
-using sdk::storage::now_unix_nano;
 using sdk::storage::snapshot_not_found;
-
-std::string quoted_kind(SnapshotKind kind) {
-  switch (kind) {
-    case SnapshotKind::kView: return "a view";
-    case SnapshotKind::kActive: return "active";
-    case SnapshotKind::kCommitted: return "committed";
-  }
-  return "unknown";
-}
 
 std::string random_suffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -300,34 +290,11 @@ sdk::Result<std::vector<sdk::Mount>> BtrfsDriver::create_snapshot(SnapshotKind k
                                                                   std::string_view key,
                                                                   std::string_view parent,
                                                                   const sdk::Labels& labels) {
-  if (key.empty()) return make_error(ErrorCode::kInvalidArgument, "snapshot key is empty");
   std::lock_guard lock(mu_);
-  if (find(key) != nullptr) {
-    return make_error(ErrorCode::kAlreadyExists,
-                      "snapshot " + std::string(key) + " already exists");
-  }
-  const SnapshotRecord* parent_record = nullptr;
-  if (!parent.empty()) {
-    parent_record = find(parent);
-    if (parent_record == nullptr) {
-      return make_error(ErrorCode::kNotFound,
-                        "parent snapshot " + std::string(parent) + " does not exist");
-    }
-    if (parent_record->info.kind != SnapshotKind::kCommitted) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "parent snapshot " + std::string(parent) + " is " +
-                            quoted_kind(parent_record->info.kind) + ", not committed");
-    }
-  }
-
-  SnapshotRecord record;
-  record.id = next_id_++;
-  record.info.name = std::string(key);
-  record.info.parent = std::string(parent);
-  record.info.kind = kind;
-  record.info.labels = labels;
-  record.info.created_unix_nano = now_unix_nano();
-  record.info.updated_unix_nano = record.info.created_unix_nano;
+  auto planned = sdk::storage::plan_snapshot(by_name_, next_id_, kind, key, parent, labels);
+  if (!planned) return std::move(planned).error();
+  SnapshotRecord& record = planned->record;
+  const SnapshotRecord* parent_record = planned->parent_record;
 
   // Subvolume first, record last: a crash in between leaves an orphan subvolume for cleanup().
   const std::string path = subvolume_path(record.id);
@@ -376,39 +343,23 @@ sdk::Result<std::vector<sdk::Mount>> BtrfsDriver::mounts(sdk::Context& /*ctx*/,
 
 sdk::Status BtrfsDriver::commit(sdk::Context& /*ctx*/, std::string_view name, std::string_view key,
                                 const sdk::Labels& labels) {
-  if (name.empty()) return make_error(ErrorCode::kInvalidArgument, "commit name is empty");
   uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
-    auto it = by_name_.find(key);
-    if (it == by_name_.end()) return snapshot_not_found(key);
-    if (it->second.info.kind != SnapshotKind::kActive) {
-      return make_error(ErrorCode::kFailedPrecondition,
-                        "snapshot " + std::string(key) + " is " +
-                            quoted_kind(it->second.info.kind) +
-                            ": only an active snapshot can be committed");
-    }
-    if (find(name) != nullptr) {
-      return make_error(ErrorCode::kAlreadyExists,
-                        "snapshot " + std::string(name) + " already exists");
-    }
+    auto planned = sdk::storage::plan_commit(by_name_, name, key, labels);
+    if (!planned) return std::move(planned).error();
+    SnapshotRecord& committed = *planned;
     // Same id, so the same subvolume: a commit moves no data, it freezes it. Read-only first, so
     // a committed record never names a writable subvolume; the record's rename is the commit.
     const std::string what = "commit " + std::string(key) + " as " + std::string(name);
-    const std::string path = subvolume_path(it->second.id);
+    const std::string path = subvolume_path(committed.id);
     if (auto s = set_read_only(path, true); !s) return std::move(s).error().wrap(what);
-    SnapshotRecord committed = it->second;
-    committed.info.name = std::string(name);
-    committed.info.kind = SnapshotKind::kCommitted;
-    committed.info.labels = labels;
-    committed.info.created_unix_nano = now_unix_nano();
-    committed.info.updated_unix_nano = committed.info.created_unix_nano;
     if (auto s = store_.save(committed); !s) {
       (void)set_read_only(path, false);
       return std::move(s).error().wrap(what);
     }
     id = committed.id;
-    by_name_.erase(it);
+    by_name_.erase(by_name_.find(key));
     by_name_.emplace(committed.info.name, std::move(committed));
   }
   log(sdk::LogLevel::kDebug, "snapshot committed",

@@ -31,6 +31,15 @@ Error bad_record(std::string_view source, std::string_view why) {
                     "snapshot record " + std::string(source) + ": " + std::string(why));
 }
 
+std::string quoted_kind(SnapshotKind kind) {
+  switch (kind) {
+    case SnapshotKind::kView: return "a view";
+    case SnapshotKind::kActive: return "active";
+    case SnapshotKind::kCommitted: return "committed";
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 std::string SnapshotRecordStore::encode(const SnapshotRecord& record) const {
@@ -201,6 +210,61 @@ Result<SnapshotInfo> update_snapshot_labels(SnapshotIndex& index, const Snapshot
   }
   it->second = std::move(updated);
   return it->second.info;
+}
+
+Result<NewSnapshot> plan_snapshot(const SnapshotIndex& index, uint64_t& next_id,
+                                  SnapshotKind kind, std::string_view key,
+                                  std::string_view parent, const Labels& labels) {
+  if (key.empty()) return make_error(ErrorCode::kInvalidArgument, "snapshot key is empty");
+  if (find_snapshot(index, key) != nullptr) {
+    return make_error(ErrorCode::kAlreadyExists,
+                      "snapshot " + std::string(key) + " already exists");
+  }
+  NewSnapshot out;
+  if (!parent.empty()) {
+    out.parent_record = find_snapshot(index, parent);
+    if (out.parent_record == nullptr) {
+      return make_error(ErrorCode::kNotFound,
+                        "parent snapshot " + std::string(parent) + " does not exist");
+    }
+    if (out.parent_record->info.kind != SnapshotKind::kCommitted) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "parent snapshot " + std::string(parent) + " is " +
+                            quoted_kind(out.parent_record->info.kind) + ", not committed");
+    }
+  }
+  SnapshotRecord& record = out.record;
+  record.id = next_id++;
+  record.info.name = std::string(key);
+  record.info.parent = std::string(parent);
+  record.info.kind = kind;
+  record.info.labels = labels;
+  record.info.created_unix_nano = now_unix_nano();
+  record.info.updated_unix_nano = record.info.created_unix_nano;
+  return out;
+}
+
+Result<SnapshotRecord> plan_commit(const SnapshotIndex& index, std::string_view name,
+                                   std::string_view key, const Labels& labels) {
+  if (name.empty()) return make_error(ErrorCode::kInvalidArgument, "commit name is empty");
+  const SnapshotRecord* active = find_snapshot(index, key);
+  if (active == nullptr) return snapshot_not_found(key);
+  if (active->info.kind != SnapshotKind::kActive) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "snapshot " + std::string(key) + " is " + quoted_kind(active->info.kind) +
+                          ": only an active snapshot can be committed");
+  }
+  if (find_snapshot(index, name) != nullptr) {
+    return make_error(ErrorCode::kAlreadyExists,
+                      "snapshot " + std::string(name) + " already exists");
+  }
+  SnapshotRecord committed = *active;
+  committed.info.name = std::string(name);
+  committed.info.kind = SnapshotKind::kCommitted;
+  committed.info.labels = labels;
+  committed.info.created_unix_nano = now_unix_nano();
+  committed.info.updated_unix_nano = committed.info.created_unix_nano;
+  return committed;
 }
 
 Result<uint64_t> forget_snapshot(SnapshotIndex& index, const SnapshotRecordStore& store,

@@ -185,6 +185,54 @@ TEST_F(SnapshotRecordsTest, ForgetRefusesAParentThenErasesRecordAndIndexEntry) {
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(SnapshotRecordsTest, PlanSnapshotAndCommitCheckTheIndexAndBuildTheRecord) {
+  SnapshotIndex index;
+  SnapshotRecord layer = record(1, "layer");
+  layer.info.parent = "";
+  SnapshotRecord active = record(2, "box");
+  active.info.parent = "layer";
+  active.info.kind = SnapshotKind::kActive;
+  index.emplace(layer.info.name, layer);
+  index.emplace(active.info.name, active);
+
+  uint64_t next_id = 7;
+  auto refused = [&](std::string_view key, std::string_view parent) {
+    auto p = plan_snapshot(index, next_id, SnapshotKind::kActive, key, parent, {});
+    EXPECT_FALSE(p.has_value());
+    return p ? std::string() : p.error().message;
+  };
+  EXPECT_EQ(refused("", "layer"), "snapshot key is empty");
+  EXPECT_EQ(refused("box", "layer"), "snapshot box already exists");
+  EXPECT_EQ(refused("new", "nope"), "parent snapshot nope does not exist");
+  EXPECT_EQ(refused("new", "box"), "parent snapshot box is active, not committed");
+  EXPECT_EQ(next_id, 7u) << "a refusal takes no id";
+  auto planned = plan_snapshot(index, next_id, SnapshotKind::kView, "new", "layer", {{"k", "v"}});
+  ASSERT_TRUE(planned.has_value()) << planned.error().message;
+  EXPECT_EQ(planned->record.id, 7u);
+  EXPECT_EQ(next_id, 8u);
+  EXPECT_EQ(planned->parent_record, &index.at("layer"));
+  EXPECT_EQ(planned->record.info.kind, SnapshotKind::kView);
+  EXPECT_EQ(planned->record.info.labels.at("k"), "v");
+  EXPECT_EQ(planned->record.info.created_unix_nano, planned->record.info.updated_unix_nano);
+
+  auto not_active = plan_commit(index, "img", "layer", {});
+  ASSERT_FALSE(not_active.has_value());
+  EXPECT_EQ(not_active.error().message,
+            "snapshot layer is committed: only an active snapshot can be committed");
+  EXPECT_EQ(plan_commit(index, "", "box", {}).error().message, "commit name is empty");
+  EXPECT_EQ(plan_commit(index, "layer", "box", {}).error().message,
+            "snapshot layer already exists");
+  EXPECT_EQ(plan_commit(index, "img", "nope", {}).error().code, ErrorCode::kNotFound);
+  auto committed = plan_commit(index, "img", "box", {{"c", "1"}});
+  ASSERT_TRUE(committed.has_value()) << committed.error().message;
+  EXPECT_EQ(committed->id, 2u) << "a commit keeps the data where it is";
+  EXPECT_EQ(committed->info.name, "img");
+  EXPECT_EQ(committed->info.parent, "layer");
+  EXPECT_EQ(committed->info.kind, SnapshotKind::kCommitted);
+  EXPECT_EQ(committed->info.labels.at("c"), "1");
+  EXPECT_EQ(index.at("box").info.kind, SnapshotKind::kActive) << "the index is the caller's";
+}
+
 TEST(DurableFilesTest, AtomicWriteReplacesAndErrorsReadInLowerCase) {
   char tmpl[] = "/tmp/berth-durable-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -75,6 +75,24 @@ std::vector<SnapshotInfo> walk_snapshots(const SnapshotIndex& index, const WalkF
 Result<SnapshotInfo> update_snapshot_labels(SnapshotIndex& index, const SnapshotRecordStore& store,
                                             std::string_view key, const Labels& labels);
 
+// The checks and the record of StorageDriver::prepare/view: the key is new, a parent exists and
+// is committed (Docker's wording for each refusal). The record takes `next_id`, which moves on
+// only then; `parent_record` (may be null) points into `index`. The caller makes the data, then
+// saves the record and adds it to the index.
+struct NewSnapshot {
+  SnapshotRecord record;
+  const SnapshotRecord* parent_record = nullptr;
+};
+Result<NewSnapshot> plan_snapshot(const SnapshotIndex& index, uint64_t& next_id,
+                                  SnapshotKind kind, std::string_view key,
+                                  std::string_view parent, const Labels& labels);
+
+// The checks and the record of StorageDriver::commit: `key` is an active snapshot and `name` is
+// free. The committed record keeps the active one's id (its data stays where it is); the caller
+// saves it, then replaces the active entry of the index with it.
+Result<SnapshotRecord> plan_commit(const SnapshotIndex& index, std::string_view name,
+                                   std::string_view key, const Labels& labels);
+
 // The first half of StorageDriver::remove: refuses a snapshot with children (kFailedPrecondition,
 // naming one), then erases its record and index entry, record first (once the record is gone,
 // so is the snapshot). Returns its id; the caller deletes its data (outside its lock: the id is
