@@ -83,7 +83,6 @@ sdk::Result<UniqueFd> unix_listen(const std::string& path) {
 
 sdk::Result<std::string> read_line(int fd, int timeout_ms, size_t max_size) {
   std::string line;
-  bool socket = true;  // until recv says otherwise: a pipe cannot be peeked at
   for (;;) {
     struct pollfd p {
       fd, POLLIN, 0
@@ -94,22 +93,19 @@ sdk::Result<std::string> read_line(int fd, int timeout_ms, size_t max_size) {
       return sdk::errno_error("poll");
     }
     if (rc == 0) return sdk::make_error(sdk::ErrorCode::kDeadlineExceeded, "timed out");
-    // On a socket, peek first and take exactly the line: whatever follows it (an attach
-    // stream, exit events) stays for the next reader. A pipe goes one byte at a time.
+    // Peek first and take exactly the line: whatever follows it (an attach stream, exit
+    // events) stays for the next reader.
     char buf[512];
-    size_t want = 1;
-    if (socket) {
-      ssize_t peeked = ::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
-      if (peeked < 0 && errno == ENOTSOCK) {
-        socket = false;
-      } else if (peeked < 0) {
-        if (errno == EINTR || errno == EAGAIN) continue;
-        return sdk::errno_error("read");
-      } else if (peeked > 0) {
-        const void* nl = std::memchr(buf, '\n', static_cast<size_t>(peeked));
-        want = nl ? static_cast<size_t>(static_cast<const char*>(nl) - buf) + 1
-                  : static_cast<size_t>(peeked);
-      }
+    ssize_t peeked = ::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return sdk::errno_error("read");
+    }
+    size_t want = 1;  // 0 peeked: the read below sees the end of the stream
+    if (peeked > 0) {
+      const void* nl = std::memchr(buf, '\n', static_cast<size_t>(peeked));
+      want = nl ? static_cast<size_t>(static_cast<const char*>(nl) - buf) + 1
+                : static_cast<size_t>(peeked);
     }
     ssize_t n = ::read(fd, buf, want);
     if (n < 0) {

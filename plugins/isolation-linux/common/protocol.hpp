@@ -50,8 +50,8 @@ bool valid_token(std::string_view id);
 sdk::Result<UniqueFd> unix_connect(const std::string& path);
 sdk::Result<UniqueFd> unix_listen(const std::string& path);
 
-// Reads one '\n'-terminated line and nothing after it (an attach stream follows the "ok"): a
-// socket is peeked at, a pipe read a byte at a time. timeout_ms < 0 waits forever.
+// Reads one '\n'-terminated line from a socket and nothing after it (an attach stream follows
+// the "ok"): the socket is peeked at, then the line read whole. timeout_ms < 0 waits forever.
 sdk::Result<std::string> read_line(int fd, int timeout_ms, size_t max_size = 65536);
 
 // "ok <data>" -> data; "err <code> <message>" -> that error.

@@ -12,10 +12,6 @@
 namespace berth::plugins::isolation {
 
 sdk::Result<std::string> read_seccomp_program(int fd) {
-  if (fd < 0) {
-    return sdk::make_error(sdk::ErrorCode::kInternal,
-                           "seccomp: the spec has a profile but the monitor got no program");
-  }
   auto program = read_whole_fd(fd, "the compiled seccomp profile");
   if (!program) return std::move(program).error().wrap("seccomp");
   const size_t count = program->size() / sizeof(struct sock_filter);
