@@ -25,10 +25,6 @@ namespace {
 #define MOUNT_ATTR_IDMAP 0x00100000
 #endif
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // The directory both paths are in (or are): "/a/b/c" and "/a/b/d/e" -> "/a/b".
 std::string common_dir(const std::string& a, const std::string& b) {
   size_t n = 0, last_slash = 0;
@@ -56,7 +52,7 @@ sdk::Result<std::vector<std::string>> directories_of(const std::vector<sdk::Moun
                              "overlay), not " + m.type);
     }
     for (const auto& opt : m.options) {
-      if (starts_with(opt, "lowerdir=")) {
+      if (opt.starts_with("lowerdir=")) {
         if (opt.find('\\') != std::string::npos) {
           return sdk::make_error(sdk::ErrorCode::kUnsupported,
                                  "an idmapped overlay with escaped lowerdir paths");
@@ -124,7 +120,7 @@ sdk::Result<std::vector<sdk::Mount>> idmap_rootfs_mounts(const std::vector<sdk::
   for (const auto& m : mounts) {
     if (m.type != "overlay") continue;
     for (const auto& opt : m.options) {
-      if (!starts_with(opt, "upperdir=")) continue;
+      if (!opt.starts_with("upperdir=")) continue;
       const std::string upper = opt.substr(9);
       struct stat st {};
       if (::lstat(upper.c_str(), &st) != 0) return sdk::errno_error("stat " + upper);
@@ -162,7 +158,7 @@ sdk::Result<std::vector<sdk::Mount>> idmap_rootfs_mounts(const std::vector<sdk::
   std::vector<sdk::Mount> out = mounts;
   for (auto& m : out) {
     for (auto& opt : m.options) {
-      if (starts_with(opt, "lowerdir=")) {
+      if (opt.starts_with("lowerdir=")) {
         std::string value;
         for (auto dir : split(std::string_view(opt).substr(9), ':')) {
           value += (value.empty() ? "" : ":") + remapped(std::string(dir));
