@@ -113,6 +113,7 @@ struct Container {
   ContainerRecord record;
   uint64_t exits = 0;    // number of exits seen (for wait?condition=next-exit)
   bool removed = false;  // gone from the store (for wait?condition=removed)
+  bool removal_running = false;  // a remove holds `op` right now (not persisted)
   bool starting = false;    // a start is between create and start of its task
   bool task_ready = false;  // the backend has a task (created or running) to attach to
   bool stop_requested = false;  // stop/restart/rm asked for this exit: no restart policy

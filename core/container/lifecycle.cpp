@@ -583,7 +583,24 @@ Status ContainerManager::cleanup(const std::shared_ptr<Container>& c, bool remov
 Status ContainerManager::remove(std::string_view name, bool force, bool remove_volumes) {
   auto c = find(name);
   if (!c) return c.error();
+  {
+    std::lock_guard lock((*c)->mutex);
+    if ((*c)->removal_running) {
+      return conflict("removal of container " + (*c)->record.id + " is already in progress");
+    }
+  }
   std::lock_guard op((*c)->op);
+  struct RemovalMark {
+    Container& c;
+    explicit RemovalMark(Container& container) : c(container) {
+      std::lock_guard lock(c.mutex);
+      c.removal_running = true;
+    }
+    ~RemovalMark() {
+      std::lock_guard lock(c.mutex);
+      c.removal_running = false;
+    }
+  } mark(**c);
   bool running;
   {
     std::lock_guard lock((*c)->mutex);

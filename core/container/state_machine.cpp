@@ -96,13 +96,12 @@ Transition transition(State from, Action action, std::string_view id_view) {
                                     ". Unpause and then stop the container before attempting removal "
                                     "or force remove");
         case State::kRemoving:
-          return conflict(from, "removal of container " + id + " is already in progress");
+          // Left by a removal that was interrupted (berthd killed half-way): finish it. A
+          // removal still running is refused before this, by the manager, which knows.
+          return ok(State::kRemoving);
       }
       break;
     case Action::kForceRemove:
-      if (from == State::kRemoving) {
-        return conflict(from, "removal of container " + id + " is already in progress");
-      }
       return ok(State::kRemoving);
     case Action::kRemoveFailed:
       // Dead: "failed to be deleted"; cleaned up again at the next daemon start.
