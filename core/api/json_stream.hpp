@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/api/response.hpp"
+#include "core/common/json_text.hpp"
 
 namespace berth::core::api {
 
@@ -18,7 +19,7 @@ class JsonStream {
     if (!res_.started()) {
       if (!res_.start_stream(200, "application/json")) return false;
     }
-    return res_.write_chunk(boost::json::serialize(message) + "\r\n").has_value();
+    return res_.write_chunk(json_text::serialize(message) + "\r\n").has_value();
   }
   bool status(const std::string& text) { return send(boost::json::object{{"status", text}}); }
   bool stream(const std::string& text) { return send(boost::json::object{{"stream", text}}); }

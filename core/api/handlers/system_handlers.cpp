@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/common/json_text.hpp"
 #include "core/api/filters.hpp"
 #include "core/common/time.hpp"
 #include "core/version.hpp"
@@ -205,7 +206,7 @@ void handle_events(SystemDeps& d, Request& req, ResponseWriter& res) {
   int64_t last = 0;
   auto send = [&](const events::Event& e) -> bool {
     if (!filter->matches(e)) return true;
-    return res.write_chunk(json::serialize(e.to_json()) + "\n").has_value();
+    return res.write_chunk(json_text::serialize(e.to_json()) + "\n").has_value();
   };
   if (since) {
     for (const auto& e : d.events.history(*since, until.value_or(0))) {
