@@ -25,7 +25,8 @@ start_berthd() {
   mkdir -p "$WORK/berth"
   echo '{"plugins": {"isolation.linux": {"cgroup-parent": "berth-bench"}}}' >"$WORK/berth/daemon.json"
   local hosts=(--host "unix://$WORK/berth.sock")
-  [ -n "$tcp" ] && hosts+=(--host "tcp://127.0.0.1:$tcp")
+  # An unauthenticated loopback port for wrk only (berthd refuses one without this opt-in).
+  [ -n "$tcp" ] && hosts+=(--host "tcp://127.0.0.1:$tcp" --tlsverify=false)
   "$BUILD/bin/berthd" --config "$WORK/berth/daemon.json" --data-root "$WORK/berth/data" \
     --exec-root "$WORK/berth/exec" "${hosts[@]}" --log-level warn >"$WORK/berthd.log" 2>&1 &
   BERTHD_PID=$!

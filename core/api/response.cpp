@@ -6,6 +6,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/common/json_text.hpp"
 #include "core/version.hpp"
 
 namespace berth::core::api {
@@ -23,6 +24,8 @@ std::string_view reason(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 431: return "Request Header Fields Too Large";
     case 409: return "Conflict";
     case 412: return "Precondition Failed";
     case 500: return "Internal Server Error";
@@ -49,6 +52,8 @@ std::string http_date() {
   }
   return cached;
 }
+
+constexpr size_t kMaxErrorMessage = 4096;
 
 }  // namespace
 
@@ -131,7 +136,7 @@ void ResponseWriter::send(int status, std::string_view body, std::string_view co
 }
 
 void ResponseWriter::send_json(int status, const boost::json::value& body) {
-  std::string text = boost::json::serialize(body);
+  std::string text = json_text::serialize(body);
   text += '\n';
   send(status, text, "application/json");
 }
@@ -140,7 +145,9 @@ void ResponseWriter::send_empty(int status) { send(status, "", ""); }
 
 void ResponseWriter::send_error(int status, std::string_view message) {
   boost::json::object o;
-  o["message"] = message;
+  // Messages quote what the client sent; a huge name must not make a huge answer.
+  o["message"] = message.size() > kMaxErrorMessage ? json_text::shorten_for_message(message, kMaxErrorMessage)
+                                                   : std::string(message);
   send_json(status, o);
 }
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,10 +13,13 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <filesystem>
 
 #include "core/api/tls_transport.hpp"
+#include "core/common/json_text.hpp"
 #include "core/common/logging.hpp"
 
 namespace http = boost::beast::http;
@@ -38,7 +42,9 @@ class BeastStream {
       if (b.size() == 0) continue;
       auto n = t_.read_some(static_cast<char*>(b.data()), b.size());
       if (!n) {
-        ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+        ec = n.error().code == ErrorCode::kDeadlineExceeded
+                 ? make_error_code(net::error::timed_out)
+                 : boost::system::errc::make_error_code(boost::system::errc::io_error);
         return 0;
       }
       if (*n == 0) ec = net::error::eof;
@@ -60,21 +66,42 @@ class BeastStream {
 
 using Parser = http::request_parser<http::buffer_body>;
 
+std::string json_error_body(std::string_view message) {
+  boost::json::object body{{"message", message}};
+  return json_text::serialize(body) + "\n";
+}
+
+
 // Pulls the request body out of the Beast parser as the handler asks for it.
+// Each read of the body must make progress within `timeout`: a client that announced more than
+// it sends is cut off instead of holding its thread forever.
 class ParserBody final : public BodySource {
  public:
-  ParserBody(BeastStream& stream, boost::beast::flat_buffer& buffer, Parser& parser)
-      : stream_(stream), buffer_(buffer), parser_(parser) {}
+  ParserBody(Transport& transport, BeastStream& stream, boost::beast::flat_buffer& buffer,
+             Parser& parser, std::chrono::milliseconds timeout)
+      : transport_(transport), stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout) {}
 
   bool has_body() const override { return !parser_.is_done(); }
+  void set_response(ResponseWriter* response) { response_ = response; }
 
   Result<size_t> read(char* out, size_t capacity) override {
     while (!parser_.is_done()) {
       parser_.get().body().data = out;
       parser_.get().body().size = capacity;
       boost::system::error_code ec;
+      transport_.set_read_deadline(std::chrono::steady_clock::now() + timeout_);
       http::read(stream_, buffer_, parser_, ec);
+      transport_.clear_read_deadline();
       if (ec == http::error::need_buffer) ec = {};
+      if (ec == net::error::timed_out) {
+        failed_ = true;
+        std::string message = "read request body: the client sent nothing for " +
+                              std::to_string(timeout_.count() / 1000) +
+                              " s (api-body-timeout in daemon.json)";
+        // The client stalled, not the handler: it gets 408 whatever the handler answers next.
+        if (response_ != nullptr) response_->send(408, json_error_body(message), "application/json");
+        return make_error(ErrorCode::kDeadlineExceeded, message);
+      }
       if (ec) {
         failed_ = true;
         return make_error(ErrorCode::kInvalidArgument, "read request body: " + ec.message());
@@ -100,11 +127,24 @@ class ParserBody final : public BodySource {
   }
 
  private:
+  Transport& transport_;
   BeastStream& stream_;
   boost::beast::flat_buffer& buffer_;
   Parser& parser_;
+  std::chrono::milliseconds timeout_;
+  ResponseWriter* response_ = nullptr;
   bool failed_ = false;
 };
+
+// A whole answer written before any handler ran (refusals of the connection or its request).
+void send_plain_error(Transport& transport, int status, std::string_view reason,
+                      std::string_view message) {
+  std::string text = json_error_body(message);
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+                    "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                    std::to_string(text.size()) + "\r\n\r\n" + text;
+  (void)transport.write_all(out.data(), out.size());
+}
 
 // "1.41" → 141; malformed → -1.
 int version_number(std::string_view v) {
@@ -191,15 +231,15 @@ Result<UniqueFd> listen_tcp(const std::string& address) {
   return fd;
 }
 
-bool is_loopback_host(const std::string& address) {
-  size_t colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
-}
-
 }  // namespace
 
-Server::Server(const Router& router) : router_(router) {}
+bool is_loopback_tcp_host(std::string_view host) {
+  if (host.rfind("tcp://", 0) == 0) host.remove_prefix(6);
+  std::string_view name = host.substr(0, host.rfind(':'));
+  return name == "localhost" || name == "[::1]" || name.rfind("127.", 0) == 0;
+}
+
+Server::Server(const Router& router, ServerLimits limits) : router_(router), limits_(limits) {}
 
 Server::~Server() { stop(); }
 
@@ -215,12 +255,6 @@ Status Server::listen(const std::vector<std::string>& hosts, const TlsSettings& 
       listener->fd = std::move(*fd);
     } else if (host.rfind("tcp://", 0) == 0) {
       std::string address = host.substr(6);
-      if (!tls.enabled && !tls.verify && !is_loopback_host(address)) {
-        return make_error(ErrorCode::kInvalidArgument,
-                          "refusing to serve " + host + " without TLS: anyone reaching it would be "
-                          "root on this host; set \"tlsverify\" with certificates, or use a "
-                          "loopback address");
-      }
       if (tls.enabled || tls.verify) {
         if (!tls_) {
           auto ctx = TlsContext::create(tls);
@@ -282,42 +316,110 @@ void Server::accept_loop(Listener* listener) {
     } else {
       transport = std::make_shared<FdTransport>(std::move(client), std::move(peer));
     }
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) break;
-      connections_.insert(transport);
-    }
-    std::thread([this, transport] { serve(transport); }).detach();
+    admit(listener, std::move(transport));
   }
 }
 
-void Server::serve(std::shared_ptr<Transport> transport) {
+void Server::admit(Listener* listener, std::shared_ptr<Transport> transport) {
   auto log = logging::get("api");
-  if (auto* pending = dynamic_cast<PendingTlsTransport*>(transport.get())) {
-    if (auto s = pending->handshake(); !s) {
+  // A refusal is written from this thread: it must never wait on the client.
+  auto refuse = [&](const std::string& message) {
+    if (listener->tls) return;  // no words can reach a client before its handshake
+    timeval tv{0, 200000};
+    ::setsockopt(transport->fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    send_plain_error(*transport, 503, "Service Unavailable", message);
+  };
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    if (connections_.size() >= limits_.max_connections) {
+      log->warn("refused a connection on {}: {} connections are open (api-max-connections)",
+                listener->address, connections_.size());
+      refuse("too many connections: berthd serves at most " +
+             std::to_string(limits_.max_connections) +
+             " at once (api-max-connections in daemon.json); retry later");
+      return;
+    }
+    connections_.insert(transport);
+  }
+  try {
+    std::thread([this, transport] { serve(transport); }).detach();
+  } catch (const std::exception& e) {  // std::system_error: no thread to be had
+    log->error("refused a connection on {}: cannot start its thread: {}", listener->address,
+               e.what());
+    forget(transport);
+    refuse(std::string("berthd cannot start a thread for this connection (") + e.what() +
+           "); retry later");
+  }
+}
+
+void Server::forget(const std::shared_ptr<Transport>& transport) {
+  std::lock_guard lock(mutex_);
+  connections_.erase(transport);
+  idle_.notify_all();
+}
+
+void Server::serve(const std::shared_ptr<Transport>& transport) {
+  // Nothing may leave a connection's thread: an exception there would end the whole daemon.
+  try {
+    serve_requests(*transport);
+  } catch (const std::exception& e) {
+    logging::get("api")->error("connection {}: {}; closed", transport->peer(), e.what());
+  } catch (...) {
+    logging::get("api")->error("connection {}: unknown exception; closed", transport->peer());
+  }
+  transport->shutdown_both();
+  forget(transport);
+}
+
+void Server::serve_requests(Transport& transport) {
+  auto log = logging::get("api");
+  if (auto* pending = dynamic_cast<PendingTlsTransport*>(&transport)) {
+    transport.set_read_deadline(std::chrono::steady_clock::now() + limits_.header_timeout);
+    auto s = pending->handshake();
+    transport.clear_read_deadline();
+    if (!s) {
       log->warn("TLS handshake failed: {}", s.error().message);
-      std::lock_guard lock(mutex_);
-      connections_.erase(transport);
-      idle_.notify_all();
       return;
     }
   }
-  BeastStream stream(*transport);
+  BeastStream stream(transport);
   boost::beast::flat_buffer buffer;
-  for (;;) {
+  for (bool first = true;; first = false) {
+    // Between requests a keep-alive connection may idle; once a request starts, its headers
+    // must all arrive within the header timeout.
+    if (buffer.size() == 0 && !transport.wait_readable(first ? limits_.header_timeout
+                                                             : limits_.idle_timeout)) {
+      if (first) send_plain_error(transport, 408, "Request Timeout", "no request in time");
+      return;
+    }
     Parser parser;
     parser.header_limit(256 * 1024);
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     boost::system::error_code ec;
-    http::read_header(stream, buffer, parser, ec);
+    transport.set_read_deadline(std::chrono::steady_clock::now() + limits_.header_timeout);
+    try {
+      http::read_header(stream, buffer, parser, ec);
+    } catch (const std::length_error&) {
+      // Beast's field storage refuses a name or value of 64 KiB or more by throwing.
+      ec = http::error::header_limit;
+    }
+    transport.clear_read_deadline();
     if (ec) {
-      if (ec != net::error::eof && ec != http::error::end_of_stream && !stopping_) {
-        std::string bad = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
-                          "Connection: close\r\nContent-Length: 40\r\n\r\n"
-                          "{\"message\":\"malformed HTTP request\"}\r\n\r\n";
-        (void)transport->write_all(bad.data(), bad.size());
+      if (stopping_ || ec == net::error::eof || ec == http::error::end_of_stream) return;
+      if (ec == http::error::header_limit) {
+        send_plain_error(transport, 431, "Request Header Fields Too Large",
+                         "request header fields too large: a header line is limited to 64 KiB "
+                         "and all of them to 256 KiB");
+      } else if (ec == net::error::timed_out) {
+        send_plain_error(transport, 408, "Request Timeout",
+                         "the request's headers did not arrive within " +
+                             std::to_string(limits_.header_timeout.count() / 1000) +
+                             " s (api-header-timeout in daemon.json)");
+      } else {
+        send_plain_error(transport, 400, "Bad Request", "malformed HTTP request");
       }
-      break;
+      return;
     }
     auto& msg = parser.get();
     auto started = std::chrono::steady_clock::now();
@@ -338,10 +440,11 @@ void Server::serve(std::shared_ptr<Transport> transport) {
     req.versioned = strip_version(req.path, req.api_version);
     if (!req.versioned) req.api_version = std::string(kApiVersion);
 
-    ParserBody body(stream, buffer, parser);
+    ParserBody body(transport, stream, buffer, parser, limits_.body_timeout);
     req.body_source = &body;
     bool keep_alive = msg.keep_alive() && !stopping_;
-    ResponseWriter res(*transport, req.method == "HEAD", keep_alive);
+    ResponseWriter res(transport, req.method == "HEAD", keep_alive);
+    body.set_response(&res);
 
     int v = version_number(req.api_version);
     if (req.versioned && v > version_number(kApiVersion)) {
@@ -369,7 +472,7 @@ void Server::serve(std::shared_ptr<Transport> transport) {
           (*handler)(req, res);
         } catch (const std::exception& e) {
           log->error("request {} {} {}: handler threw: {}", req.request_id, req.method, req.path, e.what());
-          if (!res.started()) res.send_error(500, std::string("internal error: ") + e.what());
+          if (!res.started()) res.send_error(500, "internal error: the request could not be completed");
         }
         if (!res.started()) res.send_error(500, "handler sent no response");
       }
@@ -378,14 +481,10 @@ void Server::serve(std::shared_ptr<Transport> transport) {
       auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       log->debug("req={} {} {} status={} ms={:.2f}", req.request_id, req.method, req.target, res.status(), ms);
     }
-    if (res.hijacked() || res.must_close() || res.streaming()) break;
-    if (!body.drain()) break;
-    if (stopping_) break;
+    if (res.hijacked() || res.must_close() || res.streaming()) return;
+    if (!body.drain()) return;
+    if (stopping_) return;
   }
-  transport->shutdown_both();
-  std::lock_guard lock(mutex_);
-  connections_.erase(transport);
-  idle_.notify_all();
 }
 
 size_t Server::connection_count() const {

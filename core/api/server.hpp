@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -25,11 +26,27 @@ struct TlsSettings {
   std::string ca_cert, cert, key;
 };
 
+// Bounds on what one client may hold (daemon.json api-* keys). Hijacked and streaming requests
+// (attach, exec, logs -f, events, wait) are never timed out: they are long on purpose.
+struct ServerLimits {
+  // From a connection's first byte... to the end of a request's headers (slow-header clients).
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  // A keep-alive connection waiting for its next request.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(120)};
+  // Between two reads of a request body (a Content-Length longer than what is sent).
+  std::chrono::milliseconds body_timeout{std::chrono::seconds(60)};
+  // Connections open at once; past it a client gets 503 at once.
+  size_t max_connections = 2048;
+};
+
 class TlsContext;
+
+// "tcp://127.0.0.1:2375" and the like (for the warning naming who can reach an open API).
+bool is_loopback_tcp_host(std::string_view host);
 
 class Server {
  public:
-  explicit Server(const Router& router);
+  explicit Server(const Router& router, ServerLimits limits = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -52,9 +69,16 @@ class Server {
     bool tls = false;
   };
   void accept_loop(Listener* listener);
-  void serve(std::shared_ptr<Transport> transport);
+  // Adds a connection and starts its thread; refuses it with a 503 past max_connections or
+  // when no thread can be had.
+  void admit(Listener* listener, std::shared_ptr<Transport> transport);
+  void serve(const std::shared_ptr<Transport>& transport);
+  // The request loop of one connection; may throw (serve catches everything).
+  void serve_requests(Transport& transport);
+  void forget(const std::shared_ptr<Transport>& transport);
 
   const Router& router_;
+  const ServerLimits limits_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::thread> accept_threads_;
   std::unique_ptr<TlsContext> tls_;

@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
 namespace berth::core::api {
 namespace {
 
@@ -54,14 +56,24 @@ PendingTlsTransport::~PendingTlsTransport() {
 
 Status PendingTlsTransport::handshake() {
   if (ssl_ == nullptr) return make_error(ErrorCode::kInternal, "no TLS session");
-  if (SSL_accept(ssl_) != 1) return make_error(ErrorCode::kPermissionDenied, openssl_error("TLS handshake"));
+  BERTH_TRY_STATUS(arm_read_deadline());
+  if (SSL_accept(ssl_) != 1) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return read_timed_out();
+    return make_error(ErrorCode::kPermissionDenied, openssl_error("TLS handshake"));
+  }
   return {};
 }
 
 Result<size_t> PendingTlsTransport::read_some(char* buffer, size_t capacity) {
+  if (SSL_pending(ssl_) == 0) BERTH_TRY_STATUS(arm_read_deadline());
+  errno = 0;
   int n = SSL_read(ssl_, buffer, static_cast<int>(std::min<size_t>(capacity, 1 << 30)));
   if (n > 0) return static_cast<size_t>(n);
   int err = SSL_get_error(ssl_, n);
+  if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_SYSCALL) &&
+      (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    return read_timed_out();
+  }
   if (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL) return size_t{0};
   return make_error(ErrorCode::kUnavailable, openssl_error("TLS read"));
 }

@@ -2,17 +2,63 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <cerrno>
 
 namespace berth::core::api {
 
+namespace {
+
+void set_receive_timeout(int fd, std::chrono::microseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000000);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
+void Transport::clear_read_deadline() {
+  deadline_.reset();
+  if (timeout_armed_) {
+    set_receive_timeout(fd(), std::chrono::microseconds(0));
+    timeout_armed_ = false;
+  }
+}
+
+Status Transport::arm_read_deadline() {
+  if (!deadline_) return {};
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+      *deadline_ - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return read_timed_out();
+  set_receive_timeout(fd(), left);
+  timeout_armed_ = true;
+  return {};
+}
+
+Error Transport::read_timed_out() {
+  return make_error(ErrorCode::kDeadlineExceeded, "client sent nothing in time");
+}
+
+bool Transport::wait_readable(std::chrono::milliseconds timeout) {
+  if (pending() > 0) return true;
+  pollfd p{fd(), POLLIN | POLLRDHUP, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    if (r >= 0) return r > 0;
+    if (errno != EINTR) return true;  // let the read report the error
+  }
+}
+
 Result<size_t> FdTransport::read_some(char* buffer, size_t capacity) {
+  BERTH_TRY_STATUS(arm_read_deadline());
   for (;;) {
     ssize_t n = ::recv(fd_.get(), buffer, capacity, 0);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
     if (errno == ECONNRESET) return size_t{0};
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return read_timed_out();
     return errno_error("read from client");
   }
 }

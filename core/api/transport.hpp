@@ -2,7 +2,9 @@
 // sockets and TLS sessions implement it, so the rest of the server is written once.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "core/common/result.hpp"
@@ -32,6 +34,26 @@ class Transport {
   virtual int fd() const = 0;
   // Credentials of a unix-socket peer, for logs ("" when not a unix socket).
   virtual std::string peer() const { return {}; }
+
+  // Reads (read_some, and a TLS handshake) fail with kDeadlineExceeded once `deadline` has
+  // passed, instead of waiting for a client that stopped sending: the server bounds header and
+  // body reads this way. Hijacked and streaming requests run with no deadline (cleared).
+  void set_read_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
+  void clear_read_deadline();
+  // Waits until a byte can be read (or the peer closed): true, or false after `timeout`.
+  bool wait_readable(std::chrono::milliseconds timeout);
+
+ protected:
+  // Before a blocking read: arms the socket's receive timeout with the time left (so a read
+  // that needs several packets, a TLS record, still ends at the deadline); kDeadlineExceeded
+  // when none is left.
+  Status arm_read_deadline();
+  // A read that failed with EAGAIN/EWOULDBLOCK under an armed deadline.
+  static Error read_timed_out();
+
+ private:
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  bool timeout_armed_ = false;
 };
 
 class FdTransport final : public Transport {

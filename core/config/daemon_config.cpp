@@ -1,6 +1,8 @@
 #include "core/config/daemon_config.hpp"
 
 #include <boost/json.hpp>
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <set>
 
@@ -61,6 +63,43 @@ Status parse_log_opts(const json::value& v, LogOpts& out, std::string_view src) 
                           "\" (supported: max-size, max-file)");
     }
   }
+  return {};
+}
+
+// A whole number of at least `min` (timeouts, counts), named in the error.
+Result<int> as_count(const json::value& v, std::string_view key, int min, int max,
+                     std::string_view src) {
+  std::string what = "\"" + std::string(key) + "\" must be a whole number from " +
+                     std::to_string(min) + " to " + std::to_string(max);
+  if (!v.is_int64() && !v.is_uint64()) return bad(src, what);
+  auto n = v.is_int64() ? v.get_int64() : static_cast<int64_t>(std::min<uint64_t>(v.get_uint64(), INT64_MAX));
+  if (n < min || n > max) return bad(src, what + ", got " + std::to_string(n));
+  return static_cast<int>(n);
+}
+
+// The integer keys: daemon.json and command line share the table.
+int* count_field(DaemonConfig& c, std::string_view key) {
+  if (key == "api-header-timeout") return &c.api_limits.header_timeout_s;
+  if (key == "api-idle-timeout") return &c.api_limits.idle_timeout_s;
+  if (key == "api-body-timeout") return &c.api_limits.body_timeout_s;
+  if (key == "api-max-connections") return &c.api_limits.max_connections;
+  if (key == "max-expansion-ratio") return &c.archive_limits.max_expansion_ratio;
+  return nullptr;
+}
+
+std::pair<int, int> count_range(std::string_view key) {
+  if (key == "api-max-connections") return {1, 1000000};
+  if (key == "max-expansion-ratio") return {1, 1000000};
+  return {1, 86400};  // timeouts, in seconds
+}
+
+Status set_max_layer_size(DaemonConfig& c, std::string_view text, std::string_view src) {
+  auto size = parse_byte_size(text);
+  if (!size || *size < (1 << 20)) {
+    return bad(src, "\"max-layer-size\" must be a size of at least 1m (\"64g\", \"500m\"), got \"" +
+                        std::string(text) + "\"");
+  }
+  c.archive_limits.max_layer_size = *size;
   return {};
 }
 
@@ -144,6 +183,16 @@ Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view s
       auto b = as_bool(v, key, source);
       if (!b) return b.error();
       (key == "tls" ? c.tls : c.tlsverify) = *b;
+      if (!*b) c.unauthenticated_tcp_opt_in = true;
+    } else if (int* field = count_field(c, key)) {
+      auto [min, max] = count_range(key);
+      auto n = as_count(v, key, min, max, source);
+      if (!n) return n.error();
+      *field = *n;
+    } else if (key == "max-layer-size") {
+      auto s = as_string(v, key, source);
+      if (!s) return s.error();
+      BERTH_TRY_STATUS(set_max_layer_size(c, *s, source));
     } else if (key == "log-opts") {
       BERTH_TRY_STATUS(parse_log_opts(v, c.log_opts, source));
     } else if (key == "plugins") {
@@ -194,7 +243,31 @@ Status apply_override(DaemonConfig& c, std::string_view key, std::string_view va
   else if (k == "isolation-backend") c.isolation_backend = value;
   else if (k == "log-level") c.log_level = value;
   else if (k == "userns-remap") c.userns_remap = value;
-  else return bad("command line", "unknown option --" + k);
+  else if (k == "tlscacert") c.tlscacert = value;
+  else if (k == "tlscert") c.tlscert = value;
+  else if (k == "tlskey") c.tlskey = value;
+  else if (k == "max-layer-size") return set_max_layer_size(c, value, "command line");
+  else if (k == "tls" || k == "tlsverify") {
+    bool on = value.empty() || value == "true" || value == "1";
+    if (!on && value != "false" && value != "0") {
+      return bad("command line", "--" + k + " takes true or false, got \"" + std::string(value) + "\"");
+    }
+    (k == "tls" ? c.tls : c.tlsverify) = on;
+    if (!on) c.unauthenticated_tcp_opt_in = true;
+  } else if (int* field = count_field(c, k)) {
+    auto [min, max] = count_range(k);
+    int64_t n = 0;
+    bool ok = !value.empty() && value.size() < 10;
+    for (char ch : value) ok = ok && ch >= '0' && ch <= '9';
+    if (ok) n = std::stoll(std::string(value));
+    if (!ok || n < min || n > max) {
+      return bad("command line", "--" + k + " must be a whole number from " + std::to_string(min) +
+                                     " to " + std::to_string(max) + ", got \"" + std::string(value) + "\"");
+    }
+    *field = static_cast<int>(n);
+  } else {
+    return bad("command line", "unknown option --" + k);
+  }
   return {};
 }
 
@@ -234,6 +307,15 @@ Status validate(const DaemonConfig& c) {
   }
   if (c.tls && (c.tlscert.empty() || c.tlskey.empty())) {
     return bad(src, "\"tls\" needs \"tlscert\" and \"tlskey\"");
+  }
+  for (const auto& h : c.hosts) {
+    if (h.rfind("tcp://", 0) == 0 && !c.tlsverify && !c.unauthenticated_tcp_opt_in) {
+      return bad(src, "refusing to serve " + h + " without client certificates: anyone who can "
+                      "connect to it, on loopback every local user and every --network host "
+                      "container, is root on this host. Set \"tlsverify\": true with "
+                      "\"tlscacert\", \"tlscert\" and \"tlskey\" (mutual TLS), or opt in to an "
+                      "unauthenticated API explicitly with \"tlsverify\": false (--tlsverify=false)");
+    }
   }
   return {};
 }

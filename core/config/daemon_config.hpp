@@ -20,6 +20,22 @@ struct LogOpts {
   int max_file = 3;                     // unbounded default fills disks
 };
 
+// What one API client may hold (api-* keys); see api::ServerLimits for what each bounds.
+struct ApiLimits {
+  int header_timeout_s = 10;
+  int idle_timeout_s = 120;
+  int body_timeout_s = 60;
+  int max_connections = 2048;
+};
+
+// What one request may write when it unpacks a tar (import, load, cp, commit, and later pull and
+// build): the uncompressed size of one layer or archive, and how much larger than its
+// compressed bytes it may grow (a 3 MB gzip of zeros must not become 3 GB on disk).
+struct ArchiveLimits {
+  int64_t max_layer_size = int64_t{64} << 30;
+  int max_expansion_ratio = 100;
+};
+
 struct DaemonConfig {
   std::string data_root = "/var/lib/berth";
   std::string exec_root = "/run/berth";
@@ -35,13 +51,19 @@ struct DaemonConfig {
   // Docker's --userns-remap: "<user>[:<group>]" whose first ranges in /etc/subuid and
   // /etc/subgid become every container's root and ids (empty: off).
   std::string userns_remap;
-  // TCP hosts: mutual TLS (Docker's keys). A tcp:// host without TLS is refused unless
-  // it listens on loopback.
+  // TCP hosts: mutual TLS (Docker's keys). A tcp:// host without client certificates
+  // ("tlsverify") is refused on every address unless the operator opts in by writing
+  // "tls": false or "tlsverify": false explicitly (Docker's --tls=false): on loopback too,
+  // anyone who can connect (every local user, every --network host container) is root.
   bool tls = false;
   bool tlsverify = false;
+  bool unauthenticated_tcp_opt_in = false;
   std::string tlscacert;
   std::string tlscert;
   std::string tlskey;
+
+  ApiLimits api_limits;
+  ArchiveLimits archive_limits;
 
   std::string source;  // the file it came from, "" when none (for messages)
 };

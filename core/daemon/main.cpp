@@ -46,11 +46,26 @@ int main(int argc, char** argv) {
   add("-l,--log-level", "log-level", "trace, debug, info, warn or error");
   add("--userns-remap", "userns-remap",
       "user[:group] whose subordinate ids (/etc/subuid, /etc/subgid) containers run as");
+  add("--tlscacert", "tlscacert", "CA that client certificates must be signed by");
+  add("--tlscert", "tlscert", "the server's TLS certificate");
+  add("--tlskey", "tlskey", "the server's TLS key");
+  bool tls = false, tlsverify = false;
+  auto* tls_flag = app.add_flag("--tls", tls, "serve TLS on tcp:// hosts (--tls=false: opt in to "
+                                              "cleartext TCP)");
+  auto* tlsverify_flag = app.add_flag("--tlsverify", tlsverify,
+                                      "require client certificates signed by --tlscacert "
+                                      "(--tlsverify=false: opt in to an unauthenticated API)");
+  for (const char* key : {"api-header-timeout", "api-idle-timeout", "api-body-timeout",
+                          "api-max-connections", "max-layer-size", "max-expansion-ratio"}) {
+    add(std::string("--") + key, key, "see daemon.json's key of the same name");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (tls_flag->count() > 0) overrides.emplace_back("tls", tls ? "true" : "false");
+  if (tlsverify_flag->count() > 0) overrides.emplace_back("tlsverify", tlsverify ? "true" : "false");
   if (show_version) {
     std::printf("berthd %s (commit %s)\n", std::string(berth::core::kBerthVersion).c_str(),
                 std::string(berth::core::kGitCommit).c_str());

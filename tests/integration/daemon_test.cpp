@@ -219,13 +219,30 @@ TEST_F(DaemonTest, FlagsOverrideTheConfigFile) {
   EXPECT_EQ(json::parse(info->body).as_object().at("Debug").as_bool(), true);
 }
 
-TEST_F(DaemonTest, NonLoopbackTcpWithoutTlsIsRefused) {
+TEST_F(DaemonTest, TcpWithoutClientCertificatesIsRefusedOnEveryAddress) {
+  for (std::string host : {"tcp://0.0.0.0:23750", "tcp://127.0.0.1:23751"}) {
+    BerthdProcess d(dir_.path());
+    auto s = d.start(BerthdOptions{{"--host", host}});
+    ASSERT_FALSE(s) << host;
+    EXPECT_NE(s.error().message.find("refusing to serve " + host + " without client certificates"),
+              std::string::npos)
+        << s.error().message;
+    // The refusal must not call loopback safe, and must name the explicit opt-in.
+    EXPECT_EQ(s.error().message.find("use a loopback address"), std::string::npos);
+    EXPECT_NE(s.error().message.find("\"tlsverify\": false"), std::string::npos);
+  }
+}
+
+TEST_F(DaemonTest, UnauthenticatedTcpServesOnlyWhenOptedInAndSaysWhoCanReach) {
   BerthdProcess d(dir_.path());
-  auto s = d.start(BerthdOptions{{"--host", "tcp://0.0.0.0:23750"}});
-  ASSERT_FALSE(s);
-  EXPECT_NE(s.error().message.find("refusing to serve tcp://0.0.0.0:23750 without TLS"),
+  int port = 23752 + static_cast<int>(::getpid() % 1000);
+  std::string host = "tcp://127.0.0.1:" + std::to_string(port);
+  ASSERT_TRUE(d.start(BerthdOptions{{"--host", host, "--tlsverify=false"}})) << d.log();
+  EXPECT_NE(d.log().find("WITHOUT client certificates (opted in): every local user, every "
+                         "--network host container can reach it"),
             std::string::npos)
-      << s.error().message;
+      << d.log();
+  EXPECT_EQ(d.stop(), 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/common/json_text.hpp"
 #include "core/api/filters.hpp"
 #include "core/api/json_stream.hpp"
 #include "core/api/stream_splice.hpp"
@@ -123,14 +124,14 @@ void handle_wait(ContainerManager& m, Request& req, ResponseWriter& res) {
   if (!result) {
     if (!res.started()) return res.send_error(result.error());
     json::object body{{"Error", json::object{{"Message", result.error().message}}}, {"StatusCode", -1}};
-    (void)res.write_chunk(json::serialize(body) + "\n");
+    (void)res.write_chunk(json_text::serialize(body) + "\n");
     (void)res.end_stream();
     return;
   }
   json::object body{{"Error", result->second.empty() ? json::value(nullptr)
                                                      : json::value(json::object{{"Message", result->second}})},
                     {"StatusCode", result->first}};
-  (void)res.write_chunk(json::serialize(body) + "\n");
+  (void)res.write_chunk(json_text::serialize(body) + "\n");
   (void)res.end_stream();
 }
 
@@ -232,7 +233,7 @@ void handle_stats(ContainerManager& m, Request& req, ResponseWriter& res) {
   for (;;) {
     auto sample = next();
     if (!sample) break;
-    if (!res.write_chunk(json::serialize(*sample) + "\n")) return;
+    if (!res.write_chunk(json_text::serialize(*sample) + "\n")) return;
     bool running;
     {
       std::lock_guard lock((*c)->mutex);
@@ -288,7 +289,8 @@ void handle_archive(ContainerManager& m, Request& req, ResponseWriter& res) {
   if (req.method == "PUT") {
     auto s = container::extract_archive(root->path(), *path, req.body(),
                                         req.query_bool("noOverwriteDirNonDir"),
-                                        req.query_bool("copyUIDGID"), std::nullopt, root->ids());
+                                        req.query_bool("copyUIDGID"), std::nullopt, root->ids(),
+                                        m.options().tar_limits);
     if (!s) {
       if (s.error().code == ErrorCode::kNotFound) {
         return res.send_error(404, "Could not find the file " + *path + " in container " + name);

@@ -28,7 +28,10 @@ TEST(DaemonConfig, ParsesEveryKey) {
     "isolation-backend": "none", "required-plugins": ["network.bridge"],
     "disabled-plugins": ["storage.overlay"], "log-level": "debug",
     "plugins": {"network.bridge": {"bridge": "b0", "mtu": 1400}},
-    "log-opts": {"max-size": "5m", "max-file": "4"}, "userns-remap": "remap:grp"})",
+    "log-opts": {"max-size": "5m", "max-file": "4"}, "userns-remap": "remap:grp",
+    "tlsverify": true, "tlscacert": "/c/ca.pem", "tlscert": "/c/cert.pem", "tlskey": "/c/key.pem",
+    "api-header-timeout": 5, "api-idle-timeout": 30, "api-body-timeout": 20,
+    "api-max-connections": 100, "max-layer-size": "2g", "max-expansion-ratio": 50})",
                         "/etc/berth/daemon.json");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->data_root, "/srv/berth");
@@ -38,6 +41,14 @@ TEST(DaemonConfig, ParsesEveryKey) {
   EXPECT_EQ(c->required_plugins[0], "network.bridge");
   EXPECT_EQ(c->disabled_plugins[0], "storage.overlay");
   EXPECT_EQ(c->plugins.at("network.bridge"), R"({"bridge":"b0","mtu":1400})");
+  EXPECT_TRUE(c->tlsverify);
+  EXPECT_FALSE(c->unauthenticated_tcp_opt_in);
+  EXPECT_EQ(c->api_limits.header_timeout_s, 5);
+  EXPECT_EQ(c->api_limits.idle_timeout_s, 30);
+  EXPECT_EQ(c->api_limits.body_timeout_s, 20);
+  EXPECT_EQ(c->api_limits.max_connections, 100);
+  EXPECT_EQ(c->archive_limits.max_layer_size, int64_t{2} << 30);
+  EXPECT_EQ(c->archive_limits.max_expansion_ratio, 50);
   EXPECT_EQ(c->log_opts.max_size, 5 * 1024 * 1024);
   EXPECT_EQ(c->log_opts.max_file, 4);
   EXPECT_EQ(c->userns_remap, "remap:grp");
@@ -87,6 +98,24 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"tlsverify": true})",
                 "/etc/berth/daemon.json: \"tlsverify\" needs \"tlscacert\", \"tlscert\" and "
                 "\"tlskey\""},
+        BadCase{R"({"hosts": ["tcp://127.0.0.1:2375"]})",
+                "/etc/berth/daemon.json: refusing to serve tcp://127.0.0.1:2375 without client "
+                "certificates: anyone who can connect to it, on loopback every local user and "
+                "every --network host container, is root on this host. Set \"tlsverify\": true "
+                "with \"tlscacert\", \"tlscert\" and \"tlskey\" (mutual TLS), or opt in to an "
+                "unauthenticated API explicitly with \"tlsverify\": false (--tlsverify=false)"},
+        BadCase{R"({"api-header-timeout": 0})",
+                "/etc/berth/daemon.json: \"api-header-timeout\" must be a whole number from 1 to "
+                "86400, got 0"},
+        BadCase{R"({"api-max-connections": "many"})",
+                "/etc/berth/daemon.json: \"api-max-connections\" must be a whole number from 1 "
+                "to 1000000"},
+        BadCase{R"({"max-layer-size": "12q"})",
+                "/etc/berth/daemon.json: \"max-layer-size\" must be a size of at least 1m "
+                "(\"64g\", \"500m\"), got \"12q\""},
+        BadCase{R"({"max-expansion-ratio": 1.5})",
+                "/etc/berth/daemon.json: \"max-expansion-ratio\" must be a whole number from 1 "
+                "to 1000000"},
         BadCase{"[1,2]", "/etc/berth/daemon.json: must be a JSON object"},
         BadCase{"{nope", "/etc/berth/daemon.json: not valid JSON: syntax error"}));
 
@@ -102,6 +131,24 @@ TEST(DaemonConfig, FlagsOverrideAndListsReplaceThenAppend) {
   auto bad = apply_override(c, "colour", "x", seen);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "command line: unknown option --colour");
+}
+
+TEST(DaemonConfig, UnauthenticatedTcpNeedsAnExplicitOptIn) {
+  auto opted = parse_config(R"({"hosts": ["tcp://127.0.0.1:2375"], "tlsverify": false})");
+  ASSERT_TRUE(opted) << opted.error().message;
+  EXPECT_TRUE(opted->unauthenticated_tcp_opt_in);
+  auto docker_style = parse_config(R"({"hosts": ["tcp://0.0.0.0:2375"], "tls": false})");
+  ASSERT_TRUE(docker_style) << docker_style.error().message;
+  // TLS without client certificates still lets anyone in: refused without the opt-in.
+  auto server_only = parse_config(
+      R"({"hosts": ["tcp://127.0.0.1:2376"], "tls": true, "tlscert": "/c", "tlskey": "/k"})");
+  ASSERT_FALSE(server_only);
+  DaemonConfig c;
+  c.hosts = {"tcp://127.0.0.1:2375"};
+  EXPECT_FALSE(validate(c));
+  std::vector<std::string> seen;
+  ASSERT_TRUE(apply_override(c, "tlsverify", "false", seen));
+  EXPECT_TRUE(validate(c));
 }
 
 TEST(DaemonConfig, MissingFileIsFineUnlessAskedFor) {
