@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/common/json_text.hpp"
 #include "core/common/time.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/archive_source.hpp"
@@ -263,7 +264,7 @@ class Extractor {
                   return layer::EntryOwner{shift.uids.to_host(uid), shift.gids.to_host(gid)};
                 }) {}
 
-  Status run(Reader& in);
+  Status run(Reader& in, const layer::TarLimits& limits);
 
  private:
   Status member(archive* a, archive_entry* e, bool* last);
@@ -387,13 +388,13 @@ Status Extractor::member(archive* a, archive_entry* e, bool* last) {
   return writer_.write(a, e, m, parent.get(), last);
 }
 
-Status Extractor::run(Reader& in) {
+Status Extractor::run(Reader& in, const layer::TarLimits& limits) {
   layer::ArchivePtr a(archive_read_new());
   if (!a) return make_error(ErrorCode::kResourceExhausted, "extract archive: libarchive");
   archive_read_support_format_tar(a.get());
   archive_read_support_format_empty(a.get());
-  layer::DecompressReader plain(in);
-  layer::ArchiveSource source(plain);
+  layer::TarStream stream(in, limits);
+  layer::ArchiveSource source(stream);
   writer_.set_source(&source);
   if (source.open(a.get()) != ARCHIVE_OK) return writer_.read_error(a.get(), "read tar");
   for (;;) {
@@ -405,7 +406,9 @@ Status Extractor::run(Reader& in) {
     BERTH_TRY_STATUS(member(a.get(), e, &last));
     if (last) break;
   }
-  return writer_.restore_dir_times(root_, kInRoot, "/");
+  BERTH_TRY_STATUS(writer_.restore_dir_times(root_, kInRoot, "/"));
+  if (auto end = stream.finish(); !end) return std::move(end).error().wrap("extract archive");
+  return {};
 }
 
 }  // namespace
@@ -468,7 +471,7 @@ std::string encode_path_stat(const PathStat& stat) {
   o["mode"] = stat.mode;
   o["mtime"] = stat.mtime;
   o["linkTarget"] = stat.link_target;
-  return base64_encode(json::serialize(o));
+  return base64_encode(json_text::serialize(o));
 }
 
 Result<PathStat> decode_path_stat(std::string_view header) {
@@ -521,7 +524,8 @@ Status archive_path(const std::string& root, const std::string& path, Writer& ou
 
 Status extract_archive(const std::string& root, const std::string& dest_dir, Reader& tar,
                        bool no_overwrite_dir_non_dir, bool copy_uid_gid,
-                       std::optional<Owner> owner, layer::IdShift ids) {
+                       std::optional<Owner> owner, layer::IdShift ids,
+                       const layer::TarLimits& limits) {
   auto root_fd = layer::open_root(root);
   if (!root_fd) return std::move(root_fd).error().wrap("extract archive");
   // The extraction point, with its last element followed too (an archive extracted to a
@@ -537,7 +541,7 @@ Status extract_archive(const std::string& root, const std::string& dest_dir, Rea
   }
   Extractor extractor(root_fd->get(), std::move(*dest), no_overwrite_dir_non_dir, copy_uid_gid,
                       owner, ids);
-  return extractor.run(tar);
+  return extractor.run(tar, limits);
 }
 
 Status export_rootfs(const std::string& root, Writer& out, layer::IdShift ids) {

@@ -16,6 +16,7 @@
 #include "core/common/io.hpp"
 #include "core/common/result.hpp"
 #include "core/layer/id_shift.hpp"
+#include "core/layer/tar_stream.hpp"
 
 namespace berth::core::container {
 
@@ -77,10 +78,12 @@ struct Owner {
 // a container with a User). no_overwrite_dir_non_dir: replacing a directory with a
 // non-directory or the reverse is kFailedPrecondition "cannot overwrite directory \"<path>\"
 // with non-directory \"<dest>\"" (container paths). Entries before a failure stay.
-// `ids`: the owners, container ids, are stored as the host's (a remapped container).
+// `ids`: the owners, container ids, are stored as the host's (a remapped container). Input that
+// is not a tar, or unpacks beyond `limits`, is kInvalidArgument.
 Status extract_archive(const std::string& root, const std::string& dest_dir, Reader& tar,
                        bool no_overwrite_dir_non_dir, bool copy_uid_gid,
-                       std::optional<Owner> owner = std::nullopt, layer::IdShift ids = {});
+                       std::optional<Owner> owner = std::nullopt, layer::IdShift ids = {},
+                       const layer::TarLimits& limits = {});
 
 // docker export: a tar of everything under `root` (a mounted rootfs, not /proc/<pid>/root),
 // entries named without a leading "./" ("bin/", "bin/sh", ".dockerenv").

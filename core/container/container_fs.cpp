@@ -245,7 +245,16 @@ Result<std::string> ContainerManager::commit(std::string_view name, const std::s
     diff_id = ingest->commit();
   }
   if (!diff_id) return diff_id.error();
-  auto layer = images_.register_layer(img->record.top_chain, *diff_id);
+  // The changes were spooled while the container was paused (short); the layer store keeps
+  // them once, as files, and the spool goes.
+  Result<image::LayerRecord> layer = make_error(ErrorCode::kInternal, "no layer");
+  {
+    auto spool = images_.content().open_blob(*diff_id);
+    if (!spool) return spool.error();
+    FdReader in(spool->get());
+    layer = images_.ingest_layer(img->record.top_chain, in, *diff_id);
+  }
+  images_.remove_unused_blob(*diff_id);
   if (!layer) return layer.error();
 
   json::object config = img->config.json();

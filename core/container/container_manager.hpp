@@ -35,6 +35,7 @@
 #include "core/events/event_bus.hpp"
 #include "core/image/image_service.hpp"
 #include "core/layer/id_shift.hpp"
+#include "core/layer/tar_stream.hpp"
 #include "core/volume/volume_manager.hpp"
 
 namespace berth::core::container {
@@ -47,6 +48,7 @@ struct ManagerOptions {
   int ncpu = 1;
   bool cgroup_v2 = false;
   std::optional<config::UsernsRemap> userns_remap;  // daemon's --userns-remap, when set
+  layer::TarLimits tar_limits;  // what an archive copied into a container may unpack to
 };
 
 // Outcome of an operation that may be a no-op (HTTP 304).

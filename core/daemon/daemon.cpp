@@ -133,6 +133,9 @@ Status Daemon::start() {
   BERTH_TRY_STATUS(fs::ensure_dir(scratch, 0700));
   s.images = std::make_unique<image::ImageService>(*s.content, *s.image_store, s.plugins->storage(),
                                                    s.events, s.plugins->storage_name(), scratch);
+  layer::TarLimits tar_limits{config_.archive_limits.max_layer_size,
+                              config_.archive_limits.max_expansion_ratio};
+  s.images->set_tar_limits(tar_limits);
   api::register_image_routes(s.router, *s.images);
 
   auto volumes = volume::VolumeManager::open(config_.data_root + "/volumes", s.events);
@@ -148,6 +151,7 @@ Status Daemon::start() {
   copts.log_max_file = config_.log_opts.max_file;
   copts.ncpu = host.ncpu;
   copts.cgroup_v2 = host.cgroup_version == "2";
+  copts.tar_limits = tar_limits;
   if (!config_.userns_remap.empty()) {
     // Remapped containers see their image through an idmapped overlay (isolation.linux).
     if (s.plugins->storage_name() != "overlay") {
@@ -185,10 +189,22 @@ Status Daemon::start() {
   deps->stopping = [this] { return stopping_.load(); };
   api::register_system_routes(s.router, deps);
 
-  s.server = std::make_unique<api::Server>(s.router);
+  const auto& al = config_.api_limits;
+  s.server = std::make_unique<api::Server>(
+      s.router, api::ServerLimits{std::chrono::seconds(al.header_timeout_s),
+                                  std::chrono::seconds(al.idle_timeout_s),
+                                  std::chrono::seconds(al.body_timeout_s),
+                                  static_cast<size_t>(al.max_connections)});
   api::TlsSettings tls{config_.tls || config_.tlsverify, config_.tlsverify, config_.tlscacert,
                        config_.tlscert, config_.tlskey};
   BERTH_TRY_STATUS(s.server->listen(config_.hosts, tls));
+  for (const auto& h : config_.hosts) {
+    if (h.rfind("tcp://", 0) == 0 && !config_.tlsverify) {
+      log->warn("API on {} WITHOUT client certificates (opted in): every local user, every "
+                "--network host container{} can reach it, and so is root on this host",
+                h, api::is_loopback_tcp_host(h) ? "" : " and anyone on the network who can route to it");
+    }
+  }
   s.server->start();
   log->info("berthd {} ready: data-root={} storage-driver={} isolation-backend={}", kBerthVersion,
             config_.data_root, s.plugins->storage_name(), config_.isolation_backend);

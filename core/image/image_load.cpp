@@ -24,7 +24,11 @@ namespace {
 
 using json_fields::str;
 
+// Small members (manifests, configs, indexes) are kept in memory, within a budget for the whole
+// archive: whatever its shape, a load holds at most this much, and the rest is spooled to disk.
 constexpr size_t kInMemoryLimit = 1 << 20;
+constexpr size_t kInMemoryBudget = 16 << 20;
+constexpr int64_t kMaxMetadataFile = 8 << 20;  // a manifest, index or config
 
 Error invalid(const std::string& what) {
   return make_error(ErrorCode::kInvalidArgument, "invalid image archive: " + what);
@@ -69,6 +73,7 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
     }
     archive_entry* entry = nullptr;
     std::string buf(1 << 20, '\0');
+    size_t in_memory = 0;
     for (;;) {
       int rc = archive_read_next_header(a.get(), &entry);
       if (rc == ARCHIVE_EOF) break;
@@ -91,7 +96,9 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
       }
       if (type != AE_IFREG) continue;
       int64_t size = archive_entry_size(entry);
-      if (size >= 0 && static_cast<size_t>(size) <= kInMemoryLimit) {
+      if (size >= 0 && static_cast<size_t>(size) <= kInMemoryLimit &&
+          in_memory + static_cast<size_t>(size) <= kInMemoryBudget) {
+        in_memory += static_cast<size_t>(size);
         std::string content;
         for (;;) {
           la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
@@ -146,38 +153,35 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
   auto bytes_of = [&](const std::string& raw_path) -> Result<std::string> {
     std::string path = resolve_link(clean(raw_path));
     if (auto it = files.small.find(path); it != files.small.end()) return it->second;
-    if (auto it = files.blobs.find(path); it != files.blobs.end()) return content_.read(it->second);
+    if (auto it = files.blobs.find(path); it != files.blobs.end()) {
+      // Metadata is read whole: bounded, whatever the archive claims.
+      auto size = content_.size(it->second);
+      if (!size) return size.error();
+      if (*size > kMaxMetadataFile) {
+        return invalid(path + " is " + std::to_string(*size) + " bytes; metadata files are limited to " +
+                       std::to_string(kMaxMetadataFile >> 20) + " MiB");
+      }
+      return content_.read(it->second);
+    }
     return invalid("missing file " + path);
   };
-  // The uncompressed layer tar as a content-store blob whose digest must be `diff_id`.
-  auto layer_blob = [&](const std::string& raw_path, const std::string& diff_id) -> Result<std::string> {
+  // Streams the layer at `raw_path` (any compression) into the layer store, checked against
+  // `diff_id`; nothing is read when that layer is already stored.
+  auto ingest = [&](const std::string& parent_chain, const std::string& raw_path,
+                    const std::string& diff_id) -> Result<LayerRecord> {
     std::string path = resolve_link(clean(raw_path));
-    std::string digest;
     if (auto it = files.small.find(path); it != files.small.end()) {
-      auto d = content_.put(it->second);
-      if (!d) return d.error();
-      files.ingested.push_back(*d);
-      digest = *d;
-    } else if (auto it2 = files.blobs.find(path); it2 != files.blobs.end()) {
-      digest = it2->second;
-    } else {
-      return invalid("missing layer " + path);
+      StringReader in(it->second);
+      return ingest_layer(parent_chain, in, diff_id);
     }
-    if (digest == diff_id) return digest;
-    // Compressed (OCI layouts, registries): store the uncompressed form and check it.
-    auto fd = content_.open_blob(digest);
+    auto it = files.blobs.find(path);
+    if (it == files.blobs.end()) return invalid("missing layer " + path);
+    auto fd = content_.open_blob(it->second);
     if (!fd) return fd.error();
     FdReader in(fd->get());
-    auto ingest = content_.begin();
-    if (!ingest) return ingest.error();
-    if (auto s = layer::decompress(in, *ingest); !s) return s.error().wrap("decompress " + path);
-    auto plain = ingest->commit(diff_id);
-    if (!plain) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "invalid image archive: layer " + path + " does not match diff id " + diff_id);
-    }
-    files.ingested.push_back(*plain);
-    return *plain;
+    auto rec = ingest_layer(parent_chain, in, diff_id);
+    if (!rec) return std::move(rec).error().wrap("invalid image archive: layer " + path);
+    return rec;
   };
 
   // ---- find the images --------------------------------------------------------------------
@@ -282,6 +286,7 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
   struct Ready {
     std::string config;
     std::vector<std::string> diff_ids;
+    std::vector<std::string> layer_paths;
     std::vector<Reference> tags;
   };
   std::vector<Ready> ready;
@@ -295,10 +300,12 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
       return invalid("config lists " + std::to_string(config->diff_ids().size()) +
                      " layers but the manifest has " + std::to_string(e.layer_paths.size()));
     }
-    Ready r{*config_bytes, config->diff_ids(), {}};
-    for (size_t i = 0; i < e.layer_paths.size(); ++i) {
-      auto blob = layer_blob(e.layer_paths[i], r.diff_ids[i]);
-      if (!blob) return cleanup_blobs(), blob.error();
+    Ready r{*config_bytes, config->diff_ids(), e.layer_paths, {}};
+    for (const auto& path : e.layer_paths) {
+      std::string p = resolve_link(clean(path));
+      if (!files.small.contains(p) && !files.blobs.contains(p)) {
+        return cleanup_blobs(), invalid("missing layer " + p);
+      }
     }
     for (const auto& t : e.tags) {
       auto ref = parse_normalized_tagged(t);
@@ -312,9 +319,10 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
   for (const auto& r : ready) {
     std::string chain;
     std::vector<std::string> registered;
-    for (const auto& diff : r.diff_ids) {
+    for (size_t i = 0; i < r.diff_ids.size(); ++i) {
+      const auto& diff = r.diff_ids[i];
       auto existed = store_.layer(chain_id(chain, diff)).has_value();
-      auto layer_rec = register_layer(chain, diff);
+      auto layer_rec = ingest(chain, r.layer_paths[i], diff);
       if (!layer_rec) {
         if (!chain.empty()) release_layers(chain);
         cleanup_blobs();
@@ -348,7 +356,7 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
       lines.push_back("Loaded image: " + t.familiar_string());
     }
   }
-  cleanup_blobs();  // compressed originals and other files nothing refers to
+  cleanup_blobs();  // the layer tars, now stored as snapshots, and files nothing refers to
   log->info("loaded {} image(s)", ready.size());
   return lines;
 }

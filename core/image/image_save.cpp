@@ -48,21 +48,24 @@ class TarOut {
     }
     return {};
   }
-  Status file_from_fd(const std::string& path, int fd, int64_t size) {
+  // Exactly `size` bytes of `in`; `in` must end there (its last read checks the layer digest).
+  Status file_from_reader(const std::string& path, Reader& in, int64_t size) {
     BERTH_TRY_STATUS(header(path, size));
     std::string buf(1 << 20, '\0');
     int64_t left = size;
     while (left > 0) {
-      ssize_t n = ::read(fd, buf.data(), static_cast<size_t>(std::min<int64_t>(left, buf.size())));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return make_error(ErrorCode::kInternal, "read blob for " + path + ": short read");
-      if (archive_write_data(a_.get(), buf.data(), static_cast<size_t>(n)) < 0) {
-        return error("write " + path);
-      }
-      left -= n;
+      auto n = in.read(buf.data(), static_cast<size_t>(std::min<int64_t>(left, buf.size())));
+      if (!n) return std::move(n).error().wrap("write " + path);
+      if (*n == 0) return make_error(ErrorCode::kInternal, "read " + path + ": short read");
+      if (archive_write_data(a_.get(), buf.data(), *n) < 0) return error("write " + path);
+      left -= static_cast<int64_t>(*n);
     }
+    auto end = in.read(buf.data(), 1);
+    if (!end) return std::move(end).error().wrap("write " + path);
+    if (*end != 0) return make_error(ErrorCode::kInternal, "read " + path + ": longer than its record says");
     return {};
   }
+
   Status close() {
     if (archive_write_close(a_.get()) != ARCHIVE_OK) return error("finish archive");
     return {};
@@ -163,13 +166,17 @@ Status ImageService::save(const std::vector<std::string>& names, Writer& out) {
     const auto& cfg = item.image.config;
     json::array layer_paths;
     json::array oci_layers;
+    std::string chain;
     for (const auto& diff : cfg.diff_ids()) {
-      auto size = content_.size(diff);
+      chain = chain_id(chain, diff);
+      auto record = store_.layer(chain);
+      if (!record) return make_error(ErrorCode::kNotFound, "layer " + diff.substr(7, 12) + " is not stored");
+      auto size = layer_tar_size(*record);
       if (!size) return size.error().wrap("layer " + diff.substr(7, 12));
       if (written.insert(diff).second) {
-        auto fd = content_.open_blob(diff);
-        if (!fd) return fd.error();
-        BERTH_TRY_STATUS(tar.file_from_fd(blob_path(diff), fd->get(), *size));
+        auto layer_tar = open_layer_tar(*record);
+        if (!layer_tar) return layer_tar.error().wrap("layer " + diff.substr(7, 12));
+        BERTH_TRY_STATUS(tar.file_from_reader(blob_path(diff), **layer_tar, *size));
       }
       layer_paths.emplace_back(blob_path(diff));
       oci_layers.push_back(json::object{{"mediaType", kOciLayerType}, {"digest", diff}, {"size", *size}});

@@ -195,88 +195,6 @@ std::shared_ptr<std::mutex> ImageService::chain_lock(const std::string& chain) {
   return strong;
 }
 
-Status ImageService::apply_into_snapshot(const std::string& key,
-                                         const std::vector<sdk::Mount>& mounts,
-                                         const std::string& diff_id, int64_t* size) {
-  auto blob = content_.open_blob(diff_id);
-  if (!blob) return blob.error();
-  FdReader reader(blob->get());
-  // Fast paths, as containerd's applier: write straight into the directory the snapshot is
-  // made of. A bind mount is that directory; an overlay's upperdir takes overlay-style whiteouts.
-  if (mounts.size() == 1) {
-    const auto& m = mounts[0];
-    if (m.type == "bind") {
-      auto r = layer::apply_tar(m.source, reader, layer::ApplyOptions{layer::WhiteoutMode::kApply});
-      if (!r) return r.error();
-      *size = r->size;
-      return {};
-    }
-    if (m.type == "overlay") {
-      for (const auto& opt : m.options) {
-        if (opt.rfind("upperdir=", 0) == 0) {
-          auto r = layer::apply_tar(opt.substr(9), reader,
-                                    layer::ApplyOptions{layer::WhiteoutMode::kOverlay});
-          if (!r) return r.error();
-          *size = r->size;
-          return {};
-        }
-      }
-    }
-  }
-  // Anything else: mount it and apply through the mount.
-  std::string target = scratch_dir_ + "/" + key;
-  BERTH_TRY_STATUS(fs::ensure_dir(target, 0700));
-  auto mounted = sdk::ScopedMounts::mount(mounts, target);
-  if (!mounted) {
-    std::filesystem::remove(target);
-    return mounted.error();
-  }
-  auto r = layer::apply_tar(target, reader, layer::ApplyOptions{layer::WhiteoutMode::kApply});
-  auto unmounted = mounted->unmount();
-  std::error_code ec;
-  std::filesystem::remove(target, ec);
-  if (!r) return r.error();
-  if (!unmounted) return unmounted.error();
-  *size = r->size;
-  return {};
-}
-
-Result<LayerRecord> ImageService::register_layer(const std::string& parent_chain,
-                                                 const std::string& diff_id) {
-  std::string chain = chain_id(parent_chain, diff_id);
-  auto lock_holder = chain_lock(chain);
-  std::lock_guard lock(*lock_holder);
-  sdk::Context ctx;
-  if (auto existing = store_.layer(chain)) {
-    if (storage_.stat(ctx, chain)) return *existing;
-    logging::get("image")->warn("layer {} lost its snapshot; extracting it again", short_id(chain));
-  }
-  if (!content_.exists(diff_id)) {
-    return make_error(ErrorCode::kNotFound, "layer " + short_id(diff_id) + " has no data");
-  }
-  std::string key = "extract-" + random_hex(8) + "-" + short_id(chain);
-  auto mounts = storage_.prepare(ctx, key, parent_chain, {{"berth.layer.diff-id", diff_id}});
-  if (!mounts) return mounts.error().wrap("prepare layer " + short_id(diff_id));
-  int64_t size = 0;
-  if (auto s = apply_into_snapshot(key, *mounts, diff_id, &size); !s) {
-    // Nothing of a refused layer may stay: drop the snapshot being filled.
-    (void)storage_.remove(ctx, key);
-    return std::move(s).error().wrap("apply layer " + short_id(diff_id));
-  }
-  if (auto s = storage_.commit(ctx, chain, key, {{"berth.layer.diff-id", diff_id}}); !s) {
-    (void)storage_.remove(ctx, key);
-    if (s.error().code != ErrorCode::kAlreadyExists) {
-      return std::move(s).error().wrap("commit layer " + short_id(diff_id));
-    }
-  }
-  LayerRecord rec{chain, diff_id, parent_chain, size, now_unix_nano()};
-  if (auto s = store_.put_layer(rec); !s) {
-    (void)storage_.remove(ctx, chain);
-    return s.error();
-  }
-  return rec;
-}
-
 std::set<std::string> ImageService::chains_in_use() const {
   std::set<std::string> used;
   for (const auto& img : store_.images()) {
@@ -293,7 +211,7 @@ std::set<std::string> ImageService::chains_in_use() const {
 void ImageService::remove_unused_blob(const std::string& digest) {
   if (store_.image(digest)) return;  // an image config
   for (const auto& l : store_.layers()) {
-    if (l.diff_id == digest) return;
+    if (!l.split && l.diff_id == digest) return;  // a layer stored before tar splits
   }
   (void)content_.remove(digest);
 }
@@ -386,19 +304,10 @@ Result<std::string> ImageService::import(Reader& tar, const std::string& repo,
     if (auto s = apply_change(container_config, change); !s) return std::move(s).error().wrap("invalid change");
   }
 
-  auto ingest = content_.begin();
-  if (!ingest) return ingest.error();
-  if (auto s = layer::decompress(tar, *ingest); !s) {
-    ingest->abort();
-    return std::move(s).error().wrap("import");
-  }
-  auto diff_id = ingest->commit();
-  if (!diff_id) return diff_id.error();
-  auto layer_rec = register_layer("", *diff_id);
-  if (!layer_rec) {
-    remove_unused_blob(*diff_id);
-    return layer_rec.error();
-  }
+  // Streamed straight into its snapshot: the layer is stored once, as its files.
+  auto layer_rec = ingest_layer("", tar, std::nullopt);
+  if (!layer_rec) return std::move(layer_rec).error().wrap("import");
+  const std::string* diff_id = &layer_rec->diff_id;
   std::string now = rfc3339_nano(now_unix_nano());
   std::string comment = message.empty() ? "Imported from -" : message;
   json::object config{{"architecture", read_host_info().go_arch},

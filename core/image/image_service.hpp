@@ -21,6 +21,7 @@
 #include "core/image/image_config.hpp"
 #include "core/image/image_store.hpp"
 #include "core/image/reference.hpp"
+#include "core/layer/applier.hpp"
 #include "core/store/content_store.hpp"
 
 namespace berth::core::image {
@@ -76,9 +77,20 @@ class ImageService {
   // POST /images/load: docker save or OCI layout tars; returns the "Loaded image" lines.
   Result<std::vector<std::string>> load(Reader& tar, const ProgressFn& progress);
 
-  // ---- for containers and commit --------------------------------------------------------------
-  // Registers the layer whose uncompressed tar is the blob `diff_id`, on top of `parent_chain`.
-  Result<LayerRecord> register_layer(const std::string& parent_chain, const std::string& diff_id);
+  // ---- layers ---------------------------------------------------------------------------------
+  // Stores the layer tar `tar` (any compression) on top of `parent_chain`, once: applied into
+  // a snapshot while its tar split is recorded, both committed only when all went well. With
+  // `expected_diff_id`, a layer already stored is returned without reading `tar`, and other
+  // content is refused. Input that is not a tar or unpacks beyond the tar limits is refused.
+  Result<LayerRecord> ingest_layer(const std::string& parent_chain, Reader& tar,
+                                   const std::optional<std::string>& expected_diff_id);
+  // The stored layer's exact uncompressed tar (its last read checks the DiffID).
+  Result<std::unique_ptr<Reader>> open_layer_tar(const LayerRecord& record);
+  Result<int64_t> layer_tar_size(const LayerRecord& record) const;
+  // Removes a content-store blob no image config or (pre-split) layer refers to: spooled tars.
+  void remove_unused_blob(const std::string& digest);
+  // daemon.json's max-layer-size and max-expansion-ratio, for every tar taken in.
+  void set_tar_limits(layer::TarLimits limits) { tar_limits_ = limits; }
   // Stores a config whose diff ids are all registered layers; returns the image id.
   Result<std::string> create_image(std::string config_bytes, const std::string& parent_image);
   // Points `reference` (any form the user typed) at image `id`, with its events.
@@ -91,16 +103,17 @@ class ImageService {
   const std::string& storage_name() const { return storage_name_; }
 
  private:
+  class LayerTar;
   std::shared_ptr<std::mutex> chain_lock(const std::string& chain);
-  Status apply_into_snapshot(const std::string& key, const std::vector<sdk::Mount>& mounts,
-                             const std::string& diff_id, int64_t* size);
+  Result<layer::ApplyResult> apply_into_snapshot(const std::string& key,
+                                                 const std::vector<sdk::Mount>& mounts, Reader& tar,
+                                                 layer::ApplyOptions options);
   std::set<std::string> chains_in_use() const;  // by any image
   std::vector<std::string> release_layers(const std::string& top_chain);
   Result<std::vector<DeleteItem>> delete_image(const ImageRecord& record, bool prune_parents);
   boost::json::object summary(const ImageRecord& record, const ImageConfig& config,
                               bool digests) const;
   void publish(const std::string& action, const std::string& id, const std::string& name) const;
-  void remove_unused_blob(const std::string& digest);
 
   store::ContentStore& content_;
   ImageStore& store_;
@@ -108,6 +121,7 @@ class ImageService {
   events::EventBus& events_;
   std::string storage_name_;
   std::string scratch_dir_;  // where snapshots are mounted when a driver needs it
+  layer::TarLimits tar_limits_;
 
   mutable std::mutex mutex_;  // image/reference changes
   std::mutex locks_mutex_;

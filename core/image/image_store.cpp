@@ -18,6 +18,7 @@ std::string hex_of(const std::string& digest) {
 
 using json_fields::str;
 using json_fields::num;
+using json_fields::flag;
 
 
 json::object image_json(const ImageRecord& r) {
@@ -53,12 +54,14 @@ json::object layer_json(const LayerRecord& r) {
                       {"diff_id", r.diff_id},
                       {"parent_chain", r.parent_chain},
                       {"size", r.size},
-                      {"created_unix_nano", r.created_unix_nano}};
+                      {"created_unix_nano", r.created_unix_nano},
+                      {"tar_size", r.tar_size},
+                      {"split", r.split}};
 }
 
 LayerRecord layer_of(const json::object& o) {
   return LayerRecord{str(o, "chain_id"), str(o, "diff_id"), str(o, "parent_chain"), num(o, "size"),
-                     num(o, "created_unix_nano")};
+                     num(o, "created_unix_nano"), num(o, "tar_size"), flag(o, "split")};
 }
 
 Result<json::object> read_object(const std::filesystem::path& path) {
@@ -245,7 +248,28 @@ Status ImageStore::remove_layer(const std::string& chain) {
   std::filesystem::remove(dir_ / "layers" / (hex_of(chain) + ".json"), ec);
   if (ec) return make_error(ErrorCode::kInternal, "remove layer record: " + ec.message());
   layers_.erase(chain);
+  // Without its record a split is an orphan either way (startup removes those too).
+  std::filesystem::remove(split_path(chain), ec);
+  std::filesystem::remove(captures_path(chain), ec);
   return {};
+}
+
+std::filesystem::path ImageStore::split_path(const std::string& chain) const {
+  return dir_ / "layers" / (hex_of(chain) + ".split");
+}
+
+std::filesystem::path ImageStore::captures_path(const std::string& chain) const {
+  return dir_ / "layers" / (hex_of(chain) + ".captures");
+}
+
+int64_t ImageStore::metadata_bytes() const {
+  int64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ / "layers", ec)) {
+    auto size = entry.file_size(ec);
+    if (!ec) total += static_cast<int64_t>(size);
+  }
+  return total;
 }
 
 }  // namespace berth::core::image

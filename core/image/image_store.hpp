@@ -26,12 +26,17 @@ struct ImageRecord {
   int64_t size = 0;                       // bytes of all its layers' content
 };
 
+// A layer is stored once: its files in the storage driver's snapshot (named by chain id) and a
+// tar split beside this record that rebuilds its exact tar from them. Layers stored by berthd
+// before tar splits kept the uncompressed tar as a content-store blob instead (split = false).
 struct LayerRecord {
   std::string chain_id;  // sha256 of "<parent chain> <diff id>", the diff id for a base layer
-  std::string diff_id;   // sha256 of the uncompressed layer tar (also its content-store blob)
+  std::string diff_id;   // sha256 of the uncompressed layer tar
   std::string parent_chain;
   int64_t size = 0;  // bytes of file content the layer adds
   int64_t created_unix_nano = 0;
+  int64_t tar_size = 0;  // bytes of the uncompressed tar (with split)
+  bool split = false;    // rebuilt from its tar split, not a content-store blob
 };
 
 class ImageStore {
@@ -53,7 +58,15 @@ class ImageStore {
   std::optional<LayerRecord> layer(const std::string& chain_id) const;
   std::vector<LayerRecord> layers() const;
   Status put_layer(const LayerRecord& record);
+  // Removes the record, then its tar split and captures.
   Status remove_layer(const std::string& chain_id);
+  // Where a layer's tar split (gzipped records) and captures live, and where splits being
+  // written wait (removed at startup: a crash left them).
+  std::filesystem::path split_path(const std::string& chain_id) const;
+  std::filesystem::path captures_path(const std::string& chain_id) const;
+  std::filesystem::path layers_dir() const { return dir_ / "layers"; }
+  // Bytes the layers' records, splits and captures take (system df).
+  int64_t metadata_bytes() const;
 
  private:
   explicit ImageStore(std::filesystem::path dir) : dir_(std::move(dir)) {}

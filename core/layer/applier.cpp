@@ -14,12 +14,13 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/common/sha256.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/archive_source.hpp"
 #include "core/layer/compression.hpp"
 #include "core/layer/entry_writer.hpp"
 #include "core/layer/safe_path.hpp"
+#include "core/layer/tar_split.hpp"
+#include "core/layer/tar_stream.hpp"
 #include "core/layer/xattrs.hpp"
 
 namespace berth::core::layer {
@@ -28,31 +29,6 @@ namespace {
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
-
-// Hashes what passes through, for the DiffID.
-class HashingReader final : public Reader {
- public:
-  explicit HashingReader(Reader& in) : in_(in) {}
-  Result<size_t> read(char* buffer, size_t capacity) override {
-    auto n = in_.read(buffer, capacity);
-    if (n && *n > 0) hash_.update(std::string_view(buffer, *n));
-    return n;
-  }
-  // Reads what nobody consumed yet so the digest covers the whole stream.
-  Status drain() {
-    std::string buffer(1 << 16, '\0');
-    for (;;) {
-      auto n = read(buffer.data(), buffer.size());
-      if (!n) return std::move(n).error();
-      if (*n == 0) return {};
-    }
-  }
-  std::string digest() { return hash_.digest(); }
-
- private:
-  Reader& in_;
-  Sha256 hash_;
-};
 
 using Member = TarMember;
 
@@ -277,6 +253,9 @@ Status Applier::apply_member(archive* a, archive_entry* e, bool* last) {
   }
   m.path = std::move(*parts);
   ++result_.entries;
+  if (options_.recorder != nullptr) {
+    BERTH_TRY_STATUS(options_.recorder->before_apply(result_.entries - 1, join_path(m.path), root_));
+  }
 
   if (m.path.empty()) return apply_root(e, m);
   // aufs metadata (".wh..wh.plnk", ".wh..wh.aufs") at the top of old layers is not content.
@@ -312,10 +291,10 @@ Result<ApplyResult> Applier::run(Reader& in) {
   if (!a) return make_error(ErrorCode::kResourceExhausted, "apply layer: libarchive");
   archive_read_support_format_tar(a.get());
   archive_read_support_format_empty(a.get());
-  // Decompression happens before libarchive, so gzip gets zlib's CRC checks.
-  DecompressReader plain(in);
-  HashingReader hashed(plain);
-  ArchiveSource source(hashed);
+  // Decompression happens before libarchive, so gzip gets zlib's CRC checks; the stream also
+  // hashes, bounds, frames and records the tar.
+  TarStream stream(in, options_.limits, options_.recorder);
+  ArchiveSource source(stream);
   writer_.set_source(&source);
   if (source.open(a.get()) != ARCHIVE_OK) return writer_.read_error(a.get(), "read tar");
   for (;;) {
@@ -328,8 +307,9 @@ Result<ApplyResult> Applier::run(Reader& in) {
     if (last) break;
   }
   BERTH_TRY_STATUS(writer_.restore_dir_times(root_, resolve_, ""));
-  if (auto st = hashed.drain(); !st) return std::move(st).error().wrap("apply layer: read tar");
-  result_.diff_id = hashed.digest();
+  auto diff_id = stream.finish();
+  if (!diff_id) return std::move(diff_id).error().wrap("apply layer");
+  result_.diff_id = std::move(*diff_id);
   return result_;
 }
 

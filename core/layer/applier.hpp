@@ -10,8 +10,11 @@
 
 #include "core/common/io.hpp"
 #include "core/common/result.hpp"
+#include "core/layer/tar_stream.hpp"
 
 namespace berth::core::layer {
+
+class SplitRecorder;
 
 inline constexpr std::string_view kWhiteoutPrefix = ".wh.";
 inline constexpr std::string_view kWhiteoutMetaPrefix = ".wh..wh.";
@@ -33,6 +36,10 @@ struct ApplyOptions {
   // root refuses the entry. On (archives copied into a container, docker cp): they resolve as
   // the container would see them, with root as "/", and still cannot leave root.
   bool resolve_in_root = false;
+  // What the tar may unpack to (daemon.json's max-layer-size, max-expansion-ratio).
+  TarLimits limits;
+  // Records the layer's tar split while it is applied (a layer stored once), when set.
+  SplitRecorder* recorder = nullptr;
 };
 
 struct ApplyResult {
@@ -44,7 +51,7 @@ struct ApplyResult {
 };
 
 // Applies a tar stream (uncompressed, gzip, bzip2, xz or zstd, told apart by magic) under
-// `root`. An entry that would escape `root` (".." climbing out, a hard link whose target is
+// `root`. Input that is not a tar, or unpacks beyond `options.limits`, is kInvalidArgument. An entry that would escape `root` (".." climbing out, a hard link whose target is
 // absolute or outside, a parent that goes through a symlink leading outside) is kInvalidArgument
 // and stops the apply; entries already applied stay. Paths are resolved with openat2(2) beneath
 // an fd of root and entries created relative to their parent's fd, never through a final
