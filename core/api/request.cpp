@@ -1,5 +1,10 @@
 #include "core/api/request.hpp"
 
+#include <set>
+
+#include "core/api/body_schema.hpp"
+#include "core/common/json_text.hpp"
+
 #include <boost/json/parse.hpp>
 
 namespace berth::core::api {
@@ -72,10 +77,48 @@ std::vector<std::string> Request::query_values(std::string_view name) const {
   return out;
 }
 
+namespace {
+
+// Query parameters that are booleans on every route that takes them.
+const std::set<std::string_view>& bool_params() {
+  static const std::set<std::string_view> k = {
+      "all", "size", "force", "v", "link", "stdin", "stdout", "stderr", "logs", "stream",
+      "follow", "timestamps", "one-shot", "noOverwriteDirNonDir", "copyUIDGID", "pause",
+      "digests", "quiet", "noprune", "nocache", "rm", "forcerm", "q", "shared-size"};
+  return k;
+}
+
+std::string lower(std::string_view v) {
+  std::string out(v);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// dockerd's BoolValue words; anything else is refused rather than read as true.
+std::optional<bool> parse_bool_word(std::string_view v) {
+  std::string l = lower(v);
+  if (l == "1" || l == "true" || l == "yes" || l == "on") return true;
+  if (l.empty() || l == "0" || l == "false" || l == "no" || l == "none" || l == "off") return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
 bool Request::query_bool(std::string_view name, bool fallback) const {
   auto v = query_value(name);
   if (!v) return fallback;
-  return *v == "1" || *v == "true" || *v == "True" || *v == "TRUE" || *v == "yes";
+  return parse_bool_word(*v).value_or(false);
+}
+
+Status Request::check_bool_params() const {
+  for (const auto& [name, value] : query) {
+    if (bool_params().contains(name) && !parse_bool_word(value)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "invalid value for " + name + ": \"" + json_text::shorten_for_message(value, 64) +
+                            "\" (expected 1, 0, true or false)");
+    }
+  }
+  return {};
 }
 
 Result<int64_t> Request::query_int(std::string_view name, int64_t fallback) const {
@@ -145,6 +188,13 @@ Result<boost::json::value> Request::read_json() {
   if (ec) {
     return make_error(ErrorCode::kInvalidArgument, "invalid JSON in request body: " + ec.message());
   }
+  return v;
+}
+
+Result<boost::json::value> Request::read_json(const BodySchema& schema) {
+  auto v = read_json();
+  if (!v) return v;
+  BERTH_TRY_STATUS(normalize_body(*v, schema));
   return v;
 }
 

@@ -15,6 +15,8 @@
 
 namespace berth::core::api {
 
+struct BodySchema;
+
 // Implemented by the connection: pulls body bytes from the HTTP parser on demand.
 class BodySource : public Reader {
  public:
@@ -35,8 +37,10 @@ struct Request {
 
   [[nodiscard]] std::optional<std::string> query_value(std::string_view name) const;
   [[nodiscard]] std::vector<std::string> query_values(std::string_view name) const;
-  // Docker's boolean parameters: "1"/"true"/"True" are true, "0"/"false"/"" false.
+  // Docker's boolean parameters: "1"/"true"/"yes" (any case) are true, "0"/"false"/"no"/"" false.
   [[nodiscard]] bool query_bool(std::string_view name, bool fallback = false) const;
+  // Every boolean parameter of the request holds a boolean word; checked before dispatch.
+  [[nodiscard]] Status check_bool_params() const;
   // Missing → fallback; malformed → kInvalidArgument naming the parameter.
   [[nodiscard]] Result<int64_t> query_int(std::string_view name, int64_t fallback) const;
   [[nodiscard]] std::string param(std::string_view name) const;
@@ -46,6 +50,8 @@ struct Request {
   Result<std::string> read_body(size_t limit = 16 * 1024 * 1024);
   // The body as JSON; an empty body gives an empty object.
   Result<boost::json::value> read_json();
+  // The same, decoded as dockerd's Go decoder would: keys in any case, types checked.
+  Result<boost::json::value> read_json(const BodySchema& schema);
   // The body as a stream (uploads: import, load, archive).
   Reader& body();
 };

@@ -462,6 +462,8 @@ void Server::serve_requests(Transport& transport) {
       if (handler == nullptr && req.method == "HEAD") handler = router_.match("GET", req.path, req.params);
       if (handler == nullptr) {
         res.send_error(404, "page not found");
+      } else if (auto bad = req.check_bool_params(); !bad) {
+        res.send_error(bad.error());
       } else {
         // Bytes pipelined after the request headers belong to a hijacked stream (stdin).
         if (!body.has_body() && buffer.size() > 0) {

@@ -43,26 +43,14 @@ Result<std::vector<std::string>> as_strings(const json::value& v, std::string_vi
 
 Status parse_log_opts(const json::value& v, LogOpts& out, std::string_view src) {
   if (!v.is_object()) return bad(src, "\"log-opts\" must be an object of strings");
+  std::map<std::string, std::string> options;
   for (const auto& [k, val] : v.get_object()) {
     if (!val.is_string()) return bad(src, "\"log-opts\": \"" + std::string(k) + "\" must be a string");
-    std::string_view s = val.get_string();
-    if (k == "max-size") {
-      auto size = parse_byte_size(s);
-      if (!size || *size <= 0) return bad(src, "\"log-opts\": invalid max-size \"" + std::string(s) + "\"");
-      out.max_size = *size;
-    } else if (k == "max-file") {
-      int n = 0;
-      for (char c : s) {
-        if (c < '0' || c > '9' || n > 100000) return bad(src, "\"log-opts\": invalid max-file \"" + std::string(s) + "\"");
-        n = n * 10 + (c - '0');
-      }
-      if (n < 1) return bad(src, "\"log-opts\": max-file must be at least 1");
-      out.max_file = n;
-    } else {
-      return bad(src, "\"log-opts\": unknown option \"" + std::string(k) +
-                          "\" (supported: max-size, max-file)");
-    }
+    options[std::string(k)] = std::string(val.get_string());
   }
+  auto parsed = parse_log_options(options, out);
+  if (!parsed) return bad(src, "\"log-opts\": " + parsed.error().message);
+  out = *parsed;
   return {};
 }
 
@@ -129,6 +117,35 @@ std::vector<std::string>& list_field(DaemonConfig& c, std::string_view key) {
 }
 
 }  // namespace
+
+Result<LogOpts> parse_log_options(const std::map<std::string, std::string>& options,
+                                  const LogOpts& base) {
+  LogOpts out = base;
+  for (const auto& [k, s] : options) {
+    if (k == "max-size") {
+      auto size = parse_byte_size(s);
+      if (!size || *size <= 0) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "invalid max-size \"" + s + "\": a size such as 10m, 512k or 1g");
+      }
+      out.max_size = *size;
+    } else if (k == "max-file") {
+      int n = 0;
+      bool digits = !s.empty() && s.size() < 7;
+      for (char c : s) digits = digits && c >= '0' && c <= '9';
+      if (digits) n = std::stoi(s);
+      if (!digits || n < 1) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "invalid max-file \"" + s + "\": a whole number of at least 1");
+      }
+      out.max_file = n;
+    } else {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "unknown log opt '" + k + "' for json-file log driver (supported: max-size, max-file)");
+    }
+  }
+  return out;
+}
 
 Result<int64_t> parse_byte_size(std::string_view text) {
   if (text.empty()) return make_error(ErrorCode::kInvalidArgument, "empty size");

@@ -83,6 +83,12 @@ Status apply_override(DaemonConfig& config, std::string_view key, std::string_vi
 // Checks the combination (paths absolute, hosts well-formed, log level known, ...).
 Status validate(const DaemonConfig& config);
 
+// The json-file log driver's options ("max-size", "max-file"), over `base`: the one parser behind
+// daemon.json's "log-opts" and a container's --log-opt, so both accept the same values.
+// Errors name the option and what it takes.
+Result<LogOpts> parse_log_options(const std::map<std::string, std::string>& options,
+                                  const LogOpts& base);
+
 // Parses "10m", "1g", "512k", "100" into bytes.
 Result<int64_t> parse_byte_size(std::string_view text);
 

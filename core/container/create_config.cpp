@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/common/json_fields.hpp"
+#include "core/config/daemon_config.hpp"
 
 namespace json = boost::json;
 
@@ -312,6 +313,19 @@ Status check_security_opts(const json::object& hc) {
   if (!*opts) return {};
   for (const auto& o : **opts) {
     std::string key = o.substr(0, o.find_first_of("=:"));
+    if (key == "seccomp" && o.size() > key.size()) {
+      // The docker CLI sends the profile itself; a path or anything else is not a profile.
+      std::string profile = o.substr(key.size() + 1);
+      if (profile != "unconfined") {
+        json::error_code ec;
+        auto v = json::parse(profile, ec);
+        if (ec || !v.is_object()) {
+          return invalid("Decoding seccomp profile failed: " +
+                         (ec ? ec.message() : std::string("not a JSON object")) +
+                         " (--security-opt seccomp= takes the profile's JSON, or unconfined)");
+        }
+      }
+    }
     if (key == "seccomp" || key == "no-new-privileges" || key == "label" || key == "apparmor" ||
         key == "systempaths" || key == "mask") {
       if (key == "no-new-privileges" && o.size() > key.size()) {
@@ -325,6 +339,99 @@ Status check_security_opts(const json::object& hc) {
     }
     return invalid("invalid --security-opt: \"" + o + "\"");
   }
+  return {};
+}
+
+// Sysctls a container may set: those of its own namespaces (dockerd's and runc's list).
+bool namespaced_sysctl(const std::string& key, const std::string& netmode) {
+  static const std::set<std::string> kIpc = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                             "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                             "kernel.shmmni", "kernel.shm_rmid_forced"};
+  if (kIpc.contains(key) || key.rfind("fs.mqueue.", 0) == 0) return true;
+  return key.rfind("net.", 0) == 0 && netmode != "host";
+}
+
+// Values dockerd refuses at create that the JSON types alone let through.
+Status check_host_values(const json::object& hc, const CreateDefaults& d) {
+  if (num(hc, "ShmSize") < 0) return invalid("SHM size can not be less than 0");
+  if (const auto* p = hc.if_contains("PidsLimit"); p != nullptr && p->is_int64() && p->get_int64() < -1) {
+    return invalid("invalid PidsLimit " + std::to_string(p->get_int64()) +
+                   ": a number of processes, or 0 or -1 for unlimited");
+  }
+  int64_t quota = num(hc, "CpuQuota");
+  if (quota < -1 || (quota > 0 && quota < 1000)) {
+    return invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+  }
+  int64_t period = num(hc, "CpuPeriod");
+  if (period != 0 && (period < 1000 || period > 1000000)) {
+    return invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+  }
+  if (num(hc, "OomScoreAdj") < -1000 || num(hc, "OomScoreAdj") > 1000) {
+    return invalid("Invalid value " + std::to_string(num(hc, "OomScoreAdj")) +
+                   ", range for oom score adj is [-1000, 1000]");
+  }
+  std::string netmode = str(hc, "NetworkMode");
+  if (const auto* sys = hc.if_contains("Sysctls"); sys != nullptr && sys->is_object()) {
+    for (const auto& [k, _] : sys->get_object()) {
+      std::string key(k);
+      if (!namespaced_sysctl(key, netmode)) {
+        return invalid("sysctl '" + key + "' is not allowed" +
+                       (key.rfind("net.", 0) == 0 ? " in host network mode" :
+                        ": only sysctls of the container's own namespaces (kernel.msg*, kernel.sem, "
+                        "kernel.shm*, fs.mqueue.*, net.*) can be set"));
+      }
+    }
+  }
+  if (const auto* so = hc.if_contains("StorageOpt"); so != nullptr && so->is_object() &&
+                                                     !so->get_object().empty()) {
+    for (const auto& [k, v] : so->get_object()) {
+      std::string value = v.is_string() ? std::string(v.get_string()) : "";
+      if (k != "size") return invalid("unknown storage option: " + std::string(k));
+      auto bytes = config::parse_byte_size(value);
+      if (!bytes || *bytes <= 0) return invalid("invalid storage option size=" + value + ": a size such as 10g");
+    }
+    // Quotas per container are not implemented by berth's drivers yet: refusing beats
+    // silently ignoring a limit the user relies on.
+    return invalid("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+  }
+  // Networks: the built-in modes, another container's, or a network's name.
+  if (netmode.rfind("container:", 0) != 0 && netmode != "default" && netmode != "none" &&
+      netmode != "host" && netmode != "bridge") {
+    bool valid_name = !netmode.empty() && std::isalnum(static_cast<unsigned char>(netmode[0]));
+    for (char c : netmode) {
+      valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    }
+    if (!valid_name) return invalid("invalid network mode: \"" + netmode + "\"");
+    return make_error(ErrorCode::kNotFound, "network " + netmode + " not found");
+  }
+  // Logging: one parser with daemon.json's log-opts.
+  const auto& log = hc.at("LogConfig").as_object();
+  std::string type = str(log, "Type");
+  std::map<std::string, std::string> options;
+  if (const auto* c = log.if_contains("Config"); c != nullptr && c->is_object()) {
+    for (const auto& [k, v] : c->get_object()) options[std::string(k)] = v.is_string() ? std::string(v.get_string()) : "";
+  }
+  if (type == "json-file") {
+    auto parsed = config::parse_log_options(options, config::LogOpts{d.log_max_size, d.log_max_file});
+    if (!parsed) return std::move(parsed).error();
+  } else if (type == "none") {
+    if (!options.empty()) return invalid("unknown log opt '" + options.begin()->first + "' for none log driver");
+  } else {
+    return invalid("logger: no log driver named '" + type + "' is registered");
+  }
+  return {};
+}
+
+// "user", "uid", "user:group", "uid:gid": anything else is refused at create, not at start.
+Status check_user(const json::object& config) {
+  std::string user = str(config, "User");
+  if (user.empty()) return {};
+  size_t colon = user.find(':');
+  std::string name = user.substr(0, colon);
+  std::string group = colon == std::string::npos ? "x" : user.substr(colon + 1);
+  bool ok = !name.empty() && !group.empty() && group.find(':') == std::string::npos &&
+            user.find_first_of(std::string("/\n\0", 3)) == std::string::npos;
+  if (!ok) return invalid("invalid user \"" + user + "\": use name, uid, name:group or uid:gid");
   return {};
 }
 
@@ -543,7 +650,10 @@ Result<PreparedCreate> prepare_create(const json::value& body_value, const image
       out.networking = e->get_object();
     }
   }
+  BERTH_TRY_STATUS(check_user(config));
+  if (num(hc, "ShmSize") < 0) return invalid("SHM size can not be less than 0");
   fill_host_defaults(hc, defaults);
+  BERTH_TRY_STATUS(check_host_values(hc, defaults));
   BERTH_TRY_STATUS(check_resources(hc, defaults, out.warnings));
   BERTH_TRY_STATUS(check_restart_policy(hc));
   BERTH_TRY_STATUS(check_security_opts(hc));

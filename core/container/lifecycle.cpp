@@ -94,31 +94,22 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   if (const auto* init = rec.host_config.if_contains("Init"); init != nullptr && init->is_bool()) {
     create.init = init->get_bool();
   }
-  // json-file with rotation on by default; per-container log-opts override the daemon's.
-  const auto* log_config = rec.host_config.if_contains("LogConfig");
-  std::string log_type = "json-file";
+  // json-file with rotation on by default; per-container log-opts (checked at create) override
+  // the daemon's.
   create.log = {rec.log_path, options_.log_max_size, options_.log_max_file};
-  if (log_config != nullptr && log_config->is_object()) {
-    log_type = str(log_config->get_object(), "Type");
-    if (const auto* cfg = log_config->get_object().if_contains("Config"); cfg != nullptr && cfg->is_object()) {
-      if (auto size = str(cfg->get_object(), "max-size"); !size.empty()) {
-        auto bytes = config::parse_byte_size(size);
-        if (!bytes) return make_error(ErrorCode::kInvalidArgument, "invalid log-opt max-size \"" + size + "\"");
-        create.log.max_size = *bytes;
-      }
-      if (auto files = str(cfg->get_object(), "max-file"); !files.empty()) {
-        try {
-          create.log.max_files = std::stoi(files);
-        } catch (...) {
-          return make_error(ErrorCode::kInvalidArgument, "invalid log-opt max-file \"" + files + "\"");
-        }
-      }
+  if (const auto* lc = rec.host_config.if_contains("LogConfig"); lc != nullptr && lc->is_object()) {
+    const auto& log_config = lc->get_object();
+    if (str(log_config, "Type") == "none") create.log.path.clear();
+    std::map<std::string, std::string> opts;
+    if (const auto* cfg = log_config.if_contains("Config"); cfg != nullptr && cfg->is_object()) {
+      for (const auto& [k, v] : cfg->get_object()) opts[std::string(k)] = v.is_string() ? std::string(v.get_string()) : "";
     }
-  }
-  if (log_type == "none") create.log.path.clear();
-  else if (log_type != "json-file" && !log_type.empty()) {
-    return make_error(ErrorCode::kInvalidArgument, "logging driver \"" + log_type +
-                                                       "\" is not supported (use json-file or none)");
+    if (!create.log.path.empty() && !opts.empty()) {
+      auto parsed = config::parse_log_options(opts, config::LogOpts{options_.log_max_size, options_.log_max_file});
+      if (!parsed) return std::move(parsed).error().wrap("log options");
+      create.log.max_size = parsed->max_size;
+      create.log.max_files = parsed->max_file;
+    }
   }
 
   {

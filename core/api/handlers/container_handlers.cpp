@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/common/json_text.hpp"
+#include "core/api/body_schema.hpp"
 #include "core/api/filters.hpp"
 #include "core/api/json_stream.hpp"
 #include "core/api/stream_splice.hpp"
@@ -34,14 +35,17 @@ void send_status(ResponseWriter& res, const Status& s, int ok_status = 204) {
   res.send_empty(ok_status);
 }
 
-std::optional<int> optional_int(const Request& req, const char* name) {
+// An optional whole-number parameter ("t" of stop and restart): absent is nullopt, anything
+// but an int is refused.
+Result<std::optional<int>> optional_int(const Request& req, const char* name) {
   auto v = req.query_value(name);
-  if (!v || v->empty()) return std::nullopt;
-  try {
-    return std::stoi(*v);
-  } catch (...) {
-    return std::nullopt;
+  if (!v || v->empty()) return std::optional<int>();
+  auto n = req.query_int(name, 0);
+  if (!n) return n.error();
+  if (*n < INT32_MIN || *n > INT32_MAX) {
+    return make_error(ErrorCode::kInvalidArgument, "invalid value for " + std::string(name) + ": \"" + *v + "\"");
   }
+  return std::optional<int>(static_cast<int>(*n));
 }
 
 // Writes a framed message on a hijacked stream (errors after the 101).
@@ -332,7 +336,7 @@ void handle_export(ContainerManager& m, Request& req, ResponseWriter& res) {
 void handle_exec_start(ContainerManager& m, Request& req, ResponseWriter& res) {
   auto exec = m.find_exec(req.param("id"));
   if (!exec) return res.send_error(exec.error());
-  auto body = req.read_json();
+  auto body = req.read_json(exec_start_schema());
   if (!body) return res.send_error(body.error());
   bool detach = false;
   bool tty = false;
@@ -398,7 +402,7 @@ json::object network_object(std::string_view name, std::string_view driver) {
 void register_container_routes(Router& router, ContainerManager& m) {
   auto* mgr = &m;
   router.add("POST", "/containers/create", [mgr](Request& req, ResponseWriter& res) {
-    auto body = req.read_json();
+    auto body = req.read_json(container_create_schema());
     if (!body) return res.send_error(body.error());
     auto created = mgr->create(req.query_value("name").value_or(""), *body);
     if (!created) return res.send_error(created.error());
@@ -411,6 +415,11 @@ void register_container_routes(Router& router, ContainerManager& m) {
     if (!filters) return res.send_error(filters.error());
     auto limit = req.query_int("limit", -1);
     if (!limit) return res.send_error(limit.error());
+    // -1 is "no limit" (docker-py sends it by default); below that is nonsense.
+    if (*limit < -1 || *limit > INT32_MAX) {
+      return res.send_error(400, "invalid value for limit: \"" + *req.query_value("limit") +
+                                     "\" (a count, or -1 for all)");
+    }
     auto list = mgr->list(*filters, req.query_bool("all"), static_cast<int>(*limit), req.query_bool("size"));
     if (!list) return res.send_error(list.error());
     res.send_json(200, *list);
@@ -439,10 +448,14 @@ void register_container_routes(Router& router, ContainerManager& m) {
     send_done(res, mgr->start(req.param("id")));
   });
   router.add("POST", "/containers/{id}/stop", [mgr](Request& req, ResponseWriter& res) {
-    send_done(res, mgr->stop(req.param("id"), optional_int(req, "t"), req.query_value("signal").value_or("")));
+    auto t = optional_int(req, "t");
+    if (!t) return res.send_error(t.error());
+    send_done(res, mgr->stop(req.param("id"), *t, req.query_value("signal").value_or("")));
   });
   router.add("POST", "/containers/{id}/restart", [mgr](Request& req, ResponseWriter& res) {
-    send_status(res, mgr->restart(req.param("id"), optional_int(req, "t")));
+    auto t = optional_int(req, "t");
+    if (!t) return res.send_error(t.error());
+    send_status(res, mgr->restart(req.param("id"), *t));
   });
   router.add("POST", "/containers/{id}/kill", [mgr](Request& req, ResponseWriter& res) {
     send_status(res, mgr->kill(req.param("id"), req.query_value("signal").value_or("")));
@@ -457,7 +470,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
     send_status(res, mgr->rename(req.param("id"), req.query_value("name").value_or("")));
   });
   router.add("POST", "/containers/{id}/update", [mgr](Request& req, ResponseWriter& res) {
-    auto body = req.read_json();
+    auto body = req.read_json(host_config_schema());
     if (!body) return res.send_error(body.error());
     if (!body->is_object()) return res.send_error(400, "update body must be a JSON object");
     auto r = mgr->update(req.param("id"), body->get_object());
@@ -494,7 +507,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
     });
   }
   router.add("POST", "/commit", [mgr](Request& req, ResponseWriter& res) {
-    auto body = req.read_json();
+    auto body = req.read_json(container_create_schema());
     if (!body) return res.send_error(body.error());
     json::object override_config;
     if (body->is_object()) override_config = body->get_object();
@@ -508,7 +521,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
 
   // ---- exec ----------------------------------------------------------------------------------
   router.add("POST", "/containers/{id}/exec", [mgr](Request& req, ResponseWriter& res) {
-    auto body = req.read_json();
+    auto body = req.read_json(exec_create_schema());
     if (!body) return res.send_error(body.error());
     if (!body->is_object()) return res.send_error(400, "exec config must be a JSON object");
     auto id = mgr->exec_create(req.param("id"), body->get_object());

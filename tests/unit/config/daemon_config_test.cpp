@@ -91,9 +91,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "/etc/berth/daemon.json: \"plugins\": the section of \"storage.overlay\" must be an "
                 "object"},
         BadCase{R"({"log-opts": {"max-size": "lots"}})",
-                "/etc/berth/daemon.json: \"log-opts\": invalid max-size \"lots\""},
+                "/etc/berth/daemon.json: \"log-opts\": invalid max-size \"lots\": a size such as "
+                "10m, 512k or 1g"},
+        BadCase{R"({"log-opts": {"max-file": "0"}})",
+                "/etc/berth/daemon.json: \"log-opts\": invalid max-file \"0\": a whole number of "
+                "at least 1"},
         BadCase{R"({"log-opts": {"compress": "true"}})",
-                "/etc/berth/daemon.json: \"log-opts\": unknown option \"compress\" (supported: "
+                "/etc/berth/daemon.json: \"log-opts\": unknown log opt 'compress' for json-file log "
+                "driver (supported: "
                 "max-size, max-file)"},
         BadCase{R"({"tlsverify": true})",
                 "/etc/berth/daemon.json: \"tlsverify\" needs \"tlscacert\", \"tlscert\" and "
