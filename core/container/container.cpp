@@ -191,6 +191,14 @@ Result<std::vector<ContainerRecord>> load_records(const std::string& containers_
   auto log = logging::get("container");
   for (const auto& entry : std::filesystem::directory_iterator(containers_dir, ec)) {
     auto path = entry.path() / "config.v2.json";
+    std::error_code exists_ec;
+    if (entry.is_directory(exists_ec) && !std::filesystem::exists(path, exists_ec) && !exists_ec) {
+      // A create killed before its record was written: nothing refers to what it made (its
+      // snapshot goes with the data-root reconciliation).
+      log->warn("removing {}: a container create was interrupted there", entry.path().string());
+      (void)fs::remove_all(entry.path().string());
+      continue;
+    }
     auto text = fs::read_file(path);
     if (!text) continue;
     json::error_code jec;

@@ -191,6 +191,8 @@ class ContainerManager {
   void schedule_restart(const std::shared_ptr<Container>& c, std::chrono::milliseconds delay,
                         uint64_t generation);
   void release_task(const std::shared_ptr<Container>& c);
+  // Kills (if it runs) and removes a task no container may keep (restore).
+  void end_task(const std::string& id, const sdk::TaskState& task);
   void auto_remove(const std::shared_ptr<Container>& c);
   Status cleanup(const std::shared_ptr<Container>& c, bool remove_volumes);
   Status kill_task(Container& c, int signal, bool all);

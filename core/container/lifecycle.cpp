@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <thread>
 
 #include "berth/sdk/codec.hpp"
 #include "core/common/fs.hpp"
@@ -728,6 +729,22 @@ Result<UniqueFd> ContainerManager::attach_stream(std::string_view name, const sd
 
 // ---- live restore --------------------------------------------------------------------------
 
+void ContainerManager::end_task(const std::string& id, const sdk::TaskState& task) {
+  sdk::Context ctx;
+  if (task.status == sdk::TaskStatus::kRunning || task.status == sdk::TaskStatus::kPaused) {
+    (void)isolation_->kill(ctx, id, SIGKILL, true);
+    // A backend removes only stopped tasks: wait (bounded) for the kill to land.
+    for (int i = 0; i < 500; ++i) {
+      auto st = isolation_->state(ctx, id);
+      if (!st || st->status == sdk::TaskStatus::kStopped) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  if (auto s = isolation_->remove(ctx, id); !s) {
+    logging::get("container")->warn("removing leftover task {}: {}", id.substr(0, 12), s.error().message);
+  }
+}
+
 Status ContainerManager::restore() {
   auto log = logging::get("container");
   BERTH_TRY_STATUS(fs::ensure_dir(containers_dir(), 0710));
@@ -789,20 +806,17 @@ Status ContainerManager::restore() {
       exited_meanwhile.emplace_back(c, info);
       continue;
     }
-    // Created or exited before the restart: clean up a leftover task; "always" starts again at
-    // a daemon start, even after a manual stop (docker's rule).
-    if (task && isolation_ != nullptr) {
-      sdk::Context ctx;
-      (void)isolation_->remove(ctx, r.id);
-    }
+    // Created or exited before the restart: clean up a leftover task (a start killed half-way
+    // may have left it running: the container stays as its record says, created, and the
+    // process goes); "always" starts again at a daemon start, even after a manual stop
+    // (docker's rule).
+    if (task && isolation_ != nullptr) end_task(r.id, *task);
     if (r.restart_policy() == "always" && r.state.has_been_started) to_start.push_back(c);
   }
   // Tasks nobody owns (a container removed while we were away): end them.
   for (const auto& [id, task] : tasks) {
     log->warn("removing task {} that belongs to no container", id.substr(0, 12));
-    sdk::Context ctx;
-    if (task.status != sdk::TaskStatus::kStopped) (void)isolation_->kill(ctx, id, SIGKILL, true);
-    (void)isolation_->remove(ctx, id);
+    end_task(id, task);
   }
   for (auto& [c, info] : exited_meanwhile) {
     std::optional<std::chrono::milliseconds> restart;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/api/handlers/container_handlers.hpp"
 #include "core/api/handlers/image_handlers.hpp"
@@ -174,6 +175,22 @@ Status Daemon::start() {
     if (driver.rfind("isolation.", 0) == 0 && s.containers) s.containers->on_backend_event(type, payload);
   });
   BERTH_TRY_STATUS(s.containers->restore());
+  // What a kill -9 in the middle of an import, load, commit or rm left goes now, before any
+  // client can start a new operation.
+  {
+    std::set<std::string> container_keys;
+    for (const auto& c : s.containers->all()) {
+      std::lock_guard lock(c->mutex);
+      container_keys.insert(c->record.storage_key);
+    }
+    auto report = s.images->reconcile(container_keys);
+    if (!report) return report.error().wrap("reconcile the data-root");
+    if (!report->snapshots.empty() || !report->blobs.empty() || !report->files.empty()) {
+      log->warn("reconciled the data-root after an interrupted operation: removed {} snapshot(s), "
+                "{} blob(s), {} layer file(s)",
+                report->snapshots.size(), report->blobs.size(), report->files.size());
+    }
+  }
   api::register_container_routes(s.router, *s.containers);
   api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes);
 

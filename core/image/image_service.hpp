@@ -20,6 +20,7 @@
 #include "core/events/event_bus.hpp"
 #include "core/image/image_config.hpp"
 #include "core/image/image_store.hpp"
+#include "core/image/reconcile.hpp"
 #include "core/image/reference.hpp"
 #include "core/layer/applier.hpp"
 #include "core/store/content_store.hpp"
@@ -87,6 +88,9 @@ class ImageService {
   // The stored layer's exact uncompressed tar (its last read checks the DiffID).
   Result<std::unique_ptr<Reader>> open_layer_tar(const LayerRecord& record);
   Result<int64_t> layer_tar_size(const LayerRecord& record) const;
+  // Startup: removes what an interrupted operation left (see reconcile.hpp). `container_keys`
+  // are the snapshots of the containers berthd knows.
+  Result<ReconcileReport> reconcile(const std::set<std::string>& container_keys);
   // Removes a content-store blob no image config or (pre-split) layer refers to: spooled tars.
   void remove_unused_blob(const std::string& digest);
   // daemon.json's max-layer-size and max-expansion-ratio, for every tar taken in.
