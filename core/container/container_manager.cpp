@@ -2,6 +2,7 @@
 // Lifecycle operations are in lifecycle.cpp, execs in exec.cpp, filesystem views in
 // container_fs.cpp.
 #include "core/common/json_fields.hpp"
+#include "core/common/json_text.hpp"
 #include "core/container/container_manager.hpp"
 
 #include <sys/stat.h>
@@ -736,7 +737,65 @@ json::object ContainerManager::inspect_json(const Container& c, bool size) const
   return out;
 }
 
-Result<json::array> ContainerManager::list(const Filters& filters, bool all, int limit, bool size) const {
+// The list's entry of a container: its immutable parts serialized once, with holes for what
+// changes (the name, the state and its status text), and the fields the filters read.
+struct ListEntry {
+  std::string id;
+  std::string image_id;
+  int64_t created = 0;
+  std::map<std::string, std::string> labels;
+  std::vector<MountPoint> mounts;
+  std::string network;
+  json::object exposed;
+  std::string json_to_name;    // {"Id":...,"Names":[
+  std::string json_to_state;   // ],"Image":...,"State":
+  std::string json_after;      // ,"HostConfig":...}
+};
+
+namespace {
+
+std::shared_ptr<const ListEntry> make_list_entry(const ContainerRecord& r) {
+  auto e = std::make_shared<ListEntry>();
+  e->id = r.id;
+  e->image_id = r.image_id;
+  e->created = r.created;
+  e->labels = r.labels();
+  e->mounts = r.mounts;
+  e->network = network_name(r.host_config);
+  e->exposed = ports_json(r);
+  std::string command = r.path;
+  for (const auto& a : r.args) command += " " + a;
+  json::object networks;
+  if (!e->network.empty()) networks[e->network] = endpoint_json(e->network);
+  json::object lab;
+  for (const auto& [k, v] : e->labels) lab[k] = v;
+  constexpr std::string_view kName = "\x01name\x01", kState = "\x01state\x01";
+  json::object summary{{"Id", r.id},
+                       {"Names", json::array{json::string(kName)}},
+                       {"Image", r.image},
+                       {"ImageID", r.image_id},
+                       {"Command", command},
+                       {"Created", r.created / 1000000000},
+                       {"Ports", json::array()},
+                       {"Labels", std::move(lab)},
+                       {"State", json::string(kState)},
+                       {"HostConfig", json::object{{"NetworkMode", str(r.host_config, "NetworkMode")}}},
+                       {"NetworkSettings", json::object{{"Networks", std::move(networks)}}},
+                       {"Mounts", mounts_json(r)}};
+  std::string text = json_text::serialize(summary);
+  std::string name_marker = json_text::serialize(json::string(kName));
+  std::string state_marker = json_text::serialize(json::string(kState));
+  size_t n = text.find(name_marker);
+  size_t st = text.find(state_marker);
+  e->json_to_name = text.substr(0, n);
+  e->json_to_state = text.substr(n + name_marker.size(), st - n - name_marker.size());
+  e->json_after = text.substr(st + state_marker.size());
+  return e;
+}
+
+}  // namespace
+
+Result<std::string> ContainerManager::list(const Filters& filters, bool all, int limit, bool size) const {
   static const std::set<std::string> kKeys = {"ancestor", "before", "expose", "exited", "health",
                                               "id", "isolation", "is-task", "label", "name",
                                               "network", "publish", "since", "status", "volume"};
@@ -766,7 +825,7 @@ Result<json::array> ContainerManager::list(const Filters& filters, bool all, int
     for (const auto& a : it->second) {
       if (auto img = images_.resolve(a)) ancestors.insert(img->record.id);
     }
-    if (ancestors.empty() && !it->second.empty()) return json::array();
+    if (ancestors.empty() && !it->second.empty()) return std::string("[]");
   }
   static const std::set<std::string> kStatuses = {"created", "restarting", "running", "removing",
                                                   "paused", "exited", "dead"};
@@ -777,7 +836,10 @@ Result<json::array> ContainerManager::list(const Filters& filters, bool all, int
   }
   struct Row {
     int64_t created;
-    json::object summary;
+    std::shared_ptr<const ListEntry> entry;
+    std::string name;
+    ContainerState state;
+    const Container* container;
   };
   std::vector<Row> rows;
   int64_t now = now_unix_nano();
@@ -786,109 +848,98 @@ Result<json::array> ContainerManager::list(const Filters& filters, bool all, int
     if (it == filters.end() || it->second.empty()) return true;
     return std::any_of(it->second.begin(), it->second.end(), test);
   };
-  for (const auto& c : this->all()) {
-    ContainerRecord r;
-    size_t nexec = 0;
+  bool listed_status = filters.contains("status");
+  auto containers = this->all();
+  rows.reserve(containers.size());
+  for (const auto& c : containers) {
+    Row row;
     {
+      // Only what changes is copied under the lock; the rest was serialized once.
       std::lock_guard lock(c->mutex);
-      r = c->record;
-      nexec = c->execs.size();
+      if (!c->list_entry) c->list_entry = make_list_entry(c->record);
+      row.entry = c->list_entry;
+      row.name = c->record.name;
+      row.state = c->record.state;
     }
-    (void)nexec;
-    auto st = r.state.status;
-    bool listed_status = filters.contains("status");
+    const ListEntry& e = *row.entry;
+    row.created = e.created;
+    row.container = c.get();
+    auto st = row.state.status;
     if (!all && !is_running(st) && !listed_status) continue;
-    if (!matches("id", [&](const std::string& v) { return r.id.rfind(v, 0) == 0; })) continue;
+    if (!matches("id", [&](const std::string& v) { return e.id.rfind(v, 0) == 0; })) continue;
+    std::string_view bare = std::string_view(row.name).substr(row.name.rfind('/') == std::string::npos ? 0 : row.name.rfind('/') + 1);
     if (!matches("name", [&](const std::string& v) {
-          return r.bare_name().find(v.front() == '/' ? v.substr(1) : v) != std::string::npos;
+          return bare.find(v.front() == '/' ? v.substr(1) : v) != std::string::npos;
         })) {
       continue;
     }
     if (!matches("status", [&](const std::string& v) { return v == state_name(st); })) continue;
     if (!matches("exited", [&](const std::string& v) {
-          return st == State::kExited && v == std::to_string(r.state.exit_code);
+          return st == State::kExited && v == std::to_string(row.state.exit_code);
         })) {
       continue;
     }
-    auto labels = r.labels();
-    if (!matches("label", [&](const std::string& v) {
-          auto eq = v.find('=');
-          if (eq == std::string::npos) return labels.contains(v);
-          auto it = labels.find(v.substr(0, eq));
-          return it != labels.end() && it->second == v.substr(eq + 1);
-        })) {
-      continue;
-    }
-    if (auto it = filters.find("label"); it != filters.end() && it->second.size() > 1) {
-      // Every label filter must hold (Docker ANDs labels).
+    // Every label filter must hold (Docker ANDs labels).
+    if (auto it = filters.find("label"); it != filters.end()) {
       bool ok = true;
       for (const auto& v : it->second) {
         auto eq = v.find('=');
-        if (eq == std::string::npos) ok = ok && labels.contains(v);
-        else {
-          auto l = labels.find(v.substr(0, eq));
-          ok = ok && l != labels.end() && l->second == v.substr(eq + 1);
-        }
+        auto l = e.labels.find(v.substr(0, eq));
+        ok = ok && l != e.labels.end() && (eq == std::string::npos || l->second == v.substr(eq + 1));
       }
       if (!ok) continue;
     }
-    if (!ancestors.empty() && !ancestors.contains(r.image_id)) continue;
-    if (before && r.created >= *before) continue;
-    if (since && r.created <= *since) continue;
+    if (!ancestors.empty() && !ancestors.contains(e.image_id)) continue;
+    if (before && e.created >= *before) continue;
+    if (since && e.created <= *since) continue;
     if (!matches("volume", [&](const std::string& v) {
-          return std::any_of(r.mounts.begin(), r.mounts.end(), [&](const MountPoint& m) {
+          return std::any_of(e.mounts.begin(), e.mounts.end(), [&](const MountPoint& m) {
             return m.name == v || m.destination == v || m.source == v;
           });
         })) {
       continue;
     }
-    std::string net = network_name(r.host_config);
-    if (!matches("network", [&](const std::string& v) { return v == net || v == network_id(net); })) continue;
+    if (!matches("network", [&](const std::string& v) { return v == e.network || v == network_id(e.network); })) continue;
     if (!matches("health", [&](const std::string& v) { return v == "none"; })) continue;
     if (!matches("expose", [&](const std::string& v) {
-          auto ports = ports_json(r);
-          return ports.contains(v) || ports.contains(v + "/tcp");
+          return e.exposed.contains(v) || e.exposed.contains(v + "/tcp");
         })) {
       continue;
     }
     if (!matches("publish", [](const std::string&) { return false; })) continue;
-
-    std::string command = r.path;
-    for (const auto& a : r.args) command += " " + a;
-    json::object networks;
-    if (!net.empty()) networks[net] = endpoint_json(net);
-    json::object summary{{"Id", r.id},
-                         {"Names", json::array{json::string(r.name)}},
-                         {"Image", r.image},
-                         {"ImageID", r.image_id},
-                         {"Command", command},
-                         {"Created", r.created / 1000000000},
-                         {"Ports", json::array()},
-                         {"Labels", json::object()},
-                         {"State", state_name(st)},
-                         {"Status", status_text(r.state, now)},
-                         {"HostConfig", json::object{{"NetworkMode", str(r.host_config, "NetworkMode")}}},
-                         {"NetworkSettings", json::object{{"Networks", std::move(networks)}}},
-                         {"Mounts", mounts_json(r)}};
-    json::object lab;
-    for (const auto& [k, v] : labels) lab[k] = v;
-    summary["Labels"] = std::move(lab);
+    rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.created > b.created; });
+  std::string out = "[";
+  int count = 0;
+  for (const auto& row : rows) {
+    if (limit > 0 && count >= limit) break;
+    if (count++ > 0) out += ',';
+    const ListEntry& e = *row.entry;
+    out += e.json_to_name;
+    out += json_text::serialize(json::string(row.name));
+    out += e.json_to_state;
+    out += '"';
+    out += state_name(row.state.status);
+    out += "\",\"Status\":";
+    out += json_text::serialize(json::string(status_text(row.state, now)));
     if (size) {
+      // Rare and slow (it walks the container's files): appended to the entry.
+      ContainerRecord r;
+      {
+        std::lock_guard lock(const_cast<Container*>(row.container)->mutex);
+        r = row.container->record;
+      }
       Container tmp;
       tmp.record = r;
       auto rw = size_rw(tmp);
       auto img = images_.resolve(r.image_id);
-      summary["SizeRw"] = rw ? *rw : 0;
-      summary["SizeRootFs"] = (rw ? *rw : 0) + (img ? img->record.size : 0);
+      out += ",\"SizeRw\":" + std::to_string(rw ? *rw : 0);
+      out += ",\"SizeRootFs\":" + std::to_string((rw ? *rw : 0) + (img ? img->record.size : 0));
     }
-    rows.push_back({r.created, std::move(summary)});
+    out += e.json_after;
   }
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.created > b.created; });
-  json::array out;
-  for (auto& row : rows) {
-    if (limit > 0 && static_cast<int>(out.size()) >= limit) break;
-    out.push_back(std::move(row.summary));
-  }
+  out += "]\n";
   return out;
 }
 

@@ -107,7 +107,8 @@ class ContainerManager {
                                            const std::function<bool()>& gone);
 
   boost::json::object inspect_json(const Container& c, bool size) const;
-  Result<boost::json::array> list(const Filters& filters, bool all, int limit, bool size) const;
+  // GET /containers/json, serialized (its immutable parts are cached per container).
+  Result<std::string> list(const Filters& filters, bool all, int limit, bool size) const;
   Result<std::pair<std::vector<std::string>, int64_t>> prune(const Filters& filters);
 
   // Streams to attach: the backend's fd speaking Docker's attach protocol. Waits for the task

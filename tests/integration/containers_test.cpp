@@ -504,3 +504,23 @@ TEST_F(Containers, DeviceCgroupKeepsHostDevicesOut) {
 }
 
 }  // namespace
+
+namespace {
+
+// The list serializes each container's unchanging parts once: what changes (name, state, status
+// text) must still show at every call.
+TEST_F(Containers, ListReflectsRenamesAndStateChangesAfterItsFirstCall) {
+  std::string id = ok({"create", "--name", "first", "-l", "k=v", "busybox:local", "sleep", "1000"});
+  EXPECT_EQ(ok({"ps", "-a", "--format", "{{.Names}} {{.State}} {{.Labels}}"}), "first created k=v");
+  ok({"rename", "first", "second"});
+  ok({"start", "second"});
+  EXPECT_EQ(ok({"ps", "--format", "{{.Names}} {{.State}}"}), "second running");
+  EXPECT_NE(ok({"ps", "--format", "{{.Status}}"}).find("Up "), std::string::npos);
+  ok({"kill", "second"});
+  EXPECT_TRUE(eventually([&] { return ok({"ps", "-a", "--format", "{{.State}}"}) == "exited"; }));
+  EXPECT_EQ(ok({"ps", "-a", "--filter", "exited=137", "-q"}), id.substr(0, 12));
+  EXPECT_EQ(ok({"ps", "-a", "--filter", "label=k=v", "--filter", "name=sec", "-q"}), id.substr(0, 12));
+  EXPECT_EQ(ok({"ps", "-a", "--filter", "name=first", "-q"}), "");
+}
+
+}  // namespace

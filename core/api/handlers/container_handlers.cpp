@@ -422,7 +422,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
     }
     auto list = mgr->list(*filters, req.query_bool("all"), static_cast<int>(*limit), req.query_bool("size"));
     if (!list) return res.send_error(list.error());
-    res.send_json(200, *list);
+    res.send(200, *list, "application/json");
   });
   router.add("POST", "/containers/prune", [mgr](Request& req, ResponseWriter& res) {
     auto filters = parse_filters(req.query_value("filters").value_or(""));
@@ -612,7 +612,7 @@ void register_system_df_route(Router& router, container::ContainerManager& conta
     }
     res.send_json(200, json::object{{"LayersSize", layers_size},
                                     {"Images", std::move(*image_list)},
-                                    {"Containers", std::move(*ctr_list)},
+                                    {"Containers", json::parse(*ctr_list)},
                                     {"Volumes", std::move(vols)},
                                     {"BuildCache", nullptr},
                                     {"BuilderSize", 0}});
