@@ -60,6 +60,16 @@ class Server {
 
   [[nodiscard]] size_t connection_count() const;
 
+  // Serves one already-accepted connection on the calling thread until it ends (the fuzz
+  // harness drives the whole request path through it; listeners use it for each connection).
+  void serve_connection(const std::shared_ptr<Transport>& transport) {
+    {
+      std::lock_guard lock(mutex_);
+      connections_.insert(transport);
+    }
+    serve(transport);
+  }
+
  private:
   struct Listener {
     std::string address;

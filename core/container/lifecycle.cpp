@@ -818,7 +818,10 @@ Status ContainerManager::restore() {
     log->warn("removing task {} that belongs to no container", id.substr(0, 12));
     end_task(id, task);
   }
-  for (auto& [c, info] : exited_meanwhile) {
+  for (auto& exited : exited_meanwhile) {
+    // Named copies: structured bindings cannot be captured by lambdas before clang 16.
+    std::shared_ptr<Container> c = exited.first;
+    ExitInfo info = exited.second;
     std::optional<std::chrono::milliseconds> restart;
     {
       std::lock_guard lock(c->mutex);

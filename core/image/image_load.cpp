@@ -87,10 +87,17 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
         const char* msg = archive_error_string(a.get());
         return invalid(msg ? msg : "truncated");
       }
-      std::string path = clean(archive_entry_pathname(entry));
+      // A header may carry no name (or no link target) at all: nothing to address it by.
+      const char* raw_name = archive_entry_pathname(entry);
+      if (raw_name == nullptr) raw_name = archive_entry_pathname_utf8(entry);
+      if (raw_name == nullptr) continue;
+      std::string path = clean(raw_name);
       auto type = archive_entry_filetype(entry);
       if (type == AE_IFLNK) {
-        auto target = std::filesystem::path(path).parent_path() / archive_entry_symlink(entry);
+        const char* link = archive_entry_symlink(entry);
+        if (link == nullptr) link = archive_entry_symlink_utf8(entry);
+        if (link == nullptr) continue;
+        auto target = std::filesystem::path(path).parent_path() / link;
         files.links[path] = target.lexically_normal().string();
         continue;
       }
