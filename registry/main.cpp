@@ -24,6 +24,8 @@ struct Options {
   unsigned threads = 4;
   std::string log_level = "info";
   bool read_only = false;
+  uint64_t max_manifest_bytes = 4 * 1024 * 1024;
+  uint64_t max_upload_bytes = 0;
 };
 
 void log_access(const AccessRecord& r) {
@@ -60,7 +62,9 @@ int serve(const Options& options) {
     return 1;
   }
   asio::io_context io(static_cast<int>(options.threads));
-  RegistryApi api(**storage, ApiOptions{.read_only = options.read_only});
+  RegistryApi api(**storage, ApiOptions{.max_manifest_bytes = options.max_manifest_bytes,
+                                       .max_upload_bytes = options.max_upload_bytes,
+                                       .read_only = options.read_only});
   HttpServer server(
       io,
       [&api](Exchange& ex) -> Task<Response> {
@@ -111,6 +115,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
+  app.add_option("--max-manifest-bytes", options.max_manifest_bytes,
+                 "largest manifest accepted")->capture_default_str();
+  app.add_option("--max-upload-bytes", options.max_upload_bytes,
+                 "largest blob accepted (0: no limit)")->capture_default_str();
   app.add_flag("--read-only", options.read_only, "refuse pushes and deletes");
   CLI11_PARSE(app, argc, argv);
   if (options.root.empty()) {
