@@ -43,7 +43,7 @@ std::vector<std::string> sorted_entries(const stdfs::path& dir) {
 
 }  // namespace
 
-FsStorage::FsStorage(stdfs::path root) : root_(std::move(root)) {}
+FsStorage::FsStorage(stdfs::path root) : root_(root), guard_(root) {}
 
 Result<std::unique_ptr<FsStorage>> FsStorage::open(const stdfs::path& root) {
   for (const char* sub : {"blobs", "repositories", "uploads"}) {
@@ -87,6 +87,15 @@ Result<UniqueFd> FsStorage::open_blob(const Digest& digest) {
   return fd;
 }
 
+bool FsStorage::touch_blob(const Digest& digest) {
+  // utimensat(NULL): mtime and atime to now; ENOENT when the blob is not there.
+  return ::utimensat(AT_FDCWD, blob_path(digest).c_str(), nullptr, 0) == 0;
+}
+
+std::shared_ptr<void> FsStorage::protect_blobs() {
+  return std::make_shared<BlobGuard::Hold>(guard_.shared());
+}
+
 bool FsStorage::repository_exists(const std::string& repo) { return path_exists(repo_dir(repo)); }
 
 bool FsStorage::has_blob_link(const std::string& repo, const Digest& digest) {
@@ -105,7 +114,7 @@ Status FsStorage::unlink_blob(const std::string& repo, const Digest& digest) {
 
 Status FsStorage::store_blob(const Digest& digest, std::string_view data) {
   auto path = blob_path(digest);
-  if (path_exists(path)) return {};
+  if (touch_blob(digest)) return {};
   if (auto st = fs::ensure_dir(path.parent_path()); !st) return st;
   return fs::atomic_write(path, data, 0444);
 }
@@ -113,11 +122,15 @@ Status FsStorage::store_blob(const Digest& digest, std::string_view data) {
 Status FsStorage::install_blob(const stdfs::path& file, const Digest& digest) {
   auto path = blob_path(digest);
   if (auto st = fs::ensure_dir(path.parent_path()); !st) return st;
-  if (path_exists(path)) return {};  // the same content is already there: keep that copy
+  // Under the guard, and touched: an upload idle for longer than the GC grace period keeps its
+  // old mtime through the rename, and a copy already there may be about to be collected.
+  BlobGuard::Hold hold = guard_.shared();
+  if (touch_blob(digest)) return {};  // the same content is already there: keep that copy
   ::fchmodat(AT_FDCWD, file.c_str(), 0444, 0);
   if (::rename(file.c_str(), path.c_str()) != 0) {
     return errno_error("move upload into " + path.string());
   }
+  touch_blob(digest);
   return fs::fsync_dir(path.parent_path());
 }
 
@@ -128,6 +141,8 @@ Status FsStorage::put_manifest(const std::string& repo, const StoredManifest& ma
   auto revision = revision_link(repo, manifest.digest);
   if (auto st = fs::ensure_dir(revision.parent_path()); !st) return st;
   if (auto st = fs::write_if_changed(revision, manifest.media_type); !st) return st;
+  // A re-push restarts the revision's age: GC of untagged manifests keeps it its grace period.
+  ::utimensat(AT_FDCWD, revision.c_str(), nullptr, 0);
   if (subject) {
     auto dir = referrers_dir(repo, *subject);
     if (auto st = fs::ensure_dir(dir); !st) return st;

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 
+#include "registry/blob_guard.hpp"
 #include "registry/storage.hpp"
 
 namespace berth::registry {
@@ -26,6 +27,10 @@ class FsStorage final : public Storage {
 
   std::optional<int64_t> blob_size(const Digest& digest) override;
   Result<UniqueFd> open_blob(const Digest& digest) override;
+
+  bool touch_blob(const Digest& digest) override;
+  std::shared_ptr<void> protect_blobs() override;
+  const BlobGuard& guard() const { return guard_; }
 
   bool repository_exists(const std::string& repo) override;
   bool has_blob_link(const std::string& repo, const Digest& digest) override;
@@ -60,6 +65,9 @@ class FsStorage final : public Storage {
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path blob_path(const Digest& digest) const;
+  std::filesystem::path repo_dir(const std::string& repo) const;
+  std::filesystem::path revision_link(const std::string& repo, const Digest& digest) const;
+  std::filesystem::path tag_file(const std::string& repo, const std::string& tag) const;
 
  private:
   class FileUploadWriter;
@@ -70,10 +78,7 @@ class FsStorage final : public Storage {
   };
   explicit FsStorage(std::filesystem::path root);
 
-  std::filesystem::path repo_dir(const std::string& repo) const;
   std::filesystem::path layer_link(const std::string& repo, const Digest& digest) const;
-  std::filesystem::path revision_link(const std::string& repo, const Digest& digest) const;
-  std::filesystem::path tag_file(const std::string& repo, const std::string& tag) const;
   std::filesystem::path referrers_dir(const std::string& repo, const Digest& subject) const;
   std::filesystem::path upload_dir(const std::string& id) const;
   // Writes `data` as the blob `digest` unless it exists (write to a temp file, rename).
@@ -83,6 +88,7 @@ class FsStorage final : public Storage {
   void release_upload(const std::string& id, std::unique_ptr<HashState> state);
 
   std::filesystem::path root_;
+  BlobGuard guard_;
   std::mutex uploads_mutex_;
   // Uploads held by a request right now, and the running sha256 of uploads written in order
   // (so committing does not read the data again).

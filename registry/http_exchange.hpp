@@ -49,6 +49,7 @@ class Exchange {
   std::string path;    // percent-decoded, without the query
   std::multimap<std::string, std::string> query;  // decoded
   std::string user;    // the authenticated user, "" when anonymous
+  std::string remote;  // the peer's IP address
 
   std::optional<std::string> query_value(std::string_view name) const {
     auto it = query.find(std::string(name));

@@ -280,6 +280,7 @@ Task<void> HttpServer::session(tcp::socket socket) {
     BeastExchange exchange(stream, buffer, parser, limits_);
     const auto& req = parser.get();
     exchange.method = std::string(req.method_string());
+    exchange.remote = remote;
     std::string_view target(req.target().data(), req.target().size());
     size_t question = target.find('?');
     auto decoded = url::decode_path(target.substr(0, question));

@@ -1,129 +1,102 @@
 // berth-registry: `berth-registry --listen 127.0.0.1:5000 --root DIR` serves the distribution
-// API at once, with no config file.
+// API at once, with no config file; `--config FILE` (JSON) sets everything, flags override it.
+// `berth-registry gc --root DIR [--dry-run]` collects garbage (safe while a registry serves).
 #include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <csignal>
 #include <cstdio>
-#include <thread>
 
-#include "core/common/logging.hpp"
-#include "registry/api.hpp"
-#include "registry/fs_storage.hpp"
-#include "registry/http_server.hpp"
+#include "registry/config.hpp"
+#include "registry/service.hpp"
 
-namespace asio = boost::asio;
-using namespace berth;
 using namespace berth::registry;
 
 namespace {
 
-struct Options {
-  std::string listen = "127.0.0.1:5000";
-  std::string root;
-  unsigned threads = 4;
-  std::string log_level = "info";
-  bool read_only = false;
-  uint64_t max_manifest_bytes = 4 * 1024 * 1024;
-  uint64_t max_upload_bytes = 0;
+struct Flags {
+  std::string config_file;
+  std::string listen, root, log_level, upload_lifetime, gc_interval, gc_grace_period;
+  unsigned threads = 0;
+  bool read_only = false, delete_untagged = false, dry_run = false;
+  uint64_t max_manifest_bytes = 0, max_upload_bytes = 0;
 };
 
-void log_access(const AccessRecord& r) {
-  static auto logger = logging::get("access");
-  logger->info("method={} path={} status={} bytes_in={} bytes_out={} duration_ms={:.3f} user={} remote={}",
-               r.method, r.path, r.status, r.bytes_in, r.bytes_out,
-               static_cast<double>(r.duration.count()) / 1000.0, r.user.empty() ? "-" : r.user,
-               r.remote);
+// Flags given on the command line win over the config file.
+bool apply_flags(const CLI::App& app, const Flags& f, RegistryConfig& c) {
+  auto given = [&](const char* name) {
+    const CLI::Option* option = const_cast<CLI::App&>(app).get_option_no_throw(name);
+    return option != nullptr && option->count() > 0;
+  };
+  auto duration = [&](const char* name, const std::string& text, std::chrono::seconds& out) {
+    if (!given(name)) return true;
+    auto parsed = parse_duration(text);
+    if (!parsed) {
+      std::fprintf(stderr, "berth-registry: %s \"%s\": want a duration such as 90s, 15m, 24h\n",
+                   name, text.c_str());
+      return false;
+    }
+    out = *parsed;
+    return true;
+  };
+  if (given("--listen")) c.listen = f.listen;
+  if (given("--root")) c.root = f.root;
+  if (given("--log-level")) c.log_level = f.log_level;
+  if (given("--threads")) c.threads = f.threads;
+  if (given("--read-only")) c.read_only = f.read_only;
+  if (given("--max-manifest-bytes")) c.max_manifest_bytes = f.max_manifest_bytes;
+  if (given("--max-upload-bytes")) c.max_upload_bytes = f.max_upload_bytes;
+  if (given("--delete-untagged")) c.gc_delete_untagged = f.delete_untagged;
+  return duration("--upload-lifetime", f.upload_lifetime, c.upload_lifetime) &&
+         duration("--gc-interval", f.gc_interval, c.gc_interval) &&
+         duration("--gc-grace-period", f.gc_grace_period, c.gc_grace_period);
 }
 
-// After SIGTERM/SIGINT: no new connections; stop once the requests in flight are answered
-// (or after a bound, so a stuck client cannot hold the shutdown).
-void wait_for_drain(asio::io_context& io, HttpServer& server,
-                    std::shared_ptr<asio::steady_timer> timer, int rounds_left) {
-  if (server.requests_in_flight() == 0 || rounds_left == 0) {
-    io.stop();
-    return;
-  }
-  timer->expires_after(std::chrono::milliseconds(50));
-  timer->async_wait([&io, &server, timer, rounds_left](const boost::system::error_code&) {
-    wait_for_drain(io, server, timer, rounds_left - 1);
-  });
-}
-
-int serve(const Options& options) {
-  auto log = logging::get("registry");
-  if (auto st = logging::set_level(options.log_level); !st) {
-    std::fprintf(stderr, "berth-registry: log-level: %s\n", st.error().message.c_str());
-    return 2;
-  }
-  auto storage = FsStorage::open(options.root);
-  if (!storage) {
-    std::fprintf(stderr, "berth-registry: %s\n", storage.error().message.c_str());
-    return 1;
-  }
-  asio::io_context io(static_cast<int>(options.threads));
-  RegistryApi api(**storage, ApiOptions{.max_manifest_bytes = options.max_manifest_bytes,
-                                       .max_upload_bytes = options.max_upload_bytes,
-                                       .read_only = options.read_only});
-  HttpServer server(
-      io,
-      [&api](Exchange& ex) -> Task<Response> {
-        Response res = co_await api.handle(ex);
-        res.header("Docker-Distribution-API-Version", "registry/2.0");
-        co_return res;
-      },
-      log_access);
-  auto port = server.listen(options.listen);
-  if (!port) {
-    std::fprintf(stderr, "berth-registry: %s\n", port.error().message.c_str());
-    return 1;
-  }
-  auto host = split_listen_address(options.listen)->first;
-  // Tests start the registry on port 0 and read the port from this line.
-  std::printf("berth-registry listening on %s:%u\n", host.c_str(), static_cast<unsigned>(*port));
-  std::fflush(stdout);
-  log->info("serving root={} listen={}:{} threads={}", options.root, host, *port, options.threads);
-  server.start();
-
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    log->info("signal {}: finishing requests in flight", signal);
-    server.stop_accepting();
-    wait_for_drain(io, server, std::make_shared<asio::steady_timer>(io), 600);
-  });
-
-  std::vector<std::thread> workers;
-  for (unsigned i = 1; i < options.threads; ++i) workers.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : workers) t.join();
-  log->info("stopped");
-  return 0;
+void add_common_flags(CLI::App& app, Flags& f) {
+  app.add_option("--config", f.config_file, "JSON config file (flags override it)");
+  app.add_option("--root", f.root, "storage directory (created when missing)");
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warn or error");
+  app.add_option("--gc-grace-period", f.gc_grace_period,
+                 "never collect blobs or manifests younger than this (default 1h)");
+  app.add_flag("--delete-untagged", f.delete_untagged,
+               "GC also removes manifests no tag, index or subject reaches");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  ::signal(SIGPIPE, SIG_IGN);
-  Options options;
+  std::signal(SIGPIPE, SIG_IGN);
+  Flags flags;
   CLI::App app{"berth-registry: an OCI Distribution Spec v1.1 registry"};
-  app.add_option("--listen", options.listen, "HOST:PORT to serve on (port 0 picks one)")
-      ->capture_default_str();
-  app.add_option("--root", options.root, "storage directory (created when missing)");
-  app.add_option("--threads", options.threads, "threads serving requests")
-      ->check(CLI::Range(1u, 256u))
-      ->capture_default_str();
-  app.add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
-      ->capture_default_str();
-  app.add_option("--max-manifest-bytes", options.max_manifest_bytes,
-                 "largest manifest accepted")->capture_default_str();
-  app.add_option("--max-upload-bytes", options.max_upload_bytes,
-                 "largest blob accepted (0: no limit)")->capture_default_str();
-  app.add_flag("--read-only", options.read_only, "refuse pushes and deletes");
+  add_common_flags(app, flags);
+  app.add_option("--listen", flags.listen, "HOST:PORT to serve on (port 0 picks one; default 127.0.0.1:5000)");
+  app.add_option("--threads", flags.threads, "threads serving requests (default 4)")
+      ->check(CLI::Range(1u, 256u));
+  app.add_flag("--read-only", flags.read_only, "refuse pushes and deletes");
+  app.add_option("--max-manifest-bytes", flags.max_manifest_bytes, "largest manifest accepted (default 4 MiB)");
+  app.add_option("--max-upload-bytes", flags.max_upload_bytes, "largest blob accepted (0: no limit)");
+  app.add_option("--upload-lifetime", flags.upload_lifetime,
+                 "abandoned uploads are removed after this (default 24h)");
+  app.add_option("--gc-interval", flags.gc_interval, "collect garbage this often (default 0: on demand)");
+
+  Flags gc_flags;
+  CLI::App* gc = app.add_subcommand("gc", "collect unreferenced blobs (safe while serving)");
+  add_common_flags(*gc, gc_flags);
+  gc->add_flag("--dry-run", gc_flags.dry_run, "list what would be deleted, delete nothing");
   CLI11_PARSE(app, argc, argv);
-  if (options.root.empty()) {
-    std::fprintf(stderr, "berth-registry: --root DIR is required (where blobs and manifests are stored)\n");
+
+  const CLI::App& chosen = gc->parsed() ? *gc : app;
+  Flags& f = gc->parsed() ? gc_flags : flags;
+  RegistryConfig config;
+  if (!f.config_file.empty()) {
+    if (auto st = load_config_file(f.config_file, config); !st) {
+      std::fprintf(stderr, "berth-registry: %s\n", st.error().message.c_str());
+      return 2;
+    }
+  }
+  if (!apply_flags(chosen, f, config)) return 2;
+  if (auto st = validate_config(config); !st) {
+    std::fprintf(stderr, "berth-registry: %s\n", st.error().message.c_str());
     return 2;
   }
-  return serve(options);
+  if (gc->parsed()) return run_gc_command(config, f.dry_run);
+  return run_registry(config);
 }

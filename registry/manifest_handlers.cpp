@@ -47,8 +47,12 @@ Task<Response> put_manifest(ApiContext& ctx, Exchange& ex, const Route& route,
                              "manifest content has digest " + digest.string() + ", not " +
                                  by_digest->string());
   }
+  // From the checks to the stored manifest, garbage collection deletes no blob; each one
+  // referenced is touched so a collection that marked before this push still keeps it.
+  auto protection = ctx.storage.protect_blobs();
   for (const auto& blob : manifest->required_blobs()) {
-    if (!ctx.storage.has_blob_link(route.name, blob.digest)) {
+    if (!ctx.storage.has_blob_link(route.name, blob.digest) ||
+        !ctx.storage.touch_blob(blob.digest)) {
       co_return error_response(RegistryErrorCode::kManifestBlobUnknown,
                                "blob " + blob.digest.string() + " is not in " + route.name +
                                    ": push it before the manifest",
@@ -56,7 +60,8 @@ Task<Response> put_manifest(ApiContext& ctx, Exchange& ex, const Route& route,
     }
   }
   for (const auto& child : manifest->manifests) {
-    if (!ctx.storage.has_manifest(route.name, child.digest)) {
+    if (!ctx.storage.has_manifest(route.name, child.digest) ||
+        !ctx.storage.touch_blob(child.digest)) {
       co_return error_response(RegistryErrorCode::kManifestBlobUnknown,
                                "manifest " + child.digest.string() + " is not in " + route.name +
                                    ": push it before the index",

@@ -45,6 +45,13 @@ class Storage {
   virtual std::optional<int64_t> blob_size(const Digest& digest) = 0;
   virtual Result<UniqueFd> open_blob(const Digest& digest) = 0;
 
+  // Marks the blob as just used (its age restarts, so garbage collection keeps it through its
+  // grace period); false when it does not exist.
+  virtual bool touch_blob(const Digest& digest) = 0;
+  // Held while a push checks and references existing blobs: garbage collection deletes no blob
+  // meanwhile (see BlobGuard).
+  virtual std::shared_ptr<void> protect_blobs() = 0;
+
   // --- a repository's view of the blobs ---
   virtual bool repository_exists(const std::string& repo) = 0;
   virtual bool has_blob_link(const std::string& repo, const Digest& digest) = 0;

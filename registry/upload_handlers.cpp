@@ -156,6 +156,8 @@ std::optional<Response> try_mount(ApiContext& ctx, const Exchange& ex, const Rou
     available = ctx.storage.blob_size(*digest).has_value();
   }
   if (!available) return std::nullopt;
+  auto protection = ctx.storage.protect_blobs();
+  if (!ctx.storage.touch_blob(*digest)) return std::nullopt;  // collected meanwhile
   if (auto st = ctx.storage.link_blob(route.name, *digest); !st) return internal_error(st.error());
   return blob_created(route, *digest);
 }

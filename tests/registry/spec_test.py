@@ -282,9 +282,9 @@ class Push(unittest.TestCase):
         self.assertEqual(status, 400)
 
     def test_manifest_too_large(self):
-        reg = Registry(find_binary(), ["--max-manifest-bytes", "1000"]).start()
+        reg = Registry(find_binary(), ["--max-manifest-bytes", "2000"]).start()
         try:
-            raw = json.dumps({"schemaVersion": 2, "annotations": {"x": "y" * 2000}}).encode()
+            raw = json.dumps({"schemaVersion": 2, "annotations": {"x": "y" * 4000}}).encode()
             status, _, body, _ = reg.push_manifest("big/m", "v1", raw)
             self.assertEqual(status, 413)
             self.assertEqual(error_codes(body), ["SIZE_INVALID"])
