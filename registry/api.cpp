@@ -4,6 +4,7 @@
 
 #include "core/common/logging.hpp"
 #include "distribution/names.hpp"
+#include "registry/auth/authenticator.hpp"
 
 namespace berth::registry {
 using distribution::RegistryErrorCode;
@@ -51,6 +52,37 @@ std::pair<std::optional<size_t>, bool> page_size(const Exchange& ex) {
   return {static_cast<size_t>(std::stoul(*text)), true};
 }
 
+namespace {
+
+// What the route asks of the client: an action on the repository (and pull on the source
+// repository of a mount).
+std::vector<auth::Need> needs_of(const Route& route, const Exchange& ex) {
+  const std::string& m = ex.method;
+  bool reads = m == "GET" || m == "HEAD";
+  switch (route.kind) {
+    case RouteKind::kBase: return {};
+    case RouteKind::kCatalog: return {auth::Need{{}, {}, true}};
+    case RouteKind::kTags:
+    case RouteKind::kReferrers: return {{route.name, "pull"}};
+    case RouteKind::kManifest:
+    case RouteKind::kBlob:
+      if (m == "DELETE") return {{route.name, "delete"}};
+      return {{route.name, reads ? "pull" : "push"}};
+    case RouteKind::kUploadStart: {
+      std::vector<auth::Need> needs{{route.name, "push"}};
+      if (auto from = ex.query_value("from"); from && ex.query_value("mount")) {
+        needs.push_back({*from, "pull"});
+      }
+      return needs;
+    }
+    case RouteKind::kUpload: return {{route.name, "push"}};
+    case RouteKind::kNotFound: return {};
+  }
+  return {};
+}
+
+}  // namespace
+
 Task<Response> RegistryApi::handle(Exchange& ex) {
   Route route = match_route(ex.path);
   auto& method = ex.method;
@@ -58,6 +90,9 @@ Task<Response> RegistryApi::handle(Exchange& ex) {
   if (route.kind == RouteKind::kNotFound) {
     co_return error_response(RegistryErrorCode::kUnsupported,
                              "no such endpoint: " + ex.path, nullptr, 404);
+  }
+  if (context_.auth) {
+    if (auto refused = context_.auth->check(ex, needs_of(route, ex))) co_return std::move(*refused);
   }
   if (route.kind == RouteKind::kBase) {
     if (!reads) co_return error_response(RegistryErrorCode::kUnsupported, {}, nullptr, 405);

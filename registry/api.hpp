@@ -19,14 +19,20 @@ struct ApiOptions {
   bool read_only = false;
 };
 
+namespace auth {
+class Authenticator;
+}
+
 struct ApiContext {
   Storage& storage;
   ApiOptions options;
+  const auth::Authenticator* auth = nullptr;  // null: no authentication
 };
 
 class RegistryApi {
  public:
-  RegistryApi(Storage& storage, ApiOptions options) : context_{storage, options} {}
+  RegistryApi(Storage& storage, ApiOptions options, const auth::Authenticator* auth = nullptr)
+      : context_{storage, options, auth} {}
   Task<Response> handle(Exchange& exchange);
 
  private:

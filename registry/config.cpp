@@ -103,7 +103,7 @@ Status load_config_file(const std::string& path, RegistryConfig& config) {
   }
   const auto& top = root.get_object();
   BERTH_TRY_STATUS(r.known_keys(top, "", {"listen", "root", "threads", "log_level", "read_only",
-                                          "limits", "gc"}));
+                                          "limits", "gc", "auth"}));
   if (auto* v = top.if_contains("listen")) BERTH_TRY_STATUS(r.string(*v, "listen", config.listen));
   if (auto* v = top.if_contains("root")) BERTH_TRY_STATUS(r.string(*v, "root", config.root));
   if (auto* v = top.if_contains("log_level")) {
@@ -147,6 +147,51 @@ Status load_config_file(const std::string& path, RegistryConfig& config) {
       BERTH_TRY_STATUS(r.boolean(*x, "gc.delete_untagged", config.gc_delete_untagged));
     }
   }
+  if (auto* v = top.if_contains("auth")) {
+    if (!v->is_object()) return r.bad("auth", "must be an object");
+    const auto& a = v->get_object();
+    BERTH_TRY_STATUS(r.known_keys(a, "auth.", {"mode", "htpasswd", "realm", "service",
+                                               "secret_file", "token_ttl", "access"}));
+    auto& settings = config.auth;
+    if (auto* x = a.if_contains("mode")) {
+      std::string mode;
+      BERTH_TRY_STATUS(r.string(*x, "auth.mode", mode));
+      if (mode == "none") {
+        settings.mode = auth::AuthMode::kNone;
+      } else if (mode == "basic") {
+        settings.mode = auth::AuthMode::kBasic;
+      } else if (mode == "token") {
+        settings.mode = auth::AuthMode::kToken;
+      } else {
+        return r.bad("auth.mode", "must be \"none\", \"basic\" or \"token\"");
+      }
+    }
+    if (auto* x = a.if_contains("htpasswd")) {
+      BERTH_TRY_STATUS(r.string(*x, "auth.htpasswd", settings.htpasswd_path));
+    }
+    if (auto* x = a.if_contains("realm")) BERTH_TRY_STATUS(r.string(*x, "auth.realm", settings.realm));
+    if (auto* x = a.if_contains("service")) {
+      BERTH_TRY_STATUS(r.string(*x, "auth.service", settings.service));
+    }
+    if (auto* x = a.if_contains("token_ttl")) {
+      BERTH_TRY_STATUS(r.duration(*x, "auth.token_ttl", settings.token_ttl));
+    }
+    if (auto* x = a.if_contains("secret_file")) {
+      std::string secret_file;
+      BERTH_TRY_STATUS(r.string(*x, "auth.secret_file", secret_file));
+      auto secret = fs::read_file(secret_file);
+      if (!secret || secret->size() < 32) {
+        return r.bad("auth.secret_file", "must name a readable file of at least 32 random bytes "
+                                         "(head -c 32 /dev/urandom > FILE)");
+      }
+      settings.secret = std::move(*secret);
+    }
+    if (auto* x = a.if_contains("access")) {
+      auto rules = auth::AccessRules::from_json(*x, "auth.access");
+      if (!rules) return r.bad("auth.access", rules.error().message);
+      settings.rules = std::move(*rules);
+    }
+  }
   return {};
 }
 
@@ -168,6 +213,11 @@ Status validate_config(const RegistryConfig& config) {
     return bad("limits.upload_lifetime", "must be at least 1s (hours in production: a slow "
                                          "push must not lose its upload)");
   }
+  if (config.auth.mode != auth::AuthMode::kNone && config.auth.htpasswd_path.empty()) {
+    return bad("auth.htpasswd", "required with basic or token auth: a file made with "
+                                "`htpasswd -B -c FILE USER` (apache2-utils)");
+  }
+  if (config.auth.token_ttl < std::chrono::seconds(1)) return bad("auth.token_ttl", "must be at least 1s");
   return {};
 }
 

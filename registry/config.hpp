@@ -9,7 +9,12 @@
 //     "read_only": false,
 //     "limits": {"max_manifest_bytes": 4194304, "max_upload_bytes": 0,
 //                "upload_lifetime": "24h"},
-//     "gc": {"interval": "0s", "grace_period": "1h", "delete_untagged": false}
+//     "gc": {"interval": "0s", "grace_period": "1h", "delete_untagged": false},
+//     "auth": {"mode": "token", "htpasswd": "/etc/berth-registry/htpasswd",
+//              "realm": "", "service": "berth-registry", "secret_file": "", "token_ttl": "5m",
+//              "access": [{"repository": "team/*", "users": ["alice"],
+//                          "actions": ["pull", "push", "delete"]},
+//                         {"repository": "*", "users": ["anonymous"], "actions": ["pull"]}]}
 //   }
 // Durations are "90s", "15m", "24h" or a number of seconds.
 #pragma once
@@ -21,6 +26,7 @@
 #include <string_view>
 
 #include "core/common/result.hpp"
+#include "registry/auth/authenticator.hpp"
 
 namespace berth::registry {
 
@@ -38,6 +44,7 @@ struct RegistryConfig {
   std::chrono::seconds gc_interval{0};
   std::chrono::seconds gc_grace_period{3600};
   bool gc_delete_untagged = false;
+  auth::AuthSettings auth;
 };
 
 // Reads `path` over `config`. Errors: "config FILE: key: what is wrong, and what to write".

@@ -2,6 +2,7 @@
 // ?last= pagination, a Link header to the next page), and the referrers API.
 #include "distribution/media_types.hpp"
 #include "registry/api.hpp"
+#include "registry/auth/authenticator.hpp"
 #include "registry/url.hpp"
 
 #include "core/common/json_text.hpp"
@@ -52,6 +53,10 @@ Task<Response> handle_tags(ApiContext& ctx, Exchange& ex, const Route& route) {
 Task<Response> handle_catalog(ApiContext& ctx, Exchange& ex) {
   auto repositories = ctx.storage.list_repositories();
   if (!repositories) co_return internal_error(repositories.error());
+  if (ctx.auth) {
+    std::erase_if(*repositories,
+                  [&](const std::string& repo) { return !ctx.auth->may_pull(ex.user, repo); });
+  }
   auto [n, valid] = page_size(ex);
   if (!valid) co_return bad_page_size();
   Page page = paginate(*repositories, ex.query_value("last"), n);

@@ -15,6 +15,7 @@ namespace {
 struct Flags {
   std::string config_file;
   std::string listen, root, log_level, upload_lifetime, gc_interval, gc_grace_period;
+  std::string auth_mode, htpasswd;
   unsigned threads = 0;
   bool read_only = false, delete_untagged = false, dry_run = false;
   uint64_t max_manifest_bytes = 0, max_upload_bytes = 0;
@@ -45,6 +46,15 @@ bool apply_flags(const CLI::App& app, const Flags& f, RegistryConfig& c) {
   if (given("--max-manifest-bytes")) c.max_manifest_bytes = f.max_manifest_bytes;
   if (given("--max-upload-bytes")) c.max_upload_bytes = f.max_upload_bytes;
   if (given("--delete-untagged")) c.gc_delete_untagged = f.delete_untagged;
+  if (given("--htpasswd")) {
+    c.auth.htpasswd_path = f.htpasswd;
+    if (c.auth.mode == auth::AuthMode::kNone) c.auth.mode = auth::AuthMode::kBasic;
+  }
+  if (given("--auth")) {
+    c.auth.mode = f.auth_mode == "token"   ? auth::AuthMode::kToken
+                  : f.auth_mode == "basic" ? auth::AuthMode::kBasic
+                                           : auth::AuthMode::kNone;
+  }
   return duration("--upload-lifetime", f.upload_lifetime, c.upload_lifetime) &&
          duration("--gc-interval", f.gc_interval, c.gc_interval) &&
          duration("--gc-grace-period", f.gc_grace_period, c.gc_grace_period);
@@ -75,6 +85,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-upload-bytes", flags.max_upload_bytes, "largest blob accepted (0: no limit)");
   app.add_option("--upload-lifetime", flags.upload_lifetime,
                  "abandoned uploads are removed after this (default 24h)");
+  app.add_option("--auth", flags.auth_mode, "none, basic (htpasswd) or token (own /token endpoint)")
+      ->check(CLI::IsMember({"none", "basic", "token"}));
+  app.add_option("--htpasswd", flags.htpasswd, "htpasswd file (bcrypt: htpasswd -B); enables basic auth");
   app.add_option("--gc-interval", flags.gc_interval, "collect garbage this often (default 0: on demand)");
 
   Flags gc_flags;

@@ -45,13 +45,17 @@ bool query_true(const Exchange& ex, std::string_view name) {
 
 class Service {
  public:
-  Service(const RegistryConfig& config, std::unique_ptr<FsStorage> storage)
+  Service(const RegistryConfig& config, std::unique_ptr<FsStorage> storage,
+          std::unique_ptr<auth::Authenticator> authenticator)
       : config_(config),
         storage_(std::move(storage)),
+        auth_(std::move(authenticator)),
         io_(static_cast<int>(config.threads)),
-        api_(*storage_, ApiOptions{.max_manifest_bytes = config.max_manifest_bytes,
-                                   .max_upload_bytes = config.max_upload_bytes,
-                                   .read_only = config.read_only}),
+        api_(*storage_,
+             ApiOptions{.max_manifest_bytes = config.max_manifest_bytes,
+                        .max_upload_bytes = config.max_upload_bytes,
+                        .read_only = config.read_only},
+             auth_->mode() == auth::AuthMode::kNone ? nullptr : auth_.get()),
         server_(io_, [this](Exchange& ex) { return handle(ex); },
                 [this](const AccessRecord& r) {
                   metrics_.record(r);
@@ -96,6 +100,8 @@ class Service {
     if (ex.path == "/metrics" && (ex.method == "GET" || ex.method == "HEAD")) {
       res.header("Content-Type", "text/plain; version=0.0.4");
       res.body = metrics_.render(storage_->uploads_in_progress());
+    } else if (ex.path == "/token" && (ex.method == "GET" || ex.method == "HEAD")) {
+      res = auth_->issue_token(ex);
     } else if (ex.path == "/admin/gc") {
       res = co_await admin_gc(ex);
     } else {
@@ -180,6 +186,7 @@ class Service {
 
   RegistryConfig config_;
   std::unique_ptr<FsStorage> storage_;
+  std::unique_ptr<auth::Authenticator> auth_;
   asio::io_context io_;
   asio::thread_pool gc_pool_{1};
   std::mutex gc_mutex_;
@@ -196,7 +203,12 @@ int run_registry(const RegistryConfig& config) {
     std::fprintf(stderr, "berth-registry: %s\n", storage.error().message.c_str());
     return 1;
   }
-  Service service(config, std::move(*storage));
+  auto authenticator = auth::Authenticator::create(config.auth);
+  if (!authenticator) {
+    std::fprintf(stderr, "berth-registry: %s\n", authenticator.error().message.c_str());
+    return 2;
+  }
+  Service service(config, std::move(*storage), std::move(*authenticator));
   return service.run();
 }
 

@@ -20,6 +20,7 @@ class Registry:
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.workdir, "registry.log")
+        self.headers = {}  # sent with every request (credentials)
 
     def start(self):
         with open(self.log_path, "ab") as log:
@@ -63,7 +64,7 @@ class Registry:
         """Returns (status, headers as a case-insensitive dict, body bytes)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=dict(self.headers, **(headers or {})))
             resp = conn.getresponse()
             data = resp.read()
             hdrs = {k.lower(): v for k, v in resp.getheaders()}
