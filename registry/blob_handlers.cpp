@@ -2,6 +2,7 @@
 // repository; the content goes when garbage collection finds nothing referencing it).
 #include <optional>
 
+#include "core/common/logging.hpp"
 #include "registry/api.hpp"
 
 namespace berth::registry {
@@ -72,8 +73,11 @@ Task<Response> handle_blob(ApiContext& ctx, Exchange& ex, const Route& route) {
                              boost::json::object{{"digest", digest->string()}});
   }
   auto size = ctx.storage.blob_size(*digest);
-  auto file = ctx.storage.open_blob(*digest);
+  // A HEAD answers from the size alone; a GET opens (and, when needed, verifies) the content.
+  Result<UniqueFd> file = UniqueFd();
+  if (size && ex.method == "GET") file = ctx.storage.open_blob(*digest);
   if (!size || !file) {
+    if (!file) logging::get("registry")->error("{}", file.error().message);
     co_return error_response(RegistryErrorCode::kBlobUnknown, {},
                              boost::json::object{{"digest", digest->string()}});
   }
@@ -101,6 +105,7 @@ Task<Response> handle_blob(ApiContext& ctx, Exchange& ex, const Route& route) {
     res.header("Content-Range", "bytes " + std::to_string(range->first) + "-" +
                                     std::to_string(range->last) + "/" + std::to_string(*size));
   }
+  if (ex.method == "HEAD") res.declared_length = res.file_length;
   co_return res;
 }
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <ctime>
 
 #include "registry/blob_guard.hpp"
 #include "registry/storage.hpp"
@@ -94,6 +95,10 @@ class FsStorage final : public Storage {
   // (so committing does not read the data again).
   std::set<std::string> busy_uploads_;
   std::map<std::string, std::unique_ptr<HashState>> hash_states_;
+  // Blobs whose content was hashed and matched, with the inode change time seen then: any
+  // write to the file (or chmod, touch) changes it, and the next read hashes it again.
+  std::mutex verified_mutex_;
+  std::map<std::string, struct timespec> verified_;
 };
 
 }  // namespace berth::registry

@@ -36,7 +36,11 @@ struct Response {
     headers.emplace_back(std::move(name), std::move(value));
     return *this;
   }
+  // HEAD of a file body: the length the GET would send, without opening the file.
+  std::optional<int64_t> declared_length;
+
   int64_t content_length() const {
+    if (declared_length) return *declared_length;
     return file.valid() ? file_length : static_cast<int64_t>(body.size());
   }
 };

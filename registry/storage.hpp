@@ -43,6 +43,9 @@ class Storage {
 
   // --- blobs: content shared by every repository ---
   virtual std::optional<int64_t> blob_size(const Digest& digest) = 0;
+  // The blob's content for serving, checked against its digest whenever it may have changed
+  // since it was last checked; kNotFound when absent or corrupted (a corrupted blob is moved
+  // aside, so a new push of the same content restores it).
   virtual Result<UniqueFd> open_blob(const Digest& digest) = 0;
 
   // Marks the blob as just used (its age restarts, so garbage collection keeps it through its
