@@ -137,7 +137,7 @@ class Operations(unittest.TestCase):
             status, _, body = reg2.request("PUT", loc + "?digest=" + digest_of(b"0123456789"))
             self.assertEqual(status, 201, body)
         finally:
-            reg2.stop()
+            reg2.cleanup()
 
 
 if __name__ == "__main__":

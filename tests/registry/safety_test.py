@@ -68,7 +68,7 @@ class KillDuringPush(unittest.TestCase):
                 # No temp files, no stray uploads left behind.
                 self.assertEqual(os.listdir(os.path.join(reg.root, "uploads")), [])
             finally:
-                reg2.stop()
+                reg2.cleanup()
         finally:
             reg.cleanup()
 
@@ -113,7 +113,7 @@ class Corruption(unittest.TestCase):
             self.assertEqual(status, 404)
             self.assertNotIn(b"XXXX", body)
         finally:
-            reg2.stop()
+            reg2.cleanup()
 
 
 if __name__ == "__main__":
