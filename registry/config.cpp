@@ -103,7 +103,7 @@ Status load_config_file(const std::string& path, RegistryConfig& config) {
   }
   const auto& top = root.get_object();
   BERTH_TRY_STATUS(r.known_keys(top, "", {"listen", "root", "threads", "log_level", "read_only",
-                                          "limits", "gc", "auth"}));
+                                          "limits", "gc", "auth", "tls"}));
   if (auto* v = top.if_contains("listen")) BERTH_TRY_STATUS(r.string(*v, "listen", config.listen));
   if (auto* v = top.if_contains("root")) BERTH_TRY_STATUS(r.string(*v, "root", config.root));
   if (auto* v = top.if_contains("log_level")) {
@@ -145,6 +145,16 @@ Status load_config_file(const std::string& path, RegistryConfig& config) {
     }
     if (auto* x = gc.if_contains("delete_untagged")) {
       BERTH_TRY_STATUS(r.boolean(*x, "gc.delete_untagged", config.gc_delete_untagged));
+    }
+  }
+  if (auto* v = top.if_contains("tls")) {
+    if (!v->is_object()) return r.bad("tls", "must be an object {cert, key, client_ca}");
+    const auto& t = v->get_object();
+    BERTH_TRY_STATUS(r.known_keys(t, "tls.", {"cert", "key", "client_ca"}));
+    if (auto* x = t.if_contains("cert")) BERTH_TRY_STATUS(r.string(*x, "tls.cert", config.tls.cert));
+    if (auto* x = t.if_contains("key")) BERTH_TRY_STATUS(r.string(*x, "tls.key", config.tls.key));
+    if (auto* x = t.if_contains("client_ca")) {
+      BERTH_TRY_STATUS(r.string(*x, "tls.client_ca", config.tls.client_ca));
     }
   }
   if (auto* v = top.if_contains("auth")) {
@@ -216,6 +226,13 @@ Status validate_config(const RegistryConfig& config) {
   if (config.auth.mode != auth::AuthMode::kNone && config.auth.htpasswd_path.empty()) {
     return bad("auth.htpasswd", "required with basic or token auth: a file made with "
                                 "`htpasswd -B -c FILE USER` (apache2-utils)");
+  }
+  if (config.tls.cert.empty() != config.tls.key.empty()) {
+    return bad(config.tls.cert.empty() ? "tls.cert" : "tls.key",
+               "TLS needs both a certificate and its key (--tls-cert and --tls-key)");
+  }
+  if (!config.tls.client_ca.empty() && config.tls.cert.empty()) {
+    return bad("tls.client_ca", "client certificates need TLS: set tls.cert and tls.key too");
   }
   if (config.auth.token_ttl < std::chrono::seconds(1)) return bad("auth.token_ttl", "must be at least 1s");
   return {};

@@ -10,6 +10,7 @@
 //     "limits": {"max_manifest_bytes": 4194304, "max_upload_bytes": 0,
 //                "upload_lifetime": "24h"},
 //     "gc": {"interval": "0s", "grace_period": "1h", "delete_untagged": false},
+//     "tls": {"cert": "server.pem", "key": "server.key", "client_ca": ""},
 //     "auth": {"mode": "token", "htpasswd": "/etc/berth-registry/htpasswd",
 //              "realm": "", "service": "berth-registry", "secret_file": "", "token_ttl": "5m",
 //              "access": [{"repository": "team/*", "users": ["alice"],
@@ -27,6 +28,7 @@
 
 #include "core/common/result.hpp"
 #include "registry/auth/authenticator.hpp"
+#include "registry/http_server.hpp"
 
 namespace berth::registry {
 
@@ -45,6 +47,7 @@ struct RegistryConfig {
   std::chrono::seconds gc_grace_period{3600};
   bool gc_delete_untagged = false;
   auth::AuthSettings auth;
+  TlsFiles tls;  // cert and key set: serve HTTPS
 };
 
 // Reads `path` over `config`. Errors: "config FILE: key: what is wrong, and what to write".

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -34,6 +35,12 @@ struct HttpServerLimits {
   std::chrono::seconds body_timeout{120};
 };
 
+struct TlsFiles {
+  std::string cert;       // PEM certificate chain
+  std::string key;        // PEM private key
+  std::string client_ca;  // when set, clients must present a certificate signed by it
+};
+
 class HttpServer {
  public:
   using Handler = std::function<Task<Response>(Exchange&)>;
@@ -46,6 +53,8 @@ class HttpServer {
   // Binds "host:port" ("127.0.0.1:5000", "[::1]:5000", ":5000" for every address; port 0 picks
   // one). Returns the bound port.
   Result<uint16_t> listen(const std::string& address);
+  // Serve TLS (before start()); errors name the file at fault.
+  Status enable_tls(const TlsFiles& files);
   // Starts accepting (coroutines on the io_context).
   void start();
   // Stops accepting; requests in flight finish, and connections close after their answer.
@@ -57,12 +66,15 @@ class HttpServer {
   struct State;
   Task<void> accept_loop();
   Task<void> session(boost::asio::ip::tcp::socket socket);
+  template <class Stream>
+  Task<void> serve_connection(Stream& stream, const std::string& remote);
 
   boost::asio::io_context& io_;
   Handler handler_;
   Observer observer_;
   HttpServerLimits limits_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   std::shared_ptr<std::atomic<size_t>> in_flight_ = std::make_shared<std::atomic<size_t>>(0);
   std::atomic<bool> stopping_{false};
 };

@@ -15,7 +15,7 @@ namespace {
 struct Flags {
   std::string config_file;
   std::string listen, root, log_level, upload_lifetime, gc_interval, gc_grace_period;
-  std::string auth_mode, htpasswd;
+  std::string auth_mode, htpasswd, tls_cert, tls_key, tls_client_ca;
   unsigned threads = 0;
   bool read_only = false, delete_untagged = false, dry_run = false;
   uint64_t max_manifest_bytes = 0, max_upload_bytes = 0;
@@ -50,6 +50,9 @@ bool apply_flags(const CLI::App& app, const Flags& f, RegistryConfig& c) {
     c.auth.htpasswd_path = f.htpasswd;
     if (c.auth.mode == auth::AuthMode::kNone) c.auth.mode = auth::AuthMode::kBasic;
   }
+  if (given("--tls-cert")) c.tls.cert = f.tls_cert;
+  if (given("--tls-key")) c.tls.key = f.tls_key;
+  if (given("--tls-client-ca")) c.tls.client_ca = f.tls_client_ca;
   if (given("--auth")) {
     c.auth.mode = f.auth_mode == "token"   ? auth::AuthMode::kToken
                   : f.auth_mode == "basic" ? auth::AuthMode::kBasic
@@ -88,6 +91,10 @@ int main(int argc, char** argv) {
   app.add_option("--auth", flags.auth_mode, "none, basic (htpasswd) or token (own /token endpoint)")
       ->check(CLI::IsMember({"none", "basic", "token"}));
   app.add_option("--htpasswd", flags.htpasswd, "htpasswd file (bcrypt: htpasswd -B); enables basic auth");
+  app.add_option("--tls-cert", flags.tls_cert, "PEM certificate chain: serve HTTPS");
+  app.add_option("--tls-key", flags.tls_key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", flags.tls_client_ca,
+                 "require client certificates signed by this CA (PEM)");
   app.add_option("--gc-interval", flags.gc_interval, "collect garbage this often (default 0: on demand)");
 
   Flags gc_flags;

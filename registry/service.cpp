@@ -64,6 +64,12 @@ class Service {
 
   int run() {
     auto log = logging::get("registry");
+    if (!config_.tls.cert.empty()) {
+      if (auto st = server_.enable_tls(config_.tls); !st) {
+        std::fprintf(stderr, "berth-registry: %s\n", st.error().message.c_str());
+        return 2;
+      }
+    }
     auto port = server_.listen(config_.listen);
     if (!port) {
       std::fprintf(stderr, "berth-registry: %s\n", port.error().message.c_str());
@@ -73,8 +79,8 @@ class Service {
     // Tests start the registry on port 0 and read the port from this line.
     std::printf("berth-registry listening on %s:%u\n", host.c_str(), static_cast<unsigned>(*port));
     std::fflush(stdout);
-    log->info("serving root={} listen={}:{} threads={} read_only={}", config_.root, host, *port,
-              config_.threads, config_.read_only);
+    log->info("serving root={} listen={}:{} threads={} read_only={} tls={}", config_.root, host,
+              *port, config_.threads, config_.read_only, !config_.tls.cert.empty());
     server_.start();
     asio::co_spawn(io_, upkeep(), asio::detached);
 
@@ -203,7 +209,9 @@ int run_registry(const RegistryConfig& config) {
     std::fprintf(stderr, "berth-registry: %s\n", storage.error().message.c_str());
     return 1;
   }
-  auto authenticator = auth::Authenticator::create(config.auth);
+  auto auth_settings = config.auth;
+  auth_settings.tls = !config.tls.cert.empty();
+  auto authenticator = auth::Authenticator::create(std::move(auth_settings));
   if (!authenticator) {
     std::fprintf(stderr, "berth-registry: %s\n", authenticator.error().message.c_str());
     return 2;

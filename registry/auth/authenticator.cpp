@@ -81,7 +81,7 @@ Response Authenticator::challenge(const Exchange& ex, const std::vector<Need>& n
   }
   std::string realm = settings_.realm;
   if (realm.empty() || realm == "berth-registry") {
-    realm = "http://" + (ex.header("Host").empty() ? std::string("127.0.0.1") : ex.header("Host")) +
+    realm = (settings_.tls ? "https://" : "http://") + (ex.header("Host").empty() ? std::string("127.0.0.1") : ex.header("Host")) +
             "/token";
   }
   std::string value = "Bearer realm=\"" + realm + "\",service=\"" + settings_.service + "\"";

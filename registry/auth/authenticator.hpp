@@ -23,6 +23,7 @@ struct AuthSettings {
   AuthMode mode = AuthMode::kNone;
   std::string realm = "berth-registry";  // Basic realm; for tokens, the /token URL ("" = from Host)
   std::string htpasswd_path;
+  bool tls = false;  // the default token realm is https:// then
   std::string service = "berth-registry";
   std::string issuer = "berth-registry";
   std::string secret;  // token signing key ("" = random at each start)

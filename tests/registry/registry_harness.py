@@ -21,6 +21,7 @@ class Registry:
         self.port = None
         self.log_path = os.path.join(self.workdir, "registry.log")
         self.headers = {}  # sent with every request (credentials)
+        self.ssl_context = None  # set: requests go over HTTPS
 
     def start(self):
         with open(self.log_path, "ab") as log:
@@ -62,7 +63,11 @@ class Registry:
 
     def request(self, method, path, body=None, headers=None):
         """Returns (status, headers as a case-insensitive dict, body bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        if self.ssl_context is not None:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30,
+                                               context=self.ssl_context)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             conn.request(method, path, body=body, headers=dict(self.headers, **(headers or {})))
             resp = conn.getresponse()
