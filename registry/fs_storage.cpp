@@ -114,6 +114,8 @@ Result<UniqueFd> FsStorage::open_blob(const Digest& digest) {
                                                 quarantine.string() + "); push it again");
   }
   std::lock_guard lock(verified_mutex_);
+  // Bounded memory (about 150 bytes an entry): past the bound, blobs are simply hashed again.
+  if (verified_.size() >= 200000) verified_.clear();
   verified_[key] = st.st_ctim;
   return fd;
 }
