@@ -261,11 +261,16 @@ Result<std::vector<std::string>> FsStorage::list_repositories() {
   for (; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (name.starts_with("_")) {
-      if (name == "_manifests") out.push_back(it->path().parent_path().lexically_relative(base));
+      // Like distribution: a repository exists once it holds a manifest or a blob link.
+      if (name == "_manifests" || name == "_layers") {
+        std::string repo = it->path().parent_path().lexically_relative(base);
+        if (out.empty() || out.back() != repo) out.push_back(std::move(repo));
+      }
       it.disable_recursion_pending();
     }
   }
   std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

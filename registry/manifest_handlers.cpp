@@ -104,11 +104,9 @@ Task<Response> handle_manifest(ApiContext& ctx, Exchange& ex, const Route& route
   if (!reads && ex.method != "DELETE") {
     co_return error_response(RegistryErrorCode::kUnsupported, {}, nullptr, 405);
   }
-  if (!ctx.storage.repository_exists(route.name)) {
-    co_return error_response(RegistryErrorCode::kNameUnknown,
-                             "repository " + route.name + " is unknown",
-                             json::object{{"name", route.name}});
-  }
+  // An unknown repository answers MANIFEST_UNKNOWN too, as distribution does: clients print
+  // "manifest unknown" either way.
+  if (!ctx.storage.repository_exists(route.name)) co_return manifest_unknown(route.reference);
   const auto* tag = std::get_if<std::string>(&*reference);
   if (ex.method == "DELETE") {
     Status st = tag ? ctx.storage.delete_tag(route.name, *tag)
