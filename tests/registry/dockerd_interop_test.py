@@ -23,25 +23,41 @@ DOCKERD = None
 SOCK = None
 
 
-def docker(*args, check=True, timeout=180):
+def docker(*args, check=True, timeout=180, stdin=None):
+    # DOCKER_CONFIG: `docker login` writes credentials under our temp dir, not root's home.
     proc = subprocess.run(["docker", "-H", "unix://" + SOCK, *args], capture_output=True,
-                          timeout=timeout)
+                          timeout=timeout, input=stdin,
+                          env=dict(os.environ, DOCKER_CONFIG=os.path.join(WORK, "docker-config")))
     if check and proc.returncode != 0:
         raise AssertionError("docker %s: %s" % (" ".join(args), proc.stderr.decode()))
     return proc.stdout.decode()
 
 
+AUTH_REG = None
+
+
 def setUpModule():
-    global REG, WORK, DOCKERD, SOCK
+    global REG, AUTH_REG, WORK, DOCKERD, SOCK
     WORK = tempfile.mkdtemp(prefix="berth-registry-dockerd-")
     REG = Registry(find_binary()).start()
+    # A second registry with token auth, for `docker login` (skipped without the htpasswd tool).
+    htpasswd = os.path.join(WORK, "htpasswd")
+    if shutil.which("htpasswd"):
+        subprocess.run(["htpasswd", "-B", "-b", "-c", htpasswd, "alice", "alice-secret"],
+                       check=True, capture_output=True)
+    config = os.path.join(WORK, "auth.json")
+    with open(config, "w") as f:
+        json.dump({"auth": {"mode": "token", "htpasswd": htpasswd}}, f)
+    if os.path.exists(htpasswd):
+        AUTH_REG = Registry(find_binary(), ["--config", config]).start()
+    insecure = [REG.address] + ([AUTH_REG.address] if AUTH_REG else [])
     SOCK = os.path.join(WORK, "docker.sock")
     log = open(os.path.join(WORK, "dockerd.log"), "wb")
     DOCKERD = subprocess.Popen(
         ["dockerd", "--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
          "--data-root", os.path.join(WORK, "data"), "--exec-root", os.path.join(WORK, "exec"),
          "--pidfile", os.path.join(WORK, "docker.pid"), "-H", "unix://" + SOCK,
-         "--insecure-registry", REG.address, "--log-level", "warn"],
+         *[arg for a in insecure for arg in ("--insecure-registry", a)], "--log-level", "warn"],
         stdout=log, stderr=log)
     log.close()
     for _ in range(400):
@@ -70,6 +86,8 @@ def tearDownModule():
         subprocess.run(["umount", "-l", m], capture_output=True)
     if REG:
         REG.cleanup()
+    if AUTH_REG:
+        AUTH_REG.cleanup()
     shutil.rmtree(WORK, ignore_errors=True)
 
 
@@ -105,6 +123,32 @@ class DockerdInterop(unittest.TestCase):
         out = docker("push", ref)
         self.assertIn("digest: " + pushed, out)
         self.assertIn("Layer already exists", out)
+
+
+class DockerdTokenAuth(unittest.TestCase):
+    def test_login_push_pull(self):
+        if AUTH_REG is None:
+            self.skipTest("htpasswd (apache2-utils) is missing")
+        tar = os.path.join(WORK, "rootfs-auth.tar")
+        subprocess.run(["sh", os.path.join(HERE, "..", "images", "make-busybox-rootfs.sh"), tar],
+                       check=True)
+        ref = "%s/team/auth:v1" % AUTH_REG.address
+        docker("import", tar, ref)
+        denied = docker("push", ref, check=False)  # not logged in yet
+        self.assertNotIn("digest: sha256", denied)
+        bad = subprocess.run(["docker", "-H", "unix://" + SOCK, "login", AUTH_REG.address,
+                              "-u", "alice", "--password-stdin"], input=b"wrong",
+                             capture_output=True, timeout=60,
+                             env=dict(os.environ, DOCKER_CONFIG=os.path.join(WORK, "docker-config")))
+        self.assertNotEqual(bad.returncode, 0)
+        docker("login", AUTH_REG.address, "-u", "alice", "--password-stdin", stdin=b"alice-secret")
+        out = docker("push", ref)
+        pushed = re.search(r"digest: (sha256:[0-9a-f]{64})", out).group(1)
+        docker("rmi", ref)
+        self.assertIn("Digest: " + pushed, docker("pull", ref))
+        docker("logout", AUTH_REG.address)
+        with open(AUTH_REG.log_path) as f:
+            self.assertNotIn("alice-secret", f.read())
 
 
 def preconditions():
