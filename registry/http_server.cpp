@@ -5,6 +5,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -23,6 +25,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using asio::use_awaitable;
+using namespace boost::asio::experimental::awaitable_operators;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
 namespace {
@@ -31,6 +34,7 @@ namespace {
 // reset) up to this much; beyond it the connection is closed.
 constexpr uint64_t kMaxDrainBytes = 4 * 1024 * 1024;
 constexpr size_t kBodyChunk = 256 * 1024;
+constexpr auto kSendStallTimeout = std::chrono::seconds(120);
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
@@ -140,8 +144,12 @@ Task<bool> send_file(tcp::socket& socket, int file_fd, int64_t offset, int64_t l
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      auto [ec] = co_await socket.async_wait(tcp::socket::wait_write, kTuple);
-      if (ec) co_return false;
+      // A client that stops reading must not hold the connection for ever.
+      asio::steady_timer stall(socket.get_executor());
+      stall.expires_after(kSendStallTimeout);
+      auto ready = co_await (socket.async_wait(tcp::socket::wait_write, kTuple) ||
+                             stall.async_wait(kTuple));
+      if (ready.index() == 1 || std::get<0>(std::get<0>(ready))) co_return false;
       continue;
     }
     co_return false;  // n == 0: the file shrank under us; error: the peer went away
