@@ -122,12 +122,16 @@ Status load_config_file(const std::string& path, RegistryConfig& config) {
     if (!v->is_object()) return r.bad("limits", "must be an object");
     const auto& limits = v->get_object();
     BERTH_TRY_STATUS(r.known_keys(limits, "limits.",
-                                  {"max_manifest_bytes", "max_upload_bytes", "upload_lifetime"}));
+                                  {"max_manifest_bytes", "max_upload_bytes", "upload_lifetime",
+                                   "max_requests_in_flight"}));
     if (auto* x = limits.if_contains("max_manifest_bytes")) {
       BERTH_TRY_STATUS(r.bytes(*x, "limits.max_manifest_bytes", config.max_manifest_bytes));
     }
     if (auto* x = limits.if_contains("max_upload_bytes")) {
       BERTH_TRY_STATUS(r.bytes(*x, "limits.max_upload_bytes", config.max_upload_bytes));
+    }
+    if (auto* x = limits.if_contains("max_requests_in_flight")) {
+      BERTH_TRY_STATUS(r.bytes(*x, "limits.max_requests_in_flight", config.max_requests_in_flight));
     }
     if (auto* x = limits.if_contains("upload_lifetime")) {
       BERTH_TRY_STATUS(r.duration(*x, "limits.upload_lifetime", config.upload_lifetime));

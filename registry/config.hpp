@@ -8,7 +8,7 @@
 //     "log_level": "info",
 //     "read_only": false,
 //     "limits": {"max_manifest_bytes": 4194304, "max_upload_bytes": 0,
-//                "upload_lifetime": "24h"},
+//                "upload_lifetime": "24h", "max_requests_in_flight": 0},
 //     "gc": {"interval": "0s", "grace_period": "1h", "delete_untagged": false},
 //     "tls": {"cert": "server.pem", "key": "server.key", "client_ca": ""},
 //     "auth": {"mode": "token", "htpasswd": "/etc/berth-registry/htpasswd",
@@ -41,6 +41,8 @@ struct RegistryConfig {
   uint64_t max_manifest_bytes = 4 * 1024 * 1024;
   uint64_t max_upload_bytes = 0;  // 0: no limit
   std::chrono::seconds upload_lifetime{24 * 3600};
+  // Past this many requests being served at once, new ones get 429 TOOMANYREQUESTS (0: no limit).
+  uint64_t max_requests_in_flight = 0;
   // Garbage collection while serving: every `gc_interval` (0: only on demand); blobs and
   // manifests younger than `gc_grace_period` are never collected (pushes in flight).
   std::chrono::seconds gc_interval{0};

@@ -18,7 +18,7 @@ struct Flags {
   std::string auth_mode, htpasswd, tls_cert, tls_key, tls_client_ca;
   unsigned threads = 0;
   bool read_only = false, delete_untagged = false, dry_run = false;
-  uint64_t max_manifest_bytes = 0, max_upload_bytes = 0;
+  uint64_t max_manifest_bytes = 0, max_upload_bytes = 0, max_requests_in_flight = 0;
 };
 
 // Flags given on the command line win over the config file.
@@ -45,6 +45,7 @@ bool apply_flags(const CLI::App& app, const Flags& f, RegistryConfig& c) {
   if (given("--read-only")) c.read_only = f.read_only;
   if (given("--max-manifest-bytes")) c.max_manifest_bytes = f.max_manifest_bytes;
   if (given("--max-upload-bytes")) c.max_upload_bytes = f.max_upload_bytes;
+  if (given("--max-requests-in-flight")) c.max_requests_in_flight = f.max_requests_in_flight;
   if (given("--delete-untagged")) c.gc_delete_untagged = f.delete_untagged;
   if (given("--htpasswd")) {
     c.auth.htpasswd_path = f.htpasswd;
@@ -86,6 +87,8 @@ int main(int argc, char** argv) {
   app.add_flag("--read-only", flags.read_only, "refuse pushes and deletes");
   app.add_option("--max-manifest-bytes", flags.max_manifest_bytes, "largest manifest accepted (default 4 MiB)");
   app.add_option("--max-upload-bytes", flags.max_upload_bytes, "largest blob accepted (0: no limit)");
+  app.add_option("--max-requests-in-flight", flags.max_requests_in_flight,
+                 "answer 429 TOOMANYREQUESTS past this many requests at once (0: no limit)");
   app.add_option("--upload-lifetime", flags.upload_lifetime,
                  "abandoned uploads are removed after this (default 24h)");
   app.add_option("--auth", flags.auth_mode, "none, basic (htpasswd) or token (own /token endpoint)")

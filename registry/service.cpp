@@ -103,7 +103,14 @@ class Service {
  private:
   Task<Response> handle(Exchange& ex) {
     Response res;
-    if (ex.path == "/metrics" && (ex.method == "GET" || ex.method == "HEAD")) {
+    // This request is counted in flight already.
+    if (config_.max_requests_in_flight != 0 &&
+        server_.requests_in_flight() > config_.max_requests_in_flight) {
+      res = error_response(RegistryErrorCode::kTooManyRequests,
+                           "more than " + std::to_string(config_.max_requests_in_flight) +
+                               " requests at once: retry shortly");
+      res.header("Retry-After", "1");
+    } else if (ex.path == "/metrics" && (ex.method == "GET" || ex.method == "HEAD")) {
       res.header("Content-Type", "text/plain; version=0.0.4");
       res.body = metrics_.render(storage_->uploads_in_progress());
     } else if (ex.path == "/token" && (ex.method == "GET" || ex.method == "HEAD")) {

@@ -112,6 +112,27 @@ class Operations(unittest.TestCase):
         self.assertEqual(reg.request("GET", loc)[0], 404)
         self.assertEqual(os.listdir(os.path.join(reg.root, "uploads")), [])
 
+    def test_too_many_requests(self):
+        reg = Registry(find_binary(), ["--max-requests-in-flight", "1"]).start()
+        try:
+            status, hdrs, _ = reg.request("POST", "/v2/ops/busy/blobs/uploads/")
+            loc = hdrs["location"]
+            time.sleep(0.2)  # the POST counts until its log line is written, just after its answer
+            sock = socket.create_connection(("127.0.0.1", reg.port))
+            sock.sendall(("PATCH %s HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n" % loc).encode()
+                         + b"ab")
+            time.sleep(0.3)  # the PATCH is in flight, waiting for the rest of its body
+            status, hdrs, body = reg.request("GET", "/v2/")
+            self.assertEqual(status, 429)
+            self.assertEqual(json.loads(body)["errors"][0]["code"], "TOOMANYREQUESTS")
+            self.assertEqual(hdrs["retry-after"], "1")
+            sock.sendall(b"cd")
+            self.assertTrue(sock.recv(4096).startswith(b"HTTP/1.1 202"))
+            sock.close()
+            self.assertEqual(reg.request("GET", "/v2/")[0], 200)
+        finally:
+            reg.cleanup()
+
     def test_sigterm_finishes_the_request_in_flight(self):
         reg = self.reg
         status, hdrs, _ = reg.request("POST", "/v2/ops/term/blobs/uploads/")
