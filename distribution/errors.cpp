@@ -34,6 +34,7 @@ ErrorInfo info(RegistryErrorCode code) {
     case RegistryErrorCode::kUnsupported: return {"UNSUPPORTED", 405, "the operation is unsupported"};
     case RegistryErrorCode::kTooManyRequests: return {"TOOMANYREQUESTS", 429, "too many requests"};
     case RegistryErrorCode::kRangeInvalid: return {"RANGE_INVALID", 416, "invalid content range"};
+    case RegistryErrorCode::kUnknown: return {"UNKNOWN", 500, "unknown error"};
   }
   return {"UNSUPPORTED", 405, "the operation is unsupported"};
 }

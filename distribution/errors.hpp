@@ -24,6 +24,7 @@ enum class RegistryErrorCode {
   kUnsupported,
   kTooManyRequests,
   kRangeInvalid,  // distribution's code for a chunk that does not start where the upload ends
+  kUnknown,       // distribution's code for a server-side failure (500)
 };
 
 // "BLOB_UNKNOWN", ...

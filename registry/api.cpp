@@ -23,7 +23,7 @@ Response internal_error(const Error& error) {
   Response res;
   res.status = 500;
   res.body = distribution::error_body(
-      {RegistryErrorCode::kUnsupported, "internal error: " + error.message, nullptr});
+      {RegistryErrorCode::kUnknown, "internal error: " + error.message, nullptr});
   res.header("Content-Type", "application/json");
   return res;
 }

@@ -138,8 +138,9 @@ class Service {
         gc_pool_, [this, options]() -> Task<Result<GcReport>> { co_return run_gc(options); },
         asio::use_awaitable);
     if (!report) {
-      co_return error_response(RegistryErrorCode::kUnsupported, report.error().message, nullptr,
-                               report.error().code == ErrorCode::kUnavailable ? 409 : 500);
+      bool busy = report.error().code == ErrorCode::kUnavailable;
+      co_return error_response(busy ? RegistryErrorCode::kUnsupported : RegistryErrorCode::kUnknown,
+                               report.error().message, nullptr, busy ? 409 : 500);
     }
     Response res;
     res.header("Content-Type", "application/json");

@@ -65,6 +65,8 @@ TEST(Errors, CodesAndStatuses) {
   EXPECT_EQ(error_http_status(RegistryErrorCode::kUnsupported), 405u);
   EXPECT_EQ(error_http_status(RegistryErrorCode::kTooManyRequests), 429u);
   EXPECT_EQ(error_code_string(RegistryErrorCode::kTooManyRequests), "TOOMANYREQUESTS");
+  EXPECT_EQ(error_http_status(RegistryErrorCode::kRangeInvalid), 416u);
+  EXPECT_EQ(error_http_status(RegistryErrorCode::kUnknown), 500u);
 }
 
 TEST(Errors, BodyShape) {
