@@ -120,6 +120,9 @@ struct Container {
   bool removal_running = false;  // a remove holds `op` right now (not persisted)
   bool starting = false;    // a start is between create and start of its task
   bool task_ready = false;  // the backend has a task (created or running) to attach to
+  // From a task's create until release_task has removed it, its bundle and its volume mounts.
+  // stop, kill and start wait on it: an exit is recorded before the task is released.
+  bool task_held = false;
   bool stop_requested = false;  // stop/restart/rm asked for this exit: no restart policy
   bool stop_requested_for_removal = false;  // rm is removing it: no auto-remove on exit
   std::optional<ExitInfo> pending_exit;  // an exit that arrived while `starting`

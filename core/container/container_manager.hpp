@@ -147,8 +147,13 @@ class ContainerManager {
     std::string path_;
     layer::IdShift ids_;
     std::string mounted_;  // set when we mounted it ourselves
+    // Volumes held mounted for the view (released after mounted_ is unmounted).
+    volume::VolumeManager* volumes_ = nullptr;
+    std::vector<std::string> volume_refs_;
   };
-  // live: prefer the running container's view (volumes included); otherwise its snapshot.
+  // live: the container's files as it sees them: /proc/<pid>/root while it runs, else its
+  // snapshot with its volumes and binds mounted over it (cp, archive). Not live: the snapshot
+  // alone (export, commit).
   Result<RootfsAccess> open_rootfs(std::string_view name, bool live);
   // Changes of the container's filesystem against its image (docker diff).
   Result<boost::json::array> changes(std::string_view name);

@@ -12,6 +12,7 @@
 #include "core/common/logging.hpp"
 #include "core/common/time.hpp"
 #include "core/config/daemon_config.hpp"
+#include "core/container/bind_propagation.hpp"
 #include "core/container/container_manager.hpp"
 #include "core/container/oci_spec.hpp"
 
@@ -46,7 +47,13 @@ int start_failure_code(const std::string& message) {
 Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   ContainerRecord rec;
   {
-    std::lock_guard lock(c->mutex);
+    std::unique_lock lock(c->mutex);
+    // The previous run's task may still be being released (an exit is published first): a new
+    // bundle must not be created under its removal.
+    if (!c->changed.wait_for(lock, std::chrono::seconds(30), [&] { return !c->task_held; })) {
+      return make_error(ErrorCode::kInternal,
+                        "the previous task of container " + c->record.id + " was not released after 30 s");
+    }
     rec = c->record;
   }
   sdk::Context ctx;
@@ -75,6 +82,11 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   auto remap = userns_remap_for(rec.host_config);
   if (!remap) return remap.error();
   spec_ctx.userns_remap = *remap;
+  if (std::any_of(rec.mounts.begin(), rec.mounts.end(), propagates)) {
+    auto mountinfo = fs::read_file("/proc/self/mountinfo");
+    if (!mountinfo) return mountinfo.error().wrap("read /proc/self/mountinfo");
+    BERTH_TRY_STATUS(check_bind_propagation(rec.mounts, *mountinfo));
+  }
   BERTH_TRY_STATUS(write_etc_files(rec, *remap));
   auto spec = build_oci_spec(rec, spec_ctx);
   if (!spec) return spec.error();
@@ -116,6 +128,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   {
     std::lock_guard lock(c->mutex);
     c->starting = true;
+    c->task_held = true;
     c->pending_exit.reset();
   }
   auto finish_starting = [&] {
@@ -127,9 +140,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   auto t_created = std::chrono::steady_clock::now();
   if (!pid) {
     finish_starting();
-    for (const auto& m : rec.mounts) {
-      if (m.type == "volume") (void)volumes_.unmount(m.name);
-    }
+    release_task(c);  // a half-created task, its bundle and the volume mounts
     return pid.error();
   }
   // Attaches that came first (docker run: attach, wait, start) get their streams before the
@@ -329,6 +340,11 @@ void ContainerManager::release_task(const std::shared_ptr<Container>& c) {
   for (const auto& v : volumes) (void)volumes_.unmount(v);
   std::error_code ec;
   std::filesystem::remove_all(bundle_dir(id), ec);
+  {
+    std::lock_guard lock(c->mutex);
+    c->task_held = false;
+  }
+  c->changed.notify_all();
 }
 
 void ContainerManager::schedule_restart(const std::shared_ptr<Container>& c,
@@ -398,9 +414,10 @@ Status ContainerManager::kill_task(Container& c, int signal, bool all) {
 bool ContainerManager::wait_stopped(const std::shared_ptr<Container>& c,
                                     std::chrono::milliseconds timeout) {
   std::unique_lock lock(c->mutex);
+  // Stopped means released too: a start right after must not race the old task's removal.
   auto stopped = [&] {
     auto s = c->record.state.status;
-    return s != State::kRunning && s != State::kPaused;
+    return s != State::kRunning && s != State::kPaused && !c->task_held;
   };
   if (timeout.count() < 0) {
     c->changed.wait(lock, stopped);
@@ -495,6 +512,11 @@ Status ContainerManager::kill(std::string_view name, std::string_view signal) {
   if (!s && s.error().code == ErrorCode::kNotFound) {
     return conflict("Cannot kill container: " + std::string(name) + ": Container " + (*c)->record.id +
                     " is not running");
+  }
+  if (s && sig == SIGKILL && !wait_stopped(*c, std::chrono::seconds(10))) {
+    // As dockerd: a SIGKILL answers once the exit is recorded, so an inspect or rm right after
+    // sees a stopped container; past 10 s the caller gets its answer anyway.
+    logging::get("container")->warn("kill {}: still running 10 s after SIGKILL", (*c)->record.short_id());
   }
   return s;
 }
@@ -678,7 +700,9 @@ Result<std::pair<int, std::string>> ContainerManager::wait(std::string_view name
     } else if (condition == "next-exit") {
       done = (*c)->exits > exits_at_start || (*c)->removed;
     } else {
-      done = !is_running(s.status) && !(*c)->starting;
+      // dockerd wakes not-running waiters at every exit, also one its restart policy follows
+      // with a restart: the waiter gets that exit's code.
+      done = (!is_running(s.status) && !(*c)->starting) || (*c)->exits > exits_at_start;
     }
     if (done) return std::make_pair(s.exit_code, s.error);
     (*c)->changed.wait_for(lock, std::chrono::milliseconds(500));
@@ -789,6 +813,7 @@ Status ContainerManager::restore() {
         r.state.status = task->status == sdk::TaskStatus::kPaused ? State::kPaused : State::kRunning;
         r.state.pid = task->pid;
         c->task_ready = true;
+        c->task_held = true;
         log->info("re-adopted running container {} (pid {})", r.short_id(), task->pid);
         (void)persist(*c);
         continue;
@@ -803,6 +828,7 @@ Status ContainerManager::restore() {
       }
       if (info.exited_at == 0) info.exited_at = now_unix_nano();
       r.state.status = State::kRunning;  // so the exit is recorded like any other
+      c->task_held = true;                // after_exit releases it
       exited_meanwhile.emplace_back(c, info);
       continue;
     }

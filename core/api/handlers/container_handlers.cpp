@@ -10,6 +10,7 @@
 #include "core/api/body_schema.hpp"
 #include "core/api/filters.hpp"
 #include "core/api/json_stream.hpp"
+#include "core/api/stdcopy.hpp"
 #include "core/api/stream_splice.hpp"
 #include "core/common/sha256.hpp"
 #include "core/common/time.hpp"
@@ -48,29 +49,10 @@ Result<std::optional<int>> optional_int(const Request& req, const char* name) {
   return std::optional<int>(static_cast<int>(*n));
 }
 
-// Writes a framed message on a hijacked stream (errors after the 101).
+// Writes a message on a hijacked stream (errors after the 101): framed unless the client has a TTY.
 void write_frame(Transport& t, int stream, const std::string& text, bool tty) {
-  if (tty) {
-    (void)t.write_all(text.data(), text.size());
-    return;
-  }
-  char header[8] = {static_cast<char>(stream), 0, 0, 0,
-                    static_cast<char>((text.size() >> 24) & 0xff), static_cast<char>((text.size() >> 16) & 0xff),
-                    static_cast<char>((text.size() >> 8) & 0xff), static_cast<char>(text.size() & 0xff)};
-  (void)t.write_all(header, 8);
-  (void)t.write_all(text.data(), text.size());
-}
-
-std::string framed(int stream, std::string_view payload) {
-  std::string out(8, '\0');
-  out[0] = static_cast<char>(stream);
-  uint32_t n = static_cast<uint32_t>(payload.size());
-  out[4] = static_cast<char>((n >> 24) & 0xff);
-  out[5] = static_cast<char>((n >> 16) & 0xff);
-  out[6] = static_cast<char>((n >> 8) & 0xff);
-  out[7] = static_cast<char>(n & 0xff);
-  out.append(payload);
-  return out;
+  std::string out = tty ? text : stdcopy_frame(stream, text);
+  (void)t.write_all(out.data(), out.size());
 }
 
 void handle_attach(ContainerManager& m, Request& req, ResponseWriter& res) {
@@ -105,7 +87,7 @@ void handle_attach(ContainerManager& m, Request& req, ResponseWriter& res) {
     q.stdout = options.stdout;
     q.stderr = options.stderr;
     (void)container::read_logs(path, m.options().log_max_file, q, [&](const container::LogEntry& e) {
-      std::string out = tty ? e.text : framed(e.stream, e.text);
+      std::string out = tty ? e.text : stdcopy_frame(e.stream, e.text);
       return client.write_all(out.data(), out.size()).has_value();
     }, [] { return false; });
   }
@@ -194,7 +176,7 @@ void handle_logs(ContainerManager& m, Request& req, ResponseWriter& res) {
   };
   auto emit = [&](const container::LogEntry& e) -> bool {
     std::string payload = q.timestamps ? e.time_text + " " + e.text : e.text;
-    batch += tty ? payload : framed(e.stream, payload);
+    batch += tty ? payload : stdcopy_frame(e.stream, payload);
     if (batch.size() > 32768 || q.follow) return flush();
     return true;
   };
@@ -339,18 +321,24 @@ void handle_exec_start(ContainerManager& m, Request& req, ResponseWriter& res) {
   auto body = req.read_json(exec_start_schema());
   if (!body) return res.send_error(body.error());
   bool detach = false;
+  // dockerd frames the output by the start request's Tty, whatever the exec was created with
+  // (docker-py's exec_start(tty=False) of a Tty exec reads stdcopy frames).
   bool tty = false;
   if (body->is_object()) {
     if (const auto* d = body->get_object().if_contains("Detach"); d != nullptr && d->is_bool()) detach = d->get_bool();
     if (const auto* t = body->get_object().if_contains("Tty"); t != nullptr && t->is_bool()) tty = t->get_bool();
   }
+  bool process_tty = false;
   {
     auto c = m.find((*exec)->container_id);
     if (c) {
       std::lock_guard lock((*c)->mutex);
-      if (const auto* t = (*exec)->config.if_contains("Tty"); t != nullptr && t->is_bool()) tty = tty || t->get_bool();
+      if (const auto* t = (*exec)->config.if_contains("Tty"); t != nullptr && t->is_bool()) process_tty = t->get_bool();
     }
   }
+  OutputFraming framing = tty == process_tty ? OutputFraming::kAsIs
+                          : tty              ? OutputFraming::kUnframe
+                                             : OutputFraming::kFrame;
   if (detach) {
     auto fd = m.exec_start(*exec, false);
     if (!fd) return res.send_error(fd.error());
@@ -373,7 +361,8 @@ void handle_exec_start(ContainerManager& m, Request& req, ResponseWriter& res) {
     write_frame(*hijack->transport, 1, fd.error().message + "\r\n", tty);
     return;
   }
-  splice(*hijack->transport, std::move(hijack->leftover), fd->get(), SpliceOptions{want_stdin, tty, *keys});
+  splice(*hijack->transport, std::move(hijack->leftover), fd->get(),
+         SpliceOptions{want_stdin, process_tty, *keys, framing});
   fd->reset();
   // The docker CLI asks for the exit code right after EOF: it must be final by then.
   m.exec_wait_exit(*exec, 10000);
