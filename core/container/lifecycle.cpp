@@ -15,16 +15,23 @@
 #include "core/container/bind_propagation.hpp"
 #include "core/container/container_manager.hpp"
 #include "core/container/oci_spec.hpp"
+#include "core/container/restart_policy.hpp"
+#include "core/container/task_spec.hpp"
 
 namespace json = boost::json;
 
 namespace berth::core::container {
 namespace {
 
-constexpr int64_t kFirstBackoffMs = 100;
-constexpr int64_t kMaxBackoffMs = 60000;
 
-using json_fields::str;
+// Every state change goes through the state machine: `action` moves the record's state when
+// the machine allows it (kOk), and leaves it alone otherwise.
+bool apply(ContainerRecord& r, Action action) {
+  auto t = transition(r.state.status, action, r.id);
+  if (t.kind != Transition::kOk) return false;
+  r.state.status = t.next;
+  return true;
+}
 
 Error conflict(std::string message) {
   return make_error(ErrorCode::kFailedPrecondition, std::move(message));
@@ -59,26 +66,17 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   sdk::Context ctx;
   SpecContext spec_ctx;
   spec_ctx.cgroup_v2 = options_.cgroup_v2;
-  std::string mode = str(rec.host_config, "NetworkMode");
-  if (mode == "host") {
-    spec_ctx.host_network = true;
-  } else if (mode.rfind("container:", 0) == 0) {
-    auto other = find(mode.substr(10));
-    if (!other) {
-      return make_error(ErrorCode::kNotFound, "cannot join network of a non running container: " + mode.substr(10));
-    }
-    std::lock_guard lock((*other)->mutex);
-    if ((*other)->record.state.status != State::kRunning || (*other)->record.state.pid <= 0) {
-      return conflict("cannot join network of a non running container: " + (*other)->record.id);
-    }
-    spec_ctx.netns_path = "/proc/" + std::to_string((*other)->record.state.pid) + "/ns/net";
-  } else if (mode != "default" && mode != "none" && mode != "bridge" && !mode.empty()) {
-    return make_error(ErrorCode::kNotFound, "network " + mode + " not found");
-  } else if (mode == "bridge") {
-    return make_error(ErrorCode::kNotFound, "network bridge not found");
-  }
-  // Written afresh at every start, as dockerd does: the host's resolver may have changed, and the
-  // files are written without fsync (a crash may leave them empty).
+  auto placement = network_placement(rec.host_config, [this](const std::string& other)
+                                         -> Result<std::pair<std::string, int>> {
+    auto found = find(other);
+    if (!found) return found.error();
+    std::lock_guard lock((*found)->mutex);
+    const auto& st = (*found)->record.state;
+    return std::make_pair((*found)->record.id, st.status == State::kRunning ? st.pid : 0);
+  });
+  if (!placement) return placement.error();
+  spec_ctx.host_network = placement->host;
+  spec_ctx.netns_path = placement->netns_path;
   auto remap = userns_remap_for(rec.host_config);
   if (!remap) return remap.error();
   spec_ctx.userns_remap = *remap;
@@ -87,42 +85,28 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     if (!mountinfo) return mountinfo.error().wrap("read /proc/self/mountinfo");
     BERTH_TRY_STATUS(check_bind_propagation(rec.mounts, *mountinfo));
   }
+  // Written afresh at every start, as dockerd does: the host's resolver may have changed, and the
+  // files are written without fsync (a crash may leave them empty).
   BERTH_TRY_STATUS(write_etc_files(rec, *remap));
-  auto spec = build_oci_spec(rec, spec_ctx);
-  if (!spec) return spec.error();
   auto rootfs = storage_.mounts(ctx, rec.storage_key);
   if (!rootfs) return rootfs.error().wrap("root filesystem");
+  auto built = build_task_spec(rec, TaskInputs{spec_ctx, std::move(*rootfs), bundle_dir(rec.id),
+                                               config::LogOpts{options_.log_max_size, options_.log_max_file}});
+  if (!built) return built.error();
+  sdk::CreateSpec& create = *built;
+  // Host side effects from here: undone on the way out when the task cannot be created.
+  std::vector<std::string> mounted_volumes;
   for (const auto& m : rec.mounts) {
-    if (m.type == "volume") BERTH_TRY_STATUS(volumes_.mount(m.name));
-  }
-  std::string bundle = bundle_dir(rec.id);
-  BERTH_TRY_STATUS(fs::ensure_dir(bundle, 0700));
-
-  sdk::CreateSpec create;
-  create.bundle = bundle;
-  create.oci_json = json::serialize(*spec);
-  create.rootfs = std::move(*rootfs);
-  create.stdio = {rec.tty(), rec.open_stdin(), rec.stdin_once()};
-  create.init = false;
-  if (const auto* init = rec.host_config.if_contains("Init"); init != nullptr && init->is_bool()) {
-    create.init = init->get_bool();
-  }
-  // json-file with rotation on by default; per-container log-opts (checked at create) override
-  // the daemon's.
-  create.log = {rec.log_path, options_.log_max_size, options_.log_max_file};
-  if (const auto* lc = rec.host_config.if_contains("LogConfig"); lc != nullptr && lc->is_object()) {
-    const auto& log_config = lc->get_object();
-    if (str(log_config, "Type") == "none") create.log.path.clear();
-    std::map<std::string, std::string> opts;
-    if (const auto* cfg = log_config.if_contains("Config"); cfg != nullptr && cfg->is_object()) {
-      for (const auto& [k, v] : cfg->get_object()) opts[std::string(k)] = v.is_string() ? std::string(v.get_string()) : "";
+    if (m.type != "volume") continue;
+    if (auto s = volumes_.mount(m.name); !s) {
+      for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
+      return s.error();
     }
-    if (!create.log.path.empty() && !opts.empty()) {
-      auto parsed = config::parse_log_options(opts, config::LogOpts{options_.log_max_size, options_.log_max_file});
-      if (!parsed) return std::move(parsed).error().wrap("log options");
-      create.log.max_size = parsed->max_size;
-      create.log.max_files = parsed->max_file;
-    }
+    mounted_volumes.push_back(m.name);
+  }
+  if (auto s = fs::ensure_dir(create.bundle, 0700); !s) {
+    for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
+    return s.error();
   }
 
   {
@@ -257,26 +241,22 @@ std::optional<std::chrono::milliseconds> ContainerManager::record_exit_locked(Co
   s.finished_at = info.exited_at;
   s.pid = 0;
   c.task_ready = false;
-  // moby's restart manager: backoff resets after 10 s of running, else doubles up to a minute.
-  int64_t ran_ms = (s.finished_at - s.started_at) / 1000000;
-  if (ran_ms >= 10000) c.backoff_ms = 0;
-  c.backoff_ms = c.backoff_ms == 0 ? kFirstBackoffMs : std::min(c.backoff_ms * 2, kMaxBackoffMs);
-  std::string policy = c.record.restart_policy();
-  bool restart = false;
-  if (!c.stop_requested && s.status != State::kRemoving && s.status != State::kDead) {
-    if (policy == "always") restart = true;
-    else if (policy == "unless-stopped") restart = !s.manually_stopped;
-    else if (policy == "on-failure") {
-      int max = c.record.max_retries();
-      restart = info.exit_code != 0 && (max == 0 || s.restart_count < max);
-    }
-  }
+  RunEnd end;
+  end.exit_code = info.exit_code;
+  end.ran_ms = (s.finished_at - s.started_at) / 1000000;
+  end.stop_requested = c.stop_requested;
+  end.manually_stopped = s.manually_stopped;
+  end.removing = s.status == State::kRemoving || s.status == State::kDead;
+  end.restart_count = s.restart_count;
+  auto decision = decide_restart({c.record.restart_policy(), c.record.max_retries()}, end, c.backoff_ms);
+  c.backoff_ms = decision.backoff_ms;
+  bool restart = decision.restart;
   auto t = transition(s.status, restart ? Action::kRestartLater : Action::kExited, c.record.id);
   s.status = t.next;
   ++c.exits;
   if (restart) {
     ++s.restart_count;
-    return std::chrono::milliseconds(c.backoff_ms);
+    return decision.delay;
   }
   return std::nullopt;
 }
@@ -365,7 +345,6 @@ void ContainerManager::schedule_restart(const std::shared_ptr<Container>& c,
                          std::optional<std::chrono::milliseconds> again;
                          {
                            std::lock_guard lock(c->mutex);
-                           c->record.state.status = State::kRunning;  // let the exit be recorded
                            again = record_exit_locked(*c, info);
                            c->record.state.error = s.error().message;
                            (void)persist(*c);
@@ -405,7 +384,7 @@ Status ContainerManager::kill_task(Container& c, int signal, bool all) {
   if (paused) {
     if (isolation_->resume(ctx, id)) {
       std::lock_guard lock(c.mutex);
-      if (c.record.state.status == State::kPaused) c.record.state.status = State::kRunning;
+      if (c.record.state.status == State::kPaused) apply(c.record, Action::kUnpause);
     }
   }
   return {};
@@ -443,7 +422,7 @@ Result<Done> ContainerManager::stop(std::string_view name, std::optional<int> ti
     if (r.state.status == State::kRestarting) {
       // No task: cancel the pending restart.
       ++(*c)->restart_generation;
-      r.state.status = State::kExited;
+      r.state.status = t.next;
       (void)persist(**c);
       (*c)->changed.notify_all();
       publish(**c, "stop");
@@ -499,7 +478,7 @@ Status ContainerManager::kill(std::string_view name, std::string_view signal) {
     r.state.manually_stopped = true;
     if (r.state.status == State::kRestarting) {
       ++(*c)->restart_generation;
-      r.state.status = State::kExited;
+      r.state.status = t.next;
       (void)persist(**c);
       (*c)->changed.notify_all();
       publish(**c, "kill", {{"signal", std::to_string(sig)}});
@@ -536,7 +515,7 @@ Status ContainerManager::pause(std::string_view name) {
   BERTH_TRY_STATUS(isolation_->pause(ctx, id));
   {
     std::lock_guard lock((*c)->mutex);
-    if ((*c)->record.state.status == State::kRunning) (*c)->record.state.status = State::kPaused;
+    apply((*c)->record, Action::kPause);
     (void)persist(**c);
   }
   (*c)->changed.notify_all();
@@ -559,7 +538,7 @@ Status ContainerManager::unpause(std::string_view name) {
   BERTH_TRY_STATUS(isolation_->resume(ctx, id));
   {
     std::lock_guard lock((*c)->mutex);
-    if ((*c)->record.state.status == State::kPaused) (*c)->record.state.status = State::kRunning;
+    apply((*c)->record, Action::kUnpause);
     (void)persist(**c);
   }
   (*c)->changed.notify_all();
@@ -641,13 +620,13 @@ Status ContainerManager::remove(std::string_view name, bool force, bool remove_v
   }
   {
     std::lock_guard lock((*c)->mutex);
-    (*c)->record.state.status = State::kRemoving;
+    apply((*c)->record, Action::kForceRemove);
     (void)persist(**c);
   }
   auto s = cleanup(*c, remove_volumes || (*c)->record.auto_remove());
   if (!s) {
     std::lock_guard lock((*c)->mutex);
-    (*c)->record.state.status = State::kDead;
+    apply((*c)->record, Action::kRemoveFailed);
     (*c)->record.state.error = s.error().message;
     (void)persist(**c);
     (*c)->changed.notify_all();
@@ -810,7 +789,7 @@ Status ContainerManager::restore() {
     }
     if (status == State::kRunning || status == State::kPaused || status == State::kRestarting) {
       if (task && (task->status == sdk::TaskStatus::kRunning || task->status == sdk::TaskStatus::kPaused)) {
-        r.state.status = task->status == sdk::TaskStatus::kPaused ? State::kPaused : State::kRunning;
+        apply(r, task->status == sdk::TaskStatus::kPaused ? Action::kAdoptedPaused : Action::kAdopted);
         r.state.pid = task->pid;
         c->task_ready = true;
         c->task_held = true;
@@ -827,7 +806,6 @@ Status ContainerManager::restore() {
         r.state.error = "container was not running when berthd restarted";
       }
       if (info.exited_at == 0) info.exited_at = now_unix_nano();
-      r.state.status = State::kRunning;  // so the exit is recorded like any other
       c->task_held = true;                // after_exit releases it
       exited_meanwhile.emplace_back(c, info);
       continue;
