@@ -106,10 +106,6 @@ struct ExitInfo {
 // A live container: its record (guarded by `mutex`), and the waiters on it. `op` serializes
 // lifecycle operations (start/stop/...) and may be held long; `mutex` is held only briefly, so
 // listing and inspecting never wait behind a stuck operation.
-// What /containers/json shows of a container that cannot change after create, serialized once
-// (the list is the API's hottest read); defined beside the list.
-struct ListEntry;
-
 struct Container {
   std::mutex mutex;
   std::condition_variable changed;  // notified on every state change
@@ -129,7 +125,9 @@ struct Container {
   int64_t backoff_ms = 0;                // restart delay; 100 ms doubling to 1 min
   uint64_t restart_generation = 0;       // cancels scheduled restarts
   std::map<std::string, std::shared_ptr<ExecRecord>> execs;
-  std::shared_ptr<const ListEntry> list_entry;  // built on the first list, under `mutex`
+  // The list view's serialized entry of what cannot change after create (core/api/views),
+  // opaque here: built on the first list, under `mutex`.
+  std::shared_ptr<const void> list_view;
 };
 
 }  // namespace berth::core::container

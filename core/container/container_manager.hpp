@@ -106,9 +106,6 @@ class ContainerManager {
                                            const std::function<void()>& prepared,
                                            const std::function<bool()>& gone);
 
-  boost::json::object inspect_json(const Container& c, bool size) const;
-  // GET /containers/json, serialized (its immutable parts are cached per container).
-  Result<std::string> list(const Filters& filters, bool all, int limit, bool size) const;
   Result<std::pair<std::vector<std::string>, int64_t>> prune(const Filters& filters);
 
   // Streams to attach: the backend's fd speaking Docker's attach protocol. Waits for the task
@@ -168,6 +165,8 @@ class ContainerManager {
   Result<boost::json::object> stats_sample(std::string_view name);
   // docker system df's containers.
   Result<int64_t> size_rw(const Container& c) const;
+  // For the views: the storage driver's name and the images containers were made from.
+  const image::ImageService& images() const { return images_; }
 
   const ManagerOptions& options() const { return options_; }
 
