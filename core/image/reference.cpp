@@ -257,6 +257,10 @@ Result<Reference> parse_normalized_tagged(std::string_view text) {
   return ref;
 }
 
+bool is_valid_path(std::string_view path) { return valid_path(path); }
+
+bool is_valid_tag(std::string_view tag) { return valid_tag(tag); }
+
 bool is_full_id(std::string_view text) { return is_hex_run(strip_sha256(text), 64, 64); }
 
 bool is_id_prefix(std::string_view text) { return is_hex_run(strip_sha256(text), 1, 64); }

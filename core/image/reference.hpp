@@ -35,6 +35,13 @@ Result<Reference> parse_normalized(std::string_view text);
 // As parse_normalized, and adds the tag "latest" when the reference has neither tag nor digest.
 Result<Reference> parse_normalized_tagged(std::string_view text);
 
+// The repository path grammar alone ("library/busybox", components of [a-z0-9] joined by the
+// separators "." "_" "__" "-+", joined by "/"), with no domain: what a registry calls a name.
+bool is_valid_path(std::string_view path);
+
+// tag := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
+bool is_valid_tag(std::string_view tag);
+
 // A full image id: 64 lowercase hex characters, optionally prefixed by "sha256:".
 bool is_full_id(std::string_view text);
 
