@@ -34,6 +34,14 @@ class JsonStream {
                              {"error", error.message}});
     finish();
   }
+  // An error always inside a 200 stream: dockerd's load answers every failure this way, and
+  // docker-py raises ImageLoadError only from it.
+  void fail_in_stream(const Error& error) {
+    if (!res_.started() && !res_.start_stream(200, "application/json")) return;
+    send(boost::json::object{{"errorDetail", boost::json::object{{"message", error.message}}},
+                             {"error", error.message}});
+    finish();
+  }
   void finish() {
     if (res_.streaming()) (void)res_.end_stream();
   }

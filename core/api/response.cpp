@@ -190,6 +190,7 @@ Result<Hijack> ResponseWriter::hijack(std::string_view content_type) {
   h += content_type;
   h += "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
   BERTH_TRY_STATUS(write(h));
+  transport_.wait_peer_took(std::chrono::milliseconds(500));
   return Hijack{&transport_, std::move(leftover_)};
 }
 

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cctype>
 
+#include "core/api/stdcopy.hpp"
+
 namespace berth::core::api {
 namespace {
 
@@ -97,6 +99,21 @@ SpliceEnd splice(Transport& client, std::string leftover, int task_fd, const Spl
     return !detach;
   };
   if (!leftover.empty() && !forward_stdin(leftover.data(), leftover.size())) return SpliceEnd::kDetached;
+  StdcopyUnframer unframer;
+  auto forward_output = [&](const char* data, size_t n) -> bool {
+    switch (options.framing) {
+      case OutputFraming::kAsIs: return client.write_all(data, n).has_value();
+      case OutputFraming::kFrame: {
+        std::string f = stdcopy_frame(1, std::string_view(data, n));
+        return client.write_all(f.data(), f.size()).has_value();
+      }
+      case OutputFraming::kUnframe: {
+        std::string raw = unframer.feed(std::string_view(data, n));
+        return raw.empty() || client.write_all(raw.data(), raw.size()).has_value();
+      }
+    }
+    return false;
+  };
   char buf[65536];
   for (;;) {
     pollfd fds[2] = {{task_fd, POLLIN, 0}, {client.fd(), static_cast<short>(client_reading ? POLLIN : 0), 0}};
@@ -107,7 +124,7 @@ SpliceEnd splice(Transport& client, std::string leftover, int task_fd, const Spl
       ssize_t n = ::read(task_fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return SpliceEnd::kTaskEnded;
-      if (!client.write_all(buf, static_cast<size_t>(n))) return SpliceEnd::kClientGone;
+      if (!forward_output(buf, static_cast<size_t>(n))) return SpliceEnd::kClientGone;
     }
     if (client_reading && ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) || client.pending() > 0)) {
       auto n = client.read_some(buf, sizeof buf);

@@ -10,10 +10,19 @@
 
 namespace berth::core::api {
 
+// How the task's output reaches the client when the framing the client asked for differs from
+// the one the process has (dockerd frames an exec's output by its start request's Tty).
+enum class OutputFraming {
+  kAsIs,       // the task side already speaks what the client expects
+  kFrame,      // raw (TTY) output wrapped in stdout frames for a client that asked for none
+  kUnframe,    // framed (pipes) output stripped to raw bytes for a client that asked for a TTY
+};
+
 struct SpliceOptions {
   bool stdin = false;  // forward the client's bytes
   bool tty = false;    // with a TTY the client's EOF ends the session (Docker keeps stdin open)
   std::vector<unsigned char> detach_keys;  // empty: none
+  OutputFraming framing = OutputFraming::kAsIs;
 };
 
 enum class SpliceEnd {

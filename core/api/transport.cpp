@@ -1,10 +1,13 @@
 #include "core/api/transport.hpp"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <cerrno>
+#include <thread>
 
 namespace berth::core::api {
 
@@ -48,6 +51,25 @@ bool Transport::wait_readable(std::chrono::milliseconds timeout) {
     int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
     if (r >= 0) return r > 0;
     if (errno != EINTR) return true;  // let the read report the error
+  }
+}
+
+void Transport::wait_peer_took(std::chrono::milliseconds timeout) {
+  // On a unix stream socket SIOCOUTQ counts the bytes the peer has not read yet. (On TCP it
+  // counts unacknowledged bytes, which says nothing of the reader and may wait out a delayed
+  // ACK: TCP is left alone.) Polled with a growing pause: a reading client takes well under a
+  // millisecond.
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  if (::getsockopt(fd(), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX) return;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::microseconds(20);
+  for (;;) {
+    int queued = 0;
+    if (::ioctl(fd(), SIOCOUTQ, &queued) != 0 || queued <= 0) return;
+    if (std::chrono::steady_clock::now() >= deadline) return;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(2000));
   }
 }
 

@@ -42,6 +42,10 @@ class Transport {
   void clear_read_deadline();
   // Waits until a byte can be read (or the peer closed): true, or false after `timeout`.
   bool wait_readable(std::chrono::milliseconds timeout);
+  // Waits (at most `timeout`) until the peer has taken everything written so far. After a 101
+  // this keeps the head apart from the first stream bytes: docker-py reads the head through a
+  // buffered reader and loses any stream bytes that arrived with it.
+  void wait_peer_took(std::chrono::milliseconds timeout);
 
  protected:
   // Before a blocking read: arms the socket's receive timeout with the time left (so a read

@@ -106,10 +106,6 @@ struct ExitInfo {
 // A live container: its record (guarded by `mutex`), and the waiters on it. `op` serializes
 // lifecycle operations (start/stop/...) and may be held long; `mutex` is held only briefly, so
 // listing and inspecting never wait behind a stuck operation.
-// What /containers/json shows of a container that cannot change after create, serialized once
-// (the list is the API's hottest read); defined beside the list.
-struct ListEntry;
-
 struct Container {
   std::mutex mutex;
   std::condition_variable changed;  // notified on every state change
@@ -120,13 +116,18 @@ struct Container {
   bool removal_running = false;  // a remove holds `op` right now (not persisted)
   bool starting = false;    // a start is between create and start of its task
   bool task_ready = false;  // the backend has a task (created or running) to attach to
+  // From a task's create until release_task has removed it, its bundle and its volume mounts.
+  // stop, kill and start wait on it: an exit is recorded before the task is released.
+  bool task_held = false;
   bool stop_requested = false;  // stop/restart/rm asked for this exit: no restart policy
   bool stop_requested_for_removal = false;  // rm is removing it: no auto-remove on exit
   std::optional<ExitInfo> pending_exit;  // an exit that arrived while `starting`
   int64_t backoff_ms = 0;                // restart delay; 100 ms doubling to 1 min
   uint64_t restart_generation = 0;       // cancels scheduled restarts
   std::map<std::string, std::shared_ptr<ExecRecord>> execs;
-  std::shared_ptr<const ListEntry> list_entry;  // built on the first list, under `mutex`
+  // The list view's serialized entry of what cannot change after create (core/api/views),
+  // opaque here: built on the first list, under `mutex`.
+  std::shared_ptr<const void> list_view;
 };
 
 }  // namespace berth::core::container

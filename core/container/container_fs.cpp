@@ -11,10 +11,12 @@
 
 #include "berth/sdk/mount.hpp"
 #include "core/common/fs.hpp"
+#include "core/common/host_info.hpp"
 #include "core/common/ids.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/time.hpp"
 #include "core/container/container_manager.hpp"
+#include "core/container/mount_points_view.hpp"
 #include "core/image/dockerfile_changes.hpp"
 #include "core/layer/changes.hpp"
 
@@ -72,7 +74,11 @@ std::vector<sdk::Mount> read_only_view(const std::vector<sdk::Mount>& mounts) {
 }  // namespace
 
 ContainerManager::RootfsAccess::RootfsAccess(RootfsAccess&& o) noexcept
-    : path_(std::move(o.path_)), ids_(o.ids_), mounted_(std::exchange(o.mounted_, {})) {}
+    : path_(std::move(o.path_)),
+      ids_(o.ids_),
+      mounted_(std::exchange(o.mounted_, {})),
+      volumes_(std::exchange(o.volumes_, nullptr)),
+      volume_refs_(std::exchange(o.volume_refs_, {})) {}
 
 ContainerManager::RootfsAccess& ContainerManager::RootfsAccess::operator=(RootfsAccess&& o) noexcept {
   if (this != &o) {
@@ -80,15 +86,21 @@ ContainerManager::RootfsAccess& ContainerManager::RootfsAccess::operator=(Rootfs
     path_ = std::move(o.path_);
     ids_ = o.ids_;
     mounted_ = std::exchange(o.mounted_, {});
+    volumes_ = std::exchange(o.volumes_, nullptr);
+    volume_refs_ = std::exchange(o.volume_refs_, {});
   }
   return *this;
 }
 
 ContainerManager::RootfsAccess::~RootfsAccess() {
-  if (mounted_.empty()) return;
-  (void)sdk::unmount_all(mounted_);
-  std::error_code ec;
-  std::filesystem::remove(mounted_, ec);
+  if (!mounted_.empty()) {
+    (void)sdk::unmount_all(mounted_);  // the volumes and binds over it too
+    std::error_code ec;
+    std::filesystem::remove(mounted_, ec);
+  }
+  if (volumes_ != nullptr) {
+    for (const auto& v : volume_refs_) (void)volumes_->unmount(v);
+  }
 }
 
 Result<ContainerManager::RootfsAccess> ContainerManager::open_rootfs(std::string_view name, bool live) {
@@ -120,6 +132,18 @@ Result<ContainerManager::RootfsAccess> ContainerManager::open_rootfs(std::string
   }
   access.path_ = target;
   access.mounted_ = mounted->release();
+  if (live) {
+    // From here the handle owns what is mounted: an early return unmounts it all.
+    access.volumes_ = &volumes_;
+    for (const auto& m : rec.mounts) {
+      if (m.type != "volume") continue;
+      BERTH_TRY_STATUS(volumes_.mount(m.name));
+      access.volume_refs_.push_back(m.name);
+    }
+    if (auto s = mount_points_into(target, rec.mounts); !s) {
+      return std::move(s).error().wrap("mount the volumes of " + rec.short_id());
+    }
+  }
   return access;
 }
 
@@ -170,6 +194,18 @@ Result<json::array> ContainerManager::changes(std::string_view name) {
     (void)storage_.remove(ctx, key);
   }
   if (!list) return list.error();
+  // The files berthd mounts over the container's /etc are not its changes (dockerd keeps them
+  // in an init layer): neither their mount points nor the /etc they alone changed show, and
+  // commit, which reads this list, leaves them out too.
+  static const std::set<std::string> kDaemonFiles = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+  std::erase_if(*list, [](const layer::Change& ch) { return kDaemonFiles.contains(ch.path); });
+  bool other_etc = std::any_of(list->begin(), list->end(),
+                               [](const layer::Change& ch) { return ch.path.rfind("/etc/", 0) == 0; });
+  if (!other_etc) {
+    std::erase_if(*list, [](const layer::Change& ch) {
+      return ch.path == "/etc" && ch.kind == layer::Change::kModified;
+    });
+  }
   json::array out;
   for (const auto& ch : *list) {
     out.push_back(json::object{{"Path", ch.path}, {"Kind", static_cast<int>(ch.kind)}});
@@ -387,6 +423,13 @@ Result<json::object> ContainerManager::stats_sample(std::string_view name) {
   }
   if (!sample.at("cpu_stats").as_object().contains("cpu_usage")) {
     sample["cpu_stats"].as_object()["cpu_usage"] = json::object{{"total_usage", 0}};
+  }
+  // No memory limit shows as the host's memory, as dockerd reports it (the cgroup says 8 EiB).
+  auto& mem = sample["memory_stats"].as_object();
+  if (const auto* limit = mem.if_contains("limit"); limit != nullptr && limit->is_number()) {
+    static const int64_t host_total = read_host_info().mem_total;
+    double l = limit->to_number<double>();
+    if (host_total > 0 && l > static_cast<double>(host_total)) mem["limit"] = host_total;
   }
   sample["read"] = rfc3339_nano(now_unix_nano());
   sample["name"] = cname;

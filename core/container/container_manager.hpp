@@ -106,9 +106,6 @@ class ContainerManager {
                                            const std::function<void()>& prepared,
                                            const std::function<bool()>& gone);
 
-  boost::json::object inspect_json(const Container& c, bool size) const;
-  // GET /containers/json, serialized (its immutable parts are cached per container).
-  Result<std::string> list(const Filters& filters, bool all, int limit, bool size) const;
   Result<std::pair<std::vector<std::string>, int64_t>> prune(const Filters& filters);
 
   // Streams to attach: the backend's fd speaking Docker's attach protocol. Waits for the task
@@ -147,8 +144,13 @@ class ContainerManager {
     std::string path_;
     layer::IdShift ids_;
     std::string mounted_;  // set when we mounted it ourselves
+    // Volumes held mounted for the view (released after mounted_ is unmounted).
+    volume::VolumeManager* volumes_ = nullptr;
+    std::vector<std::string> volume_refs_;
   };
-  // live: prefer the running container's view (volumes included); otherwise its snapshot.
+  // live: the container's files as it sees them: /proc/<pid>/root while it runs, else its
+  // snapshot with its volumes and binds mounted over it (cp, archive). Not live: the snapshot
+  // alone (export, commit).
   Result<RootfsAccess> open_rootfs(std::string_view name, bool live);
   // Changes of the container's filesystem against its image (docker diff).
   Result<boost::json::array> changes(std::string_view name);
@@ -163,6 +165,8 @@ class ContainerManager {
   Result<boost::json::object> stats_sample(std::string_view name);
   // docker system df's containers.
   Result<int64_t> size_rw(const Container& c) const;
+  // For the views: the storage driver's name and the images containers were made from.
+  const image::ImageService& images() const { return images_; }
 
   const ManagerOptions& options() const { return options_; }
 

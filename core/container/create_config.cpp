@@ -122,6 +122,7 @@ Result<MountPoint> parse_mount_object(const json::object& m) {
     if (const auto* b = m.if_contains("BindOptions"); b != nullptr && b->is_object()) {
       mp.propagation = str(b->get_object(), "Propagation");
     }
+    if (mp.propagation.empty()) mp.propagation = "rprivate";  // what dockerd reports
   } else if (mp.type == "volume") {
     mp.name = source;
     mp.driver = "local";
@@ -198,7 +199,8 @@ void fill_host_defaults(json::object& hc, const CreateDefaults& d) {
   def("UTSMode", "");
   def("UsernsMode", "");
   if (num(hc, "ShmSize") <= 0) hc["ShmSize"] = int64_t{67108864};
-  hc["Runtime"] = "berth";
+  // The runtime clients name (every client sends runc, docker's default) is this backend.
+  if (str(hc, "Runtime").empty()) hc["Runtime"] = "runc";
   def("ConsoleSize", json::array{0, 0});
   def("Isolation", "");
   for (const char* k : {"CpuShares", "Memory", "NanoCpus", "BlkioWeight", "CpuPeriod", "CpuQuota",
@@ -393,6 +395,18 @@ Status check_host_values(const json::object& hc, const CreateDefaults& d) {
     // Quotas per container are not implemented by berth's drivers yet: refusing beats
     // silently ignoring a limit the user relies on.
     return invalid("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+  }
+  // Ports cannot be published from a network namespace the container does not own (dockerd's
+  // words; the docker CLI checks the same before sending).
+  bool publishes = flag(hc, "PublishAllPorts");
+  if (const auto* pb = hc.if_contains("PortBindings"); pb != nullptr && pb->is_object() && !pb->get_object().empty()) {
+    publishes = true;
+  }
+  if (publishes && (netmode == "host" || netmode == "none" || netmode.rfind("container:", 0) == 0)) {
+    return invalid("conflicting options: port publishing and the container type network mode");
+  }
+  if (std::string rt = str(hc, "Runtime"); rt != "runc" && rt != "berth") {
+    return invalid("unknown or invalid runtime name: " + rt);
   }
   // Networks: the built-in modes, another container's, or a network's name.
   if (netmode.rfind("container:", 0) != 0 && netmode != "default" && netmode != "none" &&
@@ -682,23 +696,25 @@ Result<PreparedCreate> prepare_create(const json::value& body_value, const image
   // ---- merge with the image (dockerd's mergeAndVerifyConfig) -------------------------------
   const auto& img = image.container_config();
   if (str(config, "User").empty()) config["User"] = str(img, "User");
-  // Env: the image's, then the container's (same key wins), PATH by default.
+  // Env as dockerd merges it: the container's entries first, then the image's whose key the
+  // container does not name; an entry without "=" ("FOO") stays, meaning "unset FOO" (it
+  // hides the image's FOO and never reaches the process).
   std::vector<std::string> env;
-  auto img_env = strings(img, "Env");
-  if (img_env && *img_env) env = **img_env;
   auto ctr_env = strings(config, "Env");
   if (!ctr_env) return ctr_env.error();
   if (*ctr_env) {
     for (const auto& e : **ctr_env) {
       if (e.empty() || e[0] == '=') return invalid("invalid environment variable: " + e);
+      env.push_back(e);
+    }
+  }
+  auto img_env = strings(img, "Env");
+  if (img_env && *img_env) {
+    for (const auto& e : **img_env) {
       auto key = env_key(e);
-      auto it = std::find_if(env.begin(), env.end(), [&](const std::string& x) { return env_key(x) == key; });
-      if (e.find('=') == std::string::npos) {
-        // "FOO" alone: Docker keeps it only if the client resolved it; drop unresolved names.
-        continue;
+      if (std::none_of(env.begin(), env.end(), [&](const std::string& x) { return env_key(x) == key; })) {
+        env.push_back(e);
       }
-      if (it != env.end()) *it = e;
-      else env.push_back(e);
     }
   }
   if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return env_key(e) == "PATH"; })) {

@@ -283,7 +283,10 @@ Result<json::object> build_oci_spec(const ContainerRecord& c, const SpecContext&
   auto caps = capabilities(hc);
 
   // ---- process ---------------------------------------------------------------------------
+  // "FOO" without "=" in Config.Env means unset (dockerd's ReplaceOrAppendEnvValues): it stays
+  // in the config, not in the process's environment.
   std::vector<std::string> env = strings(cfg, "Env");
+  std::erase_if(env, [](const std::string& e) { return e.find('=') == std::string::npos; });
   auto has_env = [&](std::string_view key) {
     return std::any_of(env.begin(), env.end(), [&](const std::string& e) {
       return e.compare(0, key.size() + 1, std::string(key) + "=") == 0;

@@ -106,6 +106,13 @@ Transition transition(State from, Action action, std::string_view id_view) {
     case Action::kRemoveFailed:
       // Dead: "failed to be deleted"; cleaned up again at the next daemon start.
       return ok(State::kDead);
+    case Action::kAdopted:
+    case Action::kAdoptedPaused:
+      // The record said running, paused or restarting when berthd stopped; the task says which.
+      if (from == State::kRunning || from == State::kPaused || from == State::kRestarting) {
+        return ok(action == Action::kAdopted ? State::kRunning : State::kPaused);
+      }
+      return conflict(from, "container " + id + " is " + std::string(state_name(from)));
   }
   return conflict(from, "invalid transition");
 }

@@ -26,6 +26,8 @@ enum class Action {
   kRemove,         // DELETE without force
   kForceRemove,    // DELETE ?force=1
   kRemoveFailed,   // removal failed half-way
+  kAdopted,        // at daemon start, the backend still runs the container's task
+  kAdoptedPaused,  // ... and it is frozen
 };
 
 struct Transition {

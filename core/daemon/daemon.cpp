@@ -8,10 +8,14 @@
 #include <filesystem>
 #include <set>
 
+#include "core/api/handlers/build_handlers.hpp"
 #include "core/api/handlers/container_handlers.hpp"
+#include "core/api/handlers/df_handlers.hpp"
+#include "core/api/handlers/exec_handlers.hpp"
 #include "core/api/handlers/image_handlers.hpp"
-#include "core/api/handlers/volume_handlers.hpp"
+#include "core/api/handlers/network_handlers.hpp"
 #include "core/api/handlers/system_handlers.hpp"
+#include "core/api/handlers/volume_handlers.hpp"
 #include "core/api/server.hpp"
 #include "core/common/fs.hpp"
 #include "core/common/host_info.hpp"
@@ -192,6 +196,9 @@ Status Daemon::start() {
     }
   }
   api::register_container_routes(s.router, *s.containers);
+  api::register_exec_routes(s.router, *s.containers);
+  api::register_network_routes(s.router);
+  api::register_build_routes(s.router);
   api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes);
 
   auto deps = std::make_shared<api::SystemDeps>(

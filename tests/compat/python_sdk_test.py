@@ -59,6 +59,67 @@ class PythonSdk(unittest.TestCase):
         with self.assertRaises(docker.errors.NotFound):
             C.containers.get("py-detached")
 
+    def test_exec_start_frames_by_the_start_requests_tty(self):
+        # docker-py's exec_start(tty=False) demultiplexes stdcopy frames; dockerd frames by the
+        # start request, whatever the exec was created with.
+        ctr = C.containers.run("busybox:local", ["sleep", "1000"], detach=True)
+        try:
+            tty_exec = C.api.exec_create(ctr.id, ["echo", "framed"], tty=True)
+            self.assertEqual(C.api.exec_start(tty_exec, tty=False), b"framed\r\n")
+            pipe_exec = C.api.exec_create(ctr.id, ["sh", "-c", "echo raw"], tty=False)
+            self.assertEqual(C.api.exec_start(pipe_exec, tty=True), b"raw\n")
+        finally:
+            ctr.remove(force=True)
+
+    def test_keys_in_another_case_reach_their_fields(self):
+        # docker-py sends CPURealtimePeriod/CPURealtimeRuntime (Go matches keys in any case).
+        ctr = C.containers.create("busybox:local", ["true"], cpu_rt_period=1000000, cpu_rt_runtime=950000)
+        try:
+            hc = C.api.inspect_container(ctr.id)["HostConfig"]
+            self.assertEqual(hc["CpuRealtimePeriod"], 1000000)
+            self.assertEqual(hc["CpuRealtimeRuntime"], 950000)
+        finally:
+            ctr.remove()
+
+    def test_load_errors_arrive_in_the_stream(self):
+        with self.assertRaises(docker.errors.ImageLoadError):
+            C.images.load(b"this is not an image archive" * 100)
+
+    def test_leaving_a_swarm_that_was_never_joined_is_ignored(self):
+        C.api.leave_swarm(force=True)  # docker-py ignores dockerd's "not part of a swarm"
+        with self.assertRaises(docker.errors.APIError) as err:
+            C.api.inspect_swarm()
+        self.assertEqual(err.exception.status_code, 503)
+        self.assertIn("This node is not part of a swarm", str(err.exception))
+
+    def test_attach_logs_without_stream_returns_the_logs_every_time(self):
+        # docker-py reads the 101 head through a buffered reader: log bytes that arrive with the
+        # head are lost unless the head goes out on its own.
+        ctr = C.containers.run("busybox:local", ["sh", "-c", "echo hello-attach"], detach=True)
+        try:
+            self.assertEqual(ctr.wait()["StatusCode"], 0)
+            got = [C.api.attach(ctr.id, stdout=True, stderr=True, stream=False, logs=True) for _ in range(20)]
+            self.assertEqual(got, [b"hello-attach\n"] * 20)
+        finally:
+            ctr.remove()
+
+    def test_kill_then_remove_at_once(self):
+        # dockerd answers a SIGKILL once the container stopped: rm right after does not conflict.
+        for _ in range(5):
+            ctr = C.containers.run("busybox:local", ["sleep", "1000"], detach=True)
+            ctr.kill()
+            ctr.reload()
+            self.assertEqual(ctr.status, "exited")
+            ctr.remove()
+
+    def test_wait_wakes_at_the_first_exit_under_a_restart_policy(self):
+        ctr = C.containers.run("busybox:local", ["sh", "-c", "sleep 1; exit 5"], detach=True,
+                               restart_policy={"Name": "always"})
+        try:
+            self.assertEqual(ctr.wait(timeout=15)["StatusCode"], 5)
+        finally:
+            ctr.remove(force=True)
+
     def test_volumes(self):
         v = C.volumes.create("py-vol", labels={"team": "core"})
         self.assertEqual(C.volumes.get("py-vol").attrs["Labels"], {"team": "core"})

@@ -70,12 +70,16 @@ TEST_F(Containers, DetachedLogsStopAndInspect) {
 }
 
 TEST_F(Containers, StopSignalAndTrap) {
+  // A signal that comes before the trap is set would meet pid 1's default (ignore TERM, die of
+  // USR1): wait for the shell to say it is ready.
   ok({"run", "-d", "--name", "trap", "busybox:local", "sh", "-c",
-      "trap 'exit 42' TERM; while true; do sleep 0.1; done"});
+      "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done"});
+  ASSERT_TRUE(eventually([&] { return berth({"logs", "trap"}).out == "ready\n"; }));
   ok({"stop", "trap"});
   EXPECT_EQ(inspect("trap", "{{.State.ExitCode}}"), "42");
   ok({"run", "-d", "--name", "usr1", "busybox:local", "sh", "-c",
-      "trap 'exit 10' USR1; while true; do sleep 0.1; done"});
+      "trap 'exit 10' USR1; echo ready; while true; do sleep 0.1; done"});
+  ASSERT_TRUE(eventually([&] { return berth({"logs", "usr1"}).out == "ready\n"; }));
   ok({"kill", "-s", "USR1", "usr1"});
   EXPECT_TRUE(eventually([&] { return inspect("usr1", "{{.State.Status}}") == "exited"; }));
   EXPECT_EQ(inspect("usr1", "{{.State.ExitCode}}"), "10");

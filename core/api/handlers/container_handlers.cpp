@@ -1,21 +1,22 @@
-// /containers/*, /exec/*, /commit, and the network and system routes that only report on
-// containers for now.
+// /containers/*: create, lifecycle verbs, inspect and list (through views/), streams (attach,
+// wait, logs, stats), files (archive, export, changes), commit.
 #include "core/api/handlers/container_handlers.hpp"
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <thread>
 
-#include "core/common/json_text.hpp"
 #include "core/api/body_schema.hpp"
 #include "core/api/filters.hpp"
+#include "core/api/handlers/handler_util.hpp"
 #include "core/api/json_stream.hpp"
+#include "core/api/stdcopy.hpp"
 #include "core/api/stream_splice.hpp"
-#include "core/common/sha256.hpp"
+#include "core/api/views/container_view.hpp"
+#include "core/common/json_text.hpp"
 #include "core/common/time.hpp"
 #include "core/container/archive.hpp"
 #include "core/container/logs.hpp"
-#include "core/api/handlers/volume_handlers.hpp"
 
 namespace json = boost::json;
 
@@ -23,55 +24,6 @@ namespace berth::core::api {
 namespace {
 
 using container::ContainerManager;
-using container::Done;
-
-void send_done(ResponseWriter& res, const Result<Done>& r) {
-  if (!r) return res.send_error(r.error());
-  res.send_empty(*r == Done::kNotModified ? 304 : 204);
-}
-
-void send_status(ResponseWriter& res, const Status& s, int ok_status = 204) {
-  if (!s) return res.send_error(s.error());
-  res.send_empty(ok_status);
-}
-
-// An optional whole-number parameter ("t" of stop and restart): absent is nullopt, anything
-// but an int is refused.
-Result<std::optional<int>> optional_int(const Request& req, const char* name) {
-  auto v = req.query_value(name);
-  if (!v || v->empty()) return std::optional<int>();
-  auto n = req.query_int(name, 0);
-  if (!n) return n.error();
-  if (*n < INT32_MIN || *n > INT32_MAX) {
-    return make_error(ErrorCode::kInvalidArgument, "invalid value for " + std::string(name) + ": \"" + *v + "\"");
-  }
-  return std::optional<int>(static_cast<int>(*n));
-}
-
-// Writes a framed message on a hijacked stream (errors after the 101).
-void write_frame(Transport& t, int stream, const std::string& text, bool tty) {
-  if (tty) {
-    (void)t.write_all(text.data(), text.size());
-    return;
-  }
-  char header[8] = {static_cast<char>(stream), 0, 0, 0,
-                    static_cast<char>((text.size() >> 24) & 0xff), static_cast<char>((text.size() >> 16) & 0xff),
-                    static_cast<char>((text.size() >> 8) & 0xff), static_cast<char>(text.size() & 0xff)};
-  (void)t.write_all(header, 8);
-  (void)t.write_all(text.data(), text.size());
-}
-
-std::string framed(int stream, std::string_view payload) {
-  std::string out(8, '\0');
-  out[0] = static_cast<char>(stream);
-  uint32_t n = static_cast<uint32_t>(payload.size());
-  out[4] = static_cast<char>((n >> 24) & 0xff);
-  out[5] = static_cast<char>((n >> 16) & 0xff);
-  out[6] = static_cast<char>((n >> 8) & 0xff);
-  out[7] = static_cast<char>(n & 0xff);
-  out.append(payload);
-  return out;
-}
 
 void handle_attach(ContainerManager& m, Request& req, ResponseWriter& res) {
   auto c = m.find(req.param("id"));
@@ -105,7 +57,7 @@ void handle_attach(ContainerManager& m, Request& req, ResponseWriter& res) {
     q.stdout = options.stdout;
     q.stderr = options.stderr;
     (void)container::read_logs(path, m.options().log_max_file, q, [&](const container::LogEntry& e) {
-      std::string out = tty ? e.text : framed(e.stream, e.text);
+      std::string out = tty ? e.text : stdcopy_frame(e.stream, e.text);
       return client.write_all(out.data(), out.size()).has_value();
     }, [] { return false; });
   }
@@ -194,7 +146,7 @@ void handle_logs(ContainerManager& m, Request& req, ResponseWriter& res) {
   };
   auto emit = [&](const container::LogEntry& e) -> bool {
     std::string payload = q.timestamps ? e.time_text + " " + e.text : e.text;
-    batch += tty ? payload : framed(e.stream, payload);
+    batch += tty ? payload : stdcopy_frame(e.stream, payload);
     if (batch.size() > 32768 || q.follow) return flush();
     return true;
   };
@@ -333,70 +285,6 @@ void handle_export(ContainerManager& m, Request& req, ResponseWriter& res) {
   out.finish();
 }
 
-void handle_exec_start(ContainerManager& m, Request& req, ResponseWriter& res) {
-  auto exec = m.find_exec(req.param("id"));
-  if (!exec) return res.send_error(exec.error());
-  auto body = req.read_json(exec_start_schema());
-  if (!body) return res.send_error(body.error());
-  bool detach = false;
-  bool tty = false;
-  if (body->is_object()) {
-    if (const auto* d = body->get_object().if_contains("Detach"); d != nullptr && d->is_bool()) detach = d->get_bool();
-    if (const auto* t = body->get_object().if_contains("Tty"); t != nullptr && t->is_bool()) tty = t->get_bool();
-  }
-  {
-    auto c = m.find((*exec)->container_id);
-    if (c) {
-      std::lock_guard lock((*c)->mutex);
-      if (const auto* t = (*exec)->config.if_contains("Tty"); t != nullptr && t->is_bool()) tty = tty || t->get_bool();
-    }
-  }
-  if (detach) {
-    auto fd = m.exec_start(*exec, false);
-    if (!fd) return res.send_error(fd.error());
-    return res.send(200, "", "");
-  }
-  bool want_stdin = false;
-  if (const auto* s = (*exec)->config.if_contains("AttachStdin"); s != nullptr && s->is_bool()) want_stdin = s->get_bool();
-  std::string keys_text;
-  if (const auto* k = (*exec)->config.if_contains("DetachKeys"); k != nullptr && k->is_string()) {
-    keys_text = std::string(k->get_string());
-  }
-  auto keys = parse_detach_keys(keys_text);
-  if (!keys) return res.send_error(keys.error());
-  auto hijack = res.hijack(tty ? "application/vnd.docker.raw-stream"
-                               : "application/vnd.docker.multiplexed-stream");
-  if (!hijack) return;
-  auto fd = m.exec_start(*exec, true);
-  if (!fd) {
-    // After the 101 the error travels in the stream; the exit code (126) is in exec inspect.
-    write_frame(*hijack->transport, 1, fd.error().message + "\r\n", tty);
-    return;
-  }
-  splice(*hijack->transport, std::move(hijack->leftover), fd->get(), SpliceOptions{want_stdin, tty, *keys});
-  fd->reset();
-  // The docker CLI asks for the exit code right after EOF: it must be final by then.
-  m.exec_wait_exit(*exec, 10000);
-}
-
-json::object network_object(std::string_view name, std::string_view driver) {
-  return json::object{{"Name", name},
-                      {"Id", Sha256::of("berth-network-" + std::string(name)).substr(7)},
-                      {"Created", rfc3339_nano(0)},
-                      {"Scope", "local"},
-                      {"Driver", driver},
-                      {"EnableIPv6", false},
-                      {"IPAM", json::object{{"Driver", "default"}, {"Options", nullptr}, {"Config", json::array()}}},
-                      {"Internal", false},
-                      {"Attachable", false},
-                      {"Ingress", false},
-                      {"ConfigFrom", json::object{{"Network", ""}}},
-                      {"ConfigOnly", false},
-                      {"Containers", json::object()},
-                      {"Options", json::object()},
-                      {"Labels", json::object()}};
-}
-
 }  // namespace
 
 void register_container_routes(Router& router, ContainerManager& m) {
@@ -420,7 +308,8 @@ void register_container_routes(Router& router, ContainerManager& m) {
       return res.send_error(400, "invalid value for limit: \"" + *req.query_value("limit") +
                                      "\" (a count, or -1 for all)");
     }
-    auto list = mgr->list(*filters, req.query_bool("all"), static_cast<int>(*limit), req.query_bool("size"));
+    auto list = views::list_containers(*mgr, *filters, req.query_bool("all"), static_cast<int>(*limit),
+                                      req.query_bool("size"));
     if (!list) return res.send_error(list.error());
     res.send(200, *list, "application/json");
   });
@@ -440,7 +329,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
     json::object out;
     {
       std::lock_guard lock((*c)->mutex);
-      out = mgr->inspect_json(**c, req.query_bool("size"));
+      out = views::inspect_container(*mgr, **c, req.query_bool("size"));
     }
     res.send_json(200, out);
   });
@@ -517,105 +406,6 @@ void register_container_routes(Router& router, ContainerManager& m) {
                           req.query_bool("pause", true), override_config);
     if (!id) return res.send_error(id.error());
     res.send_json(201, json::object{{"Id", *id}});
-  });
-
-  // ---- exec ----------------------------------------------------------------------------------
-  router.add("POST", "/containers/{id}/exec", [mgr](Request& req, ResponseWriter& res) {
-    auto body = req.read_json(exec_create_schema());
-    if (!body) return res.send_error(body.error());
-    if (!body->is_object()) return res.send_error(400, "exec config must be a JSON object");
-    auto id = mgr->exec_create(req.param("id"), body->get_object());
-    if (!id) return res.send_error(id.error());
-    res.send_json(201, json::object{{"Id", *id}});
-  });
-  router.add("POST", "/exec/{id}/start", [mgr](Request& req, ResponseWriter& res) { handle_exec_start(*mgr, req, res); });
-  router.add("POST", "/exec/{id}/resize", [mgr](Request& req, ResponseWriter& res) {
-    auto h = req.query_int("h", 0);
-    auto w = req.query_int("w", 0);
-    if (!h || !w) return res.send_error(400, "invalid size");
-    send_status(res, mgr->exec_resize(req.param("id"), static_cast<uint32_t>(*h), static_cast<uint32_t>(*w)), 200);
-  });
-  router.add("GET", "/exec/{id}/json", [mgr](Request& req, ResponseWriter& res) {
-    auto exec = mgr->find_exec(req.param("id"));
-    if (!exec) return res.send_error(exec.error());
-    auto c = mgr->find((*exec)->container_id);
-    json::object out;
-    if (c) {
-      std::lock_guard lock((*c)->mutex);
-      out = mgr->exec_inspect(**exec);
-    } else {
-      out = mgr->exec_inspect(**exec);
-    }
-    res.send_json(200, out);
-  });
-
-  // ---- networks: the predefined ones, until a network driver lands ---------------------------
-  router.add("GET", "/networks", [](Request&, ResponseWriter& res) {
-    res.send_json(200, json::array{network_object("none", "null"), network_object("host", "host")});
-  });
-  router.add("GET", "/networks/{id}", [](Request& req, ResponseWriter& res) {
-    std::string id = req.param("id");
-    for (const auto& [name, driver] : {std::pair{"none", "null"}, std::pair{"host", "host"}}) {
-      auto obj = network_object(name, driver);
-      if (id == name || std::string(obj.at("Id").as_string()).rfind(id, 0) == 0) return res.send_json(200, obj);
-    }
-    res.send_error(404, "network " + id + " not found");
-  });
-  router.add("POST", "/networks/create", [](Request&, ResponseWriter& res) {
-    res.send_error(501, "creating networks needs a network driver plugin (network.bridge), which is not loaded");
-  });
-  router.add("DELETE", "/networks/{id}", [](Request& req, ResponseWriter& res) {
-    std::string id = req.param("id");
-    if (id == "none" || id == "host") {
-      return res.send_error(403, id + " is a pre-defined network and cannot be removed");
-    }
-    res.send_error(404, "network " + id + " not found");
-  });
-  router.add("POST", "/networks/prune", [](Request&, ResponseWriter& res) {
-    res.send_json(200, json::object{{"NetworksDeleted", nullptr}});
-  });
-  router.add("POST", "/build/prune", [](Request&, ResponseWriter& res) {
-    res.send_json(200, json::object{{"CachesDeleted", nullptr}, {"SpaceReclaimed", 0}});
-  });
-  router.add("POST", "/build", [](Request&, ResponseWriter& res) {
-    res.send_error(501, "berthd has no image builder yet: build with another tool and `berth load` the result");
-  });
-}
-
-}  // namespace berth::core::api
-
-namespace berth::core::api {
-
-void register_system_df_route(Router& router, container::ContainerManager& containers,
-                              image::ImageService& images, volume::VolumeManager& volumes) {
-  router.add("GET", "/system/df", [&containers, &images, &volumes](Request&, ResponseWriter& res) {
-    auto image_list = images.list({}, true, true);
-    if (!image_list) return res.send_error(image_list.error());
-    int64_t layers_size = 0;
-    for (auto& v : *image_list) {
-      auto& o = v.as_object();
-      layers_size += o.at("Size").as_int64();
-      // The daemon fills what the CLI's df table needs: users per image, shared size unknown.
-      int64_t users = static_cast<int64_t>(
-          containers.image_users(std::string(o.at("Id").as_string())).running.size() +
-          containers.image_users(std::string(o.at("Id").as_string())).stopped.size());
-      o["Containers"] = users;
-      o["SharedSize"] = 0;
-    }
-    auto ctr_list = containers.list({}, true, -1, true);
-    if (!ctr_list) return res.send_error(ctr_list.error());
-    json::array vols;
-    for (const auto& v : volumes.list()) {
-      auto size = volumes.size(v.name);
-      vols.push_back(volume_json(v, std::make_pair(size ? *size : -1,
-                                                   static_cast<int64_t>(volumes.users(v.name).size()))));
-    }
-    res.send_json(200, json::object{{"LayersSize", layers_size},
-                                    {"Images", std::move(*image_list)},
-                                    {"Containers", json::parse(*ctr_list)},
-                                    {"Volumes", std::move(vols)},
-                                    {"BuildCache", nullptr},
-                                    {"BuilderSize", 0}});
   });
 }
 

@@ -94,7 +94,7 @@ void register_image_routes(Router& router, image::ImageService& images) {
     auto lines = svc->load(req.body(), [&](const json::object& progress) {
       if (!quiet) out.send(progress);
     });
-    if (!lines) return out.fail(lines.error());
+    if (!lines) return out.fail_in_stream(lines.error());
     for (const auto& line : *lines) out.stream(line + "\n");
     out.finish();
   });

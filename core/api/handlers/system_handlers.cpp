@@ -134,8 +134,10 @@ json::object info_object(const SystemDeps& d) {
       {"Labels", json::array()},
       {"ExperimentalBuild", false},
       {"ServerVersion", kBerthVersion},
-      {"Runtimes", json::object{{"berth", json::object{{"path", "isolation." + d.config.isolation_backend}}}}},
-      {"DefaultRuntime", "berth"},
+      // "runc" is the name every client asks for; it is this daemon's isolation backend.
+      {"Runtimes", json::object{{"runc", json::object{{"path", "isolation." + d.config.isolation_backend}}},
+                                {"berth", json::object{{"path", "isolation." + d.config.isolation_backend}}}}},
+      {"DefaultRuntime", "runc"},
       {"Swarm", json::object{{"NodeID", ""},
                              {"NodeAddr", ""},
                              {"LocalNodeState", "inactive"},
@@ -234,7 +236,28 @@ void handle_events(SystemDeps& d, Request& req, ResponseWriter& res) {
 
 }  // namespace
 
+// Swarm mode is not supported: the swarm's routes answer as a daemon outside a swarm does (503
+// "This node is not part of a swarm", which clients such as docker-py's leave_swarm(force=True)
+// expect), and joining or creating one is refused plainly.
+void register_swarm_routes(Router& router) {
+  auto not_in_swarm = [](Request&, ResponseWriter& res) {
+    res.send_error(503, "This node is not part of a swarm");
+  };
+  auto unsupported = [](Request&, ResponseWriter& res) {
+    res.send_error(501, "swarm mode is not supported by berthd: this node cannot create or join a swarm");
+  };
+  router.add("POST", "/swarm/init", unsupported);
+  router.add("POST", "/swarm/join", unsupported);
+  for (const char* root : {"/swarm", "/nodes", "/services", "/tasks", "/secrets", "/configs"}) {
+    for (const char* method : {"GET", "POST", "DELETE"}) {
+      router.add(method, root, not_in_swarm);
+      router.add(method, std::string(root) + "/{rest*}", not_in_swarm);
+    }
+  }
+}
+
 void register_system_routes(Router& router, std::shared_ptr<SystemDeps> deps) {
+  register_swarm_routes(router);
   auto ping = [](Request& req, ResponseWriter& res) {
     res.add_header("Cache-Control", "no-cache, no-store, must-revalidate");
     res.add_header("Pragma", "no-cache");

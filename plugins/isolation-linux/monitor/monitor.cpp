@@ -722,10 +722,12 @@ void Monitor::on_client(Client* c, uint32_t events) {
     drop_client(c);
     return;
   }
-  // Half-close: this client's stdin is over; output keeps flowing to it.
+  // Half-close: this client's stdin is over; output keeps flowing to it. As dockerd, a
+  // terminal's input is never ended by a client leaving (a detach, Ctrl-P Ctrl-Q, half-closes):
+  // the shell must still be there for the next attach. Only a pipe's StdinOnce stream ends.
   c->in_eof = true;
   flush_client(c);
-  if (c->want_in && proc.stdin_once) close_stdin(proc);
+  if (c->want_in && proc.stdin_once && !proc.terminal) close_stdin(proc);
 }
 
 void Monitor::flush_stdin(Proc& proc) {

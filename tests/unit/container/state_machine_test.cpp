@@ -84,5 +84,15 @@ TEST(StateMachine, AFailedRemovalLeavesADeadContainer) {
   for (State s : kAll) EXPECT_EQ(transition(s, Action::kRemoveFailed, "c").next, State::kDead);
 }
 
+TEST(StateMachine, RestoreAdoptsOnlyWhatWasRunning) {
+  for (State s : {State::kRunning, State::kPaused, State::kRestarting}) {
+    EXPECT_EQ(transition(s, Action::kAdopted, "c1").next, State::kRunning);
+    EXPECT_EQ(transition(s, Action::kAdoptedPaused, "c1").next, State::kPaused);
+  }
+  for (State s : {State::kCreated, State::kExited, State::kRemoving, State::kDead}) {
+    EXPECT_EQ(transition(s, Action::kAdopted, "c1").kind, Transition::kConflict) << state_name(s);
+  }
+}
+
 }  // namespace
 }  // namespace berth::core::container

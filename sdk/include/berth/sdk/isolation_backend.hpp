@@ -29,7 +29,8 @@ struct TaskState {
 struct StdioSpec {
   bool terminal = false;
   bool stdin = false;       // keep a stdin pipe open for attach
-  bool stdin_once = false;  // close it after the first attach detaches
+  bool stdin_once = false;  // close a pipe stdin when the first attached client's input ends (a
+                            // terminal's stays open, as dockerd keeps it)
 };
 
 struct LogSpec {

@@ -1,0 +1,11 @@
+// /containers/{id}/exec and /exec/*.
+#pragma once
+
+#include "core/api/router.hpp"
+#include "core/container/container_manager.hpp"
+
+namespace berth::core::api {
+
+void register_exec_routes(Router& router, container::ContainerManager& containers);
+
+}  // namespace berth::core::api

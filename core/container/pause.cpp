@@ -1,0 +1,55 @@
+// pause and unpause (the freezer).
+#include "core/container/container_manager.hpp"
+#include "core/container/lifecycle_common.hpp"
+
+namespace berth::core::container {
+
+using namespace lifecycle;
+
+Status ContainerManager::pause(std::string_view name) {
+  auto c = find(name);
+  if (!c) return c.error();
+  std::lock_guard op((*c)->op);
+  std::string id;
+  {
+    std::lock_guard lock((*c)->mutex);
+    auto t = transition((*c)->record.state.status, Action::kPause, (*c)->record.id);
+    if (t.kind != Transition::kOk) return conflict(t.message);
+    id = (*c)->record.id;
+  }
+  sdk::Context ctx;
+  BERTH_TRY_STATUS(isolation_->pause(ctx, id));
+  {
+    std::lock_guard lock((*c)->mutex);
+    apply((*c)->record, Action::kPause);
+    (void)persist(**c);
+  }
+  (*c)->changed.notify_all();
+  publish(**c, "pause");
+  return {};
+}
+
+Status ContainerManager::unpause(std::string_view name) {
+  auto c = find(name);
+  if (!c) return c.error();
+  std::lock_guard op((*c)->op);
+  std::string id;
+  {
+    std::lock_guard lock((*c)->mutex);
+    auto t = transition((*c)->record.state.status, Action::kUnpause, (*c)->record.id);
+    if (t.kind != Transition::kOk) return conflict(t.message);
+    id = (*c)->record.id;
+  }
+  sdk::Context ctx;
+  BERTH_TRY_STATUS(isolation_->resume(ctx, id));
+  {
+    std::lock_guard lock((*c)->mutex);
+    apply((*c)->record, Action::kUnpause);
+    (void)persist(**c);
+  }
+  (*c)->changed.notify_all();
+  publish(**c, "unpause");
+  return {};
+}
+
+}  // namespace berth::core::container

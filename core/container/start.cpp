@@ -1,0 +1,196 @@
+// Starting a container: the task spec built from its record, the task created and started,
+// attaches that came first handed their streams.
+#include "core/common/fs.hpp"
+#include "core/common/logging.hpp"
+#include "core/common/time.hpp"
+#include "core/config/daemon_config.hpp"
+#include "core/container/bind_propagation.hpp"
+#include "core/container/container_manager.hpp"
+#include "core/container/lifecycle_common.hpp"
+#include "core/container/task_spec.hpp"
+
+namespace berth::core::container {
+
+using namespace lifecycle;
+
+Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
+  ContainerRecord rec;
+  {
+    std::unique_lock lock(c->mutex);
+    // The previous run's task may still be being released (an exit is published first): a new
+    // bundle must not be created under its removal.
+    if (!c->changed.wait_for(lock, std::chrono::seconds(30), [&] { return !c->task_held; })) {
+      return make_error(ErrorCode::kInternal,
+                        "the previous task of container " + c->record.id + " was not released after 30 s");
+    }
+    rec = c->record;
+  }
+  sdk::Context ctx;
+  SpecContext spec_ctx;
+  spec_ctx.cgroup_v2 = options_.cgroup_v2;
+  auto placement = network_placement(rec.host_config, [this](const std::string& other)
+                                         -> Result<std::pair<std::string, int>> {
+    auto found = find(other);
+    if (!found) return found.error();
+    std::lock_guard lock((*found)->mutex);
+    const auto& st = (*found)->record.state;
+    return std::make_pair((*found)->record.id, st.status == State::kRunning ? st.pid : 0);
+  });
+  if (!placement) return placement.error();
+  spec_ctx.host_network = placement->host;
+  spec_ctx.netns_path = placement->netns_path;
+  auto remap = userns_remap_for(rec.host_config);
+  if (!remap) return remap.error();
+  spec_ctx.userns_remap = *remap;
+  if (std::any_of(rec.mounts.begin(), rec.mounts.end(), propagates)) {
+    auto mountinfo = fs::read_file("/proc/self/mountinfo");
+    if (!mountinfo) return mountinfo.error().wrap("read /proc/self/mountinfo");
+    BERTH_TRY_STATUS(check_bind_propagation(rec.mounts, *mountinfo));
+  }
+  // Written afresh at every start, as dockerd does: the host's resolver may have changed, and the
+  // files are written without fsync (a crash may leave them empty).
+  BERTH_TRY_STATUS(write_etc_files(rec, *remap));
+  auto rootfs = storage_.mounts(ctx, rec.storage_key);
+  if (!rootfs) return rootfs.error().wrap("root filesystem");
+  auto built = build_task_spec(rec, TaskInputs{spec_ctx, std::move(*rootfs), bundle_dir(rec.id),
+                                               config::LogOpts{options_.log_max_size, options_.log_max_file}});
+  if (!built) return built.error();
+  sdk::CreateSpec& create = *built;
+  // Host side effects from here: undone on the way out when the task cannot be created.
+  std::vector<std::string> mounted_volumes;
+  for (const auto& m : rec.mounts) {
+    if (m.type != "volume") continue;
+    if (auto s = volumes_.mount(m.name); !s) {
+      for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
+      return s.error();
+    }
+    mounted_volumes.push_back(m.name);
+  }
+  if (auto s = fs::ensure_dir(create.bundle, 0700); !s) {
+    for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
+    return s.error();
+  }
+
+  {
+    std::lock_guard lock(c->mutex);
+    c->starting = true;
+    c->task_held = true;
+    c->pending_exit.reset();
+  }
+  auto finish_starting = [&] {
+    std::lock_guard lock(c->mutex);
+    c->starting = false;
+  };
+  auto t_create = std::chrono::steady_clock::now();
+  auto pid = isolation_->create(ctx, rec.id, create);
+  auto t_created = std::chrono::steady_clock::now();
+  if (!pid) {
+    finish_starting();
+    release_task(c);  // a half-created task, its bundle and the volume mounts
+    return pid.error();
+  }
+  // Attaches that came first (docker run: attach, wait, start) get their streams before the
+  // process runs, so they see all of its output.
+  std::vector<std::shared_ptr<PendingAttach>> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    {
+      std::lock_guard cl(c->mutex);
+      c->task_ready = true;
+    }
+    if (auto it = pending_attaches_.find(rec.id); it != pending_attaches_.end()) {
+      waiting = std::move(it->second);
+      pending_attaches_.erase(it);
+    }
+  }
+  for (auto& w : waiting) {
+    auto fd = isolation_->attach(ctx, rec.id, "", w->options);
+    std::lock_guard lock(mutex_);
+    if (fd) w->result.emplace(UniqueFd(*fd));
+    else w->result.emplace(fd.error());
+  }
+  if (!waiting.empty()) attach_ready_.notify_all();
+
+  auto t_start = std::chrono::steady_clock::now();
+  auto started = isolation_->start(ctx, rec.id, "");
+  logging::get("container")->debug(
+      "task {}: create {:.1f} ms, attach {:.1f} ms, start {:.1f} ms", rec.short_id(),
+      std::chrono::duration<double, std::milli>(t_created - t_create).count(),
+      std::chrono::duration<double, std::milli>(t_start - t_created).count(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count());
+  if (!started) {
+    std::string message = started.error().message;
+    int code = start_failure_code(message);
+    {
+      std::lock_guard lock(c->mutex);
+      auto t = transition(c->record.state.status, Action::kStartFailed, rec.id);
+      c->record.state.status = t.next;
+      c->record.state.error = message;
+      c->record.state.exit_code = code;
+      c->starting = false;
+      c->task_ready = false;
+      c->pending_exit.reset();
+      ++c->exits;
+      (void)persist(*c);
+    }
+    c->changed.notify_all();
+    attach_ready_.notify_all();
+    release_task(c);
+    Error e = started.error();
+    e.message = "failed to create task for container: " + message;
+    if (code == 127 || code == 126) e.code = ErrorCode::kInvalidArgument;
+    return e;
+  }
+  std::optional<ExitInfo> early_exit;
+  {
+    std::lock_guard lock(c->mutex);
+    auto& s = c->record.state;
+    auto t = transition(s.status, Action::kStarted, rec.id);
+    s.status = t.next;
+    s.pid = *pid;
+    s.started_at = now_unix_nano();
+    s.has_been_started = true;
+    s.error.clear();
+    s.oom_killed = false;
+    c->stop_requested = false;
+    c->starting = false;
+    early_exit = std::move(c->pending_exit);
+    c->pending_exit.reset();
+    (void)persist(*c);
+  }
+  c->changed.notify_all();
+  publish(*c, "start");
+  if (early_exit) {
+    auto info = *early_exit;
+    post([this, c, info] { handle_exit(c, info); });
+  }
+  return {};
+}
+
+Result<Done> ContainerManager::start(std::string_view name) {
+  auto c = find(name);
+  if (!c) return c.error();
+  std::lock_guard op((*c)->op);
+  {
+    std::lock_guard lock((*c)->mutex);
+    auto t = transition((*c)->record.state.status, Action::kStart, (*c)->record.id);
+    if (t.kind == Transition::kNoop) return Done::kNotModified;
+    if (t.kind == Transition::kConflict) return conflict(t.message);
+    (*c)->record.state.manually_stopped = false;
+    ++(*c)->restart_generation;  // a pending automatic restart is superseded
+  }
+  auto s = start_task(*c);
+  if (!s) {
+    bool remove_after;
+    {
+      std::lock_guard lock((*c)->mutex);
+      remove_after = (*c)->record.auto_remove();
+    }
+    // docker run --rm waits for the removal even when the start failed.
+    if (remove_after) post([this, c = *c] { auto_remove(c); });
+    return s.error();
+  }
+  return Done::kChanged;
+}
+
+}  // namespace berth::core::container
