@@ -169,6 +169,7 @@ class Service {
   Task<void> upkeep() {
     using namespace std::chrono;
     auto sweep_every = std::clamp<seconds>(config_.upload_lifetime / 4, seconds(1), seconds(600));
+    if (config_.gc_interval.count() > 0) sweep_every = std::min(sweep_every, config_.gc_interval);
     auto next_gc = steady_clock::now() + config_.gc_interval;
     asio::steady_timer timer(io_);
     for (;;) {

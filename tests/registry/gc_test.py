@@ -128,6 +128,23 @@ class Collection(unittest.TestCase):
         refs = json.loads(reg.request("GET", "/v2/gc/untag/referrers/" + tagged)[2])["manifests"]
         self.assertEqual([r["digest"] for r in refs], [sig_digest])
 
+    def test_scheduled_collection(self):
+        reg = Registry(find_binary(), ["--gc-interval", "1s", "--gc-grace-period", "2s"]).start()
+        try:
+            kept, manifest = reg.push_image("gc/sched", "v1")
+            orphan = reg.push_blob("gc/sched", b"scheduled orphan")
+            deadline = time.time() + 15
+            while time.time() < deadline and os.path.exists(blob_path(reg.root, orphan)):
+                time.sleep(0.5)
+            self.assertFalse(os.path.exists(blob_path(reg.root, orphan)))
+            self.assertEqual(reg.request("GET", "/v2/gc/sched/manifests/v1")[0], 200)
+            for desc in [manifest["config"]] + manifest["layers"]:
+                self.assertEqual(reg.request("HEAD", "/v2/gc/sched/blobs/" + desc["digest"])[0], 200)
+            metrics = reg.request("GET", "/metrics")[2].decode()
+            self.assertNotIn("berth_registry_gc_runs_total 0\n", metrics)
+        finally:
+            reg.cleanup()
+
     def test_admin_endpoint_needs_post(self):
         status, _, body = self.reg.request("GET", "/admin/gc")
         self.assertEqual(status, 405)
