@@ -16,7 +16,7 @@ packages=(
   libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libbtrfsutil-dev
   libgtest-dev libgmock-dev clang libclang-rt-14-dev hey wrk
   busybox-static btrfs-progs iproute2 iptables procps psmisc util-linux tar gzip curl openssl
-  python3 python3-docker
+  python3 python3-docker openssh-client openssh-server hyperfine
 )
 
 missing=()
