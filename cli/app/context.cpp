@@ -33,17 +33,25 @@ EndpointSources endpoint_sources(const GlobalOptions& opts, const ContextStore& 
   return sources;
 }
 
+Endpoint default_endpoint(const GlobalOptions& opts, const ContextStore& store) {
+  Endpoint ep;
+  std::string host = !opts.host.empty() ? opts.host : env("BERTH_HOST");
+  std::string cert_path = env("BERTH_CERT_PATH");
+  if (cert_path.empty()) cert_path = store.dir().string();
+  ep.tls = tls_from_flags(opts.tls, env("BERTH_TLS_VERIFY"), cert_path, file_exists);
+  ep.address = Address::parse(host.empty() ? Address::kDefault : host, ep.tls.enabled);
+  if (ep.address.kind != Address::Kind::kTcp) ep.tls = TlsConfig{};
+  return ep;
+}
+
 Endpoint resolve_endpoint(const GlobalOptions& opts, const ContextStore& store) {
   EndpointSources sources = endpoint_sources(opts, store);
   EndpointChoice choice = choose_endpoint(sources);
   Endpoint ep;
-  ep.context = choice.context;
   if (choice.context == "default") {
-    std::string cert_path = env("BERTH_CERT_PATH");
-    if (cert_path.empty()) cert_path = store.dir().string();
-    ep.tls = tls_from_flags(opts.tls, env("BERTH_TLS_VERIFY"), cert_path, file_exists);
-    ep.address = Address::parse(choice.host.empty() ? Address::kDefault : choice.host, ep.tls.enabled);
+    ep = default_endpoint(opts, store);
   } else {
+    ep.context = choice.context;
     auto meta = store.get(choice.context);
     if (!meta) {
       if (choice.decided_by == "config.json")

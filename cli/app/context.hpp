@@ -49,6 +49,9 @@ class Context {
 
 // The inputs of choose_endpoint: the flags, the environment and config.json.
 EndpointSources endpoint_sources(const GlobalOptions& opts, const ContextStore& store);
+// The "default" context: -H, else BERTH_HOST, else the local socket, with the TLS flags and
+// BERTH_TLS_VERIFY/BERTH_CERT_PATH.
+Endpoint default_endpoint(const GlobalOptions& opts, const ContextStore& store);
 // Resolves the endpoint for `opts` with the environment (`getenv`) and the context store.
 Endpoint resolve_endpoint(const GlobalOptions& opts, const ContextStore& store);
 

@@ -130,10 +130,12 @@ std::unique_ptr<Command> make_context_ls() {
     ContextStore store = ctx.store();
     std::string current = ctx.current_context_name();
     std::vector<json::value> rows;
-    const char* env_host = std::getenv("BERTH_HOST");
-    std::string default_host = ctx.options().host.empty()
-                                   ? (env_host && *env_host ? env_host : Address::kDefault)
-                                   : ctx.options().host;
+    std::string default_host;
+    try {
+      default_host = default_endpoint(ctx.options(), store).address.original;
+    } catch (const std::exception& e) {
+      default_host = e.what();
+    }
     rows.push_back(sorted_object(json::object{{"Name", "default"},
                                               {"Description", "Current BERTH_HOST based configuration"},
                                               {"DockerEndpoint", default_host},
@@ -201,8 +203,7 @@ std::unique_ptr<Command> make_context_show() {
 json::object inspect_context(Context& ctx, const ContextStore& store, const std::string& name) {
   json::object o;
   if (name == "default") {
-    const Endpoint& ep = ctx.endpoint();
-    json::object tls;
+    Endpoint ep = default_endpoint(ctx.options(), store);
     o = json::object{{"Name", "default"},
                      {"Metadata", json::object{}},
                      {"Endpoints", json::object{{"docker", json::object{{"Host", ep.address.original},
