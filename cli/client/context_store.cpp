@@ -267,10 +267,15 @@ void ContextStore::import_tar(const std::string& name, const std::string& data) 
   validate_name(name);
   if (get(name)) throw StatusError("context \"" + name + "\" already exists", 1);
   if (data.size() > kMaxImport) throw StatusError("context archive too large (over 10 MiB)", 1);
+  // docker's own `context export` closes its stream before the tar writer, so its archives
+  // lack the last block's padding and the end-of-archive blocks (Go's reader shrugs). Complete
+  // them: zeros past a proper end are ignored.
+  std::string padded = data;
+  padded.resize((padded.size() + 511) / 512 * 512 + 1024, '\0');
   archive* a = archive_read_new();
   archive_read_support_format_tar(a);
   auto free_archive = [&] { archive_read_free(a); };
-  if (archive_read_open_memory(a, data.data(), data.size()) != ARCHIVE_OK) {
+  if (archive_read_open_memory(a, padded.data(), padded.size()) != ARCHIVE_OK) {
     std::string err = archive_error_string(a) ? archive_error_string(a) : "unreadable";
     free_archive();
     throw StatusError("invalid context archive: " + err, 1);

@@ -295,6 +295,36 @@ class Contexts(unittest.TestCase):
         self.assertEqual(r.stdout, "1.41\n")
 
 
+@unittest.skipUnless(shutil.which("docker"), "no docker CLI")
+class DockerInterop(unittest.TestCase):
+    """The context store is docker's: each CLI uses the other's contexts and archives."""
+
+    def docker(self, config, *args):
+        r = subprocess.run(["docker", "--config", config, *args], capture_output=True, text=True,
+                           env=base_env(), timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_docker_uses_a_context_berth_created(self):
+        config = tempfile.mkdtemp(prefix="ctx-berth-", dir=WORK)
+        berth("context", "create", "made-by-berth", "--docker",
+              f"host={tcp()},ca={cert('ca.pem')},cert={cert('cert.pem')},key={cert('key.pem')}",
+              env=base_env(BERTH_CONFIG=config))
+        out = self.docker(config, "--context", "made-by-berth", "version", "--format", "{{.Server.APIVersion}}")
+        self.assertEqual(out, "1.41\n")
+
+    def test_berth_imports_a_context_docker_exported(self):
+        dconfig = tempfile.mkdtemp(prefix="ctx-docker-", dir=WORK)
+        self.docker(dconfig, "context", "create", "made-by-docker", "--docker",
+                    f"host={tcp()},ca={cert('ca.pem')},cert={cert('cert.pem')},key={cert('key.pem')}")
+        archive = os.path.join(dconfig, "exported.dockercontext")
+        self.docker(dconfig, "context", "export", "made-by-docker", archive)
+        env = base_env(BERTH_CONFIG=tempfile.mkdtemp(prefix="ctx-import-", dir=WORK))
+        berth("context", "import", "from-docker", archive, env=env)
+        r = berth("--context", "from-docker", "version", "--format", "{{.Server.ApiVersion}}", env=env)
+        self.assertEqual(r.stdout, "1.41\n")
+
+
 @unittest.skipUnless(os.path.exists(SSHD), "no sshd (Debian's openssh-server; scripts/install-deps.sh)")
 class Ssh(unittest.TestCase):
     @classmethod
