@@ -8,11 +8,13 @@
     interactive sessions and piped stdin, and the failures (host key, auth, no berth remotely).
 Skips (77) without root, openssl, or sshd."""
 import os
+import queue
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -177,6 +179,55 @@ class Tls(unittest.TestCase):
         self.assertEqual(r.stdout, "through tls\ndone\n")
 
 
+def attach_and_detach(test, host_flags, env=None):
+    """Attaches to a running `sh -it` container, types a command, detaches with ctrl-p ctrl-q;
+    returns berth's exit code (the container must keep running)."""
+    cid = berth("-H", D.host, "run", "-d", "-it", "busybox:local", "sh").stdout.strip()
+    try:
+        s = PtySession([BERTH, *host_flags, "attach", cid], env or base_env())
+        time.sleep(0.5)
+        s.send("echo attached-$((10+1))\r")
+        s.expect(r"attached-11")
+        s.send(b"\x10\x11")  # ctrl-p ctrl-q: detach, the container keeps running
+        rc = s.wait()
+        test.assertIn(b"read escape sequence", s.output)
+        state = berth("-H", D.host, "inspect", "-f", "{{.State.Running}}", cid).stdout
+        test.assertEqual(state, "true\n")
+        return rc
+    finally:
+        berth("-H", D.host, "rm", "-f", cid)
+
+
+def follow_events(test, host_flags, env=None):
+    """`events` streams as it happens: containers created while it runs show up. The
+    subscription's start cannot be observed (over ssh a login comes first), so containers are
+    created until one is reported, up to 20 s."""
+    p = subprocess.Popen([BERTH, *host_flags, "events", "--filter", "type=container",
+                          "--filter", "event=create", "--format", "{{.Actor.Attributes.name}}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or base_env())
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in p.stdout], daemon=True).start()
+    created, seen = [], None
+    try:
+        deadline = time.time() + 20
+        while seen is None and time.time() < deadline:
+            name = f"ev-{os.getpid()}-{len(created)}"
+            berth("-H", D.host, "create", "--name", name, "busybox:local", "true")
+            created.append(name)
+            try:
+                seen = lines.get(timeout=1.0).strip()
+            except queue.Empty:
+                pass
+        test.assertIn(seen, created, f"no event streamed; stderr: {p.stderr.read() if p.poll() else ''}")
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+        p.stdout.close()
+        p.stderr.close()
+        for name in created:
+            berth("-H", D.host, "rm", "-f", name, check=False)
+
+
 class TlsInteractive(unittest.TestCase):
     def test_run_it(self):
         s = PtySession([BERTH, *tls_flags(), "run", "--rm", "-it", "busybox:local", "sh"], base_env())
@@ -198,25 +249,12 @@ class TlsInteractive(unittest.TestCase):
         finally:
             berth(*tls_flags(), "rm", "-f", cid)
 
-    def attach_and_detach(self, host_flags):
-        cid = berth(*tls_flags(), "run", "-d", "-it", "busybox:local", "sh").stdout.strip()
-        try:
-            s = PtySession([BERTH, *host_flags, "attach", cid], base_env())
-            time.sleep(0.5)
-            s.send("echo attached-$((10+1))\r")
-            s.expect(r"attached-11")
-            s.send(b"\x10\x11")  # ctrl-p ctrl-q: detach, the container keeps running
-            rc = s.wait()
-            self.assertIn(b"read escape sequence", s.output)
-            state = berth(*tls_flags(), "inspect", "-f", "{{.State.Running}}", cid).stdout
-            self.assertEqual(state, "true\n")
-            return rc
-        finally:
-            berth(*tls_flags(), "rm", "-f", cid)
-
     def test_attach_and_detach_as_over_the_socket(self):
         # docker exits 1 after a detach ("read escape sequence"): the same either way.
-        self.assertEqual(self.attach_and_detach(tls_flags()), self.attach_and_detach(["-H", D.host]))
+        self.assertEqual(attach_and_detach(self, tls_flags()), attach_and_detach(self, ["-H", D.host]))
+
+    def test_events_follow(self):
+        follow_events(self, tls_flags())
 
 
 class Contexts(unittest.TestCase):
@@ -373,6 +411,13 @@ class Ssh(unittest.TestCase):
                     "echo a; sleep 0.3; echo b", env=self.env()).stdout.strip()
         self.assertEqual(berth("-H", self.url, "logs", "-f", cid, env=self.env()).stdout, "a\nb\n")
         berth("-H", D.host, "rm", "-f", cid)
+
+    def test_attach_and_detach_over_ssh(self):
+        self.assertEqual(attach_and_detach(self, ["-H", self.url], self.env()),
+                         attach_and_detach(self, ["-H", D.host]))
+
+    def test_events_follow_over_ssh(self):
+        follow_events(self, ["-H", self.url], self.env())
 
     def test_ssh_context(self):
         env = dict(self.env(), BERTH_CONFIG=tempfile.mkdtemp(prefix="ctx-ssh-", dir=WORK))
