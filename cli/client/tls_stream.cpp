@@ -48,6 +48,12 @@ bool is_ip(const std::string& host) {
   return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
+// Where the user fixes a file: the flags (and BERTH_CERT_PATH), or the context that stores it.
+std::string where_to_fix(const TlsConfig& c, const std::string& flags, const std::string& files) {
+  if (c.origin == "flags") return flags + " (or " + files + " in BERTH_CERT_PATH)";
+  return "the " + files + " stored in " + c.origin + " (berth context inspect; recreate it to change them)";
+}
+
 std::string ca_hint(const TlsConfig& c) {
   if (c.ca_file.empty()) return "the system's trusted CAs (no --tlscacert given)";
   return "the CA in " + c.ca_file;
@@ -73,7 +79,7 @@ TlsClientContext::TlsClientContext(const TlsConfig& config) : config_(config) {
     if (!config_.ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(ctx_, config_.ca_file.c_str(), nullptr) != 1)
         fail(file_error("CA certificate", config_.ca_file) +
-             " (--tlscacert, or ca.pem in BERTH_CERT_PATH)");
+             "; fix " + where_to_fix(config_, "--tlscacert", "ca.pem"));
     } else if (SSL_CTX_set_default_verify_paths(ctx_) != 1) {
       fail("TLS: cannot load the system's trusted CAs: " + openssl_errors());
     }
@@ -173,8 +179,8 @@ TlsStream::TlsStream(int fd, TlsClientContext& ctx, const std::string& host, con
     if (c.verify && verify != X509_V_OK) {
       message = "TLS: the daemon at " + address_ + " presented a certificate berth does not trust: " +
                 X509_verify_cert_error_string(verify) + ". It must be issued for \"" + host +
-                "\" and signed by " + ca_hint(c) + "; check --tlscacert (or ca.pem in BERTH_CERT_PATH)" +
-                (c.origin == "flags" ? "" : " in " + c.origin) + ".";
+                "\" and signed by " + ca_hint(c) + "; check " + where_to_fix(c, "--tlscacert", "ca.pem") +
+                ".";
     } else if (reason.find("wrong version number") != std::string::npos ||
                reason.find("packet length too long") != std::string::npos) {
       message = "TLS: " + address_ + " does not speak TLS (" + reason +
@@ -182,8 +188,8 @@ TlsStream::TlsStream(int fd, TlsClientContext& ctx, const std::string& host, con
                 "daemon's TLS port.";
     } else if (reason == "unknown TLS error" || reason.find("unexpected eof") != std::string::npos) {
       message = "TLS: the daemon at " + address_ + " closed the connection during the handshake" +
-                (c.cert_file.empty() ? " (no client certificate was sent: it may require one, "
-                                       "pass --tlscert and --tlskey)"
+                (c.cert_file.empty() ? " (no client certificate was sent: it may require one, see " +
+                                           where_to_fix(c, "--tlscert and --tlskey", "cert.pem and key.pem") + ")"
                                      : "") +
                 ".";
     } else {
@@ -191,8 +197,8 @@ TlsStream::TlsStream(int fd, TlsClientContext& ctx, const std::string& host, con
       if (reason.find("alert") != std::string::npos)
         message += ". The daemon refused this client" +
                    std::string(c.cert_file.empty()
-                                   ? ": no client certificate was sent; pass --tlscert and "
-                                     "--tlskey (or put cert.pem and key.pem in BERTH_CERT_PATH)"
+                                   ? ": no client certificate was sent; give one with " +
+                                         where_to_fix(c, "--tlscert and --tlskey", "cert.pem and key.pem")
                                    : ": is " + c.cert_file + " signed by the daemon's CA and valid?");
     }
     close();
@@ -294,8 +300,8 @@ std::string TlsStream::explain_failure() const {
     // With TLS 1.3 the daemon checks our certificate after the client's handshake is done: its
     // refusal arrives as an alert on the first read.
     if (c.cert_file.empty())
-      out += ". The daemon refused this client: no client certificate was sent; pass --tlscert "
-             "and --tlskey (or put cert.pem and key.pem in BERTH_CERT_PATH)";
+      out += ". The daemon refused this client: no client certificate was sent; give one with " +
+             where_to_fix(c, "--tlscert and --tlskey", "cert.pem and key.pem");
     else
       out += ". The daemon refused the client certificate " + c.cert_file +
              ": it must be signed by the daemon's CA (tlscacert) and still valid";
