@@ -106,6 +106,12 @@ class Tls(unittest.TestCase):
         shutil.copytree(folder, config, dirs_exist_ok=True)
         env = base_env(BERTH_CONFIG=config, BERTH_TLS_VERIFY="1", BERTH_HOST=tcp())
         self.assertEqual(berth("ps", "-q", env=env).returncode, 0)
+        # The user: three files copied into ~/.berth, then `berth --tlsverify -H ... ps`.
+        home = os.path.join(WORK, "home")
+        shutil.copytree(folder, os.path.join(home, ".berth"), dirs_exist_ok=True)
+        env = base_env(HOME=home)
+        del env["BERTH_CONFIG"]
+        self.assertEqual(berth("--tlsverify", "-H", tcp(), "ps", "-q", env=env).returncode, 0)
         # With -H and no port, --tlsverify picks docker's TLS port 2376 (nothing there: refused).
         r = berth("--tlsverify", "-H", "tcp://127.0.0.1", "ps", env=base_env(BERTH_CERT_PATH=folder),
                   check=False)
