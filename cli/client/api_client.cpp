@@ -154,15 +154,17 @@ std::string ApiClient::unreachable_message(const ConnectError* error) const {
   return "cannot reach berthd at " + address().original + ": is it running?";
 }
 
-std::unique_ptr<Connection> ApiClient::acquire() {
+std::unique_ptr<Connection> ApiClient::acquire(bool* reused) {
   {
     std::lock_guard lock(mu_);
     if (!idle_.empty()) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
+      *reused = true;
       return c;
     }
   }
+  *reused = false;
   return dialer_.dial();
 }
 
@@ -246,11 +248,13 @@ Response ApiClient::dispatch(const Request& req, bool hijack) {
   head += "\r\n";
 
   // Pooled keep-alive connections may have been closed by the daemon meanwhile: retry once on a
-  // fresh connection when a reused one fails before any answer (never for streamed uploads,
-  // which cannot be replayed; those always get a fresh connection).
+  // fresh connection when a reused one fails before any answer. A fresh one failing is the
+  // answer (a second ssh login or TLS handshake would fail the same way). Streamed uploads,
+  // which cannot be replayed, and hijacks always get a fresh connection.
   for (int attempt = 0;; ++attempt) {
+    bool reused = false;
     std::unique_ptr<Connection> conn =
-        (req.upload || hijack || attempt > 0) ? dialer_.dial() : acquire();
+        (req.upload || hijack || attempt > 0) ? dialer_.dial() : acquire(&reused);
     try {
       if (req.upload) {
         conn->write_all(head);
@@ -269,10 +273,10 @@ Response ApiClient::dispatch(const Request& req, bool hijack) {
         conn->write_all(req.body ? head + *req.body : head);
       }
       return Response(this, std::move(conn), req.method == "HEAD");
-    } catch (const ConnectError& e) {
-      if (attempt > 0 || req.upload || hijack || e.self_explanatory()) throw;
+    } catch (const ConnectError&) {
+      if (!reused) throw;
     } catch (const boost::system::system_error& e) {
-      if (attempt > 0 || req.upload || hijack) throw ConnectError(e.what());
+      if (!reused) throw ConnectError(e.what());
     }
   }
 }

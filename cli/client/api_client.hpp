@@ -132,7 +132,8 @@ class ApiClient {
 
  private:
   void ping();
-  std::unique_ptr<Connection> acquire();
+  // An idle pooled connection (*reused = true) or a new one.
+  std::unique_ptr<Connection> acquire(bool* reused);
   Response dispatch(const Request& req, bool hijack);
   std::string target(const Request& req);
 
