@@ -41,3 +41,8 @@ trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# openssh-server is here for the tests' own throwaway sshd (tests/remote), never as a service: when
+# this script installed it, keep Debian's service from ever starting (its unit honours this file).
+if printf '%s\n' "${missing[@]}" | grep -qx openssh-server; then
+  touch /etc/ssh/sshd_not_to_be_run
+fi
