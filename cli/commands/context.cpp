@@ -63,21 +63,41 @@ void apply_docker_spec(const std::string& spec, CreateOptions& o) {
   }
 }
 
+void add_endpoint_flags(Command& cmd, CreateOptions& o) {
+  cmd.flags.add_string("description", 0, &o.description, "Description of the context");
+  cmd.flags.add_list("docker", 0, &o.docker,
+                     "set the docker endpoint (host=ADDRESS,ca=FILE,cert=FILE,key=FILE,"
+                     "skip-tls-verify=BOOL)",
+                     "stringToString");
+  cmd.flags.add_string("host", 0, &o.host,
+                       "Daemon address: unix:///path, tcp://host:port or ssh://[user@]host[:port][/socket]");
+  cmd.flags.add_string("tlscacert", 0, &o.ca, "CA that signed the daemon's certificate (copied)");
+  cmd.flags.add_string("tlscert", 0, &o.cert, "Client certificate (copied)");
+  cmd.flags.add_string("tlskey", 0, &o.key, "Client key (copied, 0600)");
+  cmd.flags.add_bool("skip-tls-verify", 0, &o.skip_tls_verify,
+                     "Use TLS without checking the daemon's certificate");
+}
+
+// The endpoint the options describe: its address checked, its TLS files read.
+std::pair<ContextMeta, ContextTls> endpoint_from(const CreateOptions& opts, const std::string& name) {
+  if ((opts.cert.empty()) != (opts.key.empty()))
+    throw StatusError("a client certificate needs both cert and key", 1);
+  ContextTls tls;
+  if (!opts.ca.empty()) tls.ca = read_pem(opts.ca, "CA certificate");
+  if (!opts.cert.empty()) tls.cert = read_pem(opts.cert, "client certificate");
+  if (!opts.key.empty()) tls.key = read_pem(opts.key, "client key");
+  Address address = Address::parse(opts.host, !tls.empty() || opts.skip_tls_verify);
+  if (address.kind != Address::Kind::kTcp && (!tls.empty() || opts.skip_tls_verify))
+    throw StatusError("TLS material applies to tcp:// addresses only, not " + opts.host, 1);
+  return {ContextMeta{.name = name, .description = opts.description, .host = opts.host,
+                      .skip_tls_verify = opts.skip_tls_verify},
+          tls};
+}
+
 std::unique_ptr<Command> make_context_create() {
   auto o = std::make_shared<CreateOptions>();
   auto cmd = make_command("create", "[OPTIONS] CONTEXT", "Create a context");
-  cmd->flags.add_string("description", 0, &o->description, "Description of the context");
-  cmd->flags.add_list("docker", 0, &o->docker,
-                      "set the docker endpoint (host=ADDRESS,ca=FILE,cert=FILE,key=FILE,"
-                      "skip-tls-verify=BOOL)",
-                      "stringToString");
-  cmd->flags.add_string("host", 0, &o->host,
-                        "Daemon address: unix:///path, tcp://host:port or ssh://[user@]host[:port][/socket]");
-  cmd->flags.add_string("tlscacert", 0, &o->ca, "CA that signed the daemon's certificate (copied)");
-  cmd->flags.add_string("tlscert", 0, &o->cert, "Client certificate (copied)");
-  cmd->flags.add_string("tlskey", 0, &o->key, "Client key (copied, 0600)");
-  cmd->flags.add_bool("skip-tls-verify", 0, &o->skip_tls_verify,
-                      "Use TLS without checking the daemon's certificate");
+  add_endpoint_flags(*cmd, *o);
   cmd->exact_args(1);
   cmd->run = [o](Context& ctx, const Args& args) {
     CreateOptions opts = *o;
@@ -90,20 +110,55 @@ std::unique_ptr<Command> make_context_create() {
       throw StatusError("berth context create needs the daemon's address: --host ADDRESS or "
                         "--docker host=ADDRESS[,ca=FILE,cert=FILE,key=FILE]",
                         1);
-    if ((opts.cert.empty()) != (opts.key.empty()))
-      throw StatusError("a client certificate needs both cert and key", 1);
-    ContextTls tls;
-    if (!opts.ca.empty()) tls.ca = read_pem(opts.ca, "CA certificate");
-    if (!opts.cert.empty()) tls.cert = read_pem(opts.cert, "client certificate");
-    if (!opts.key.empty()) tls.key = read_pem(opts.key, "client key");
-    Address address = Address::parse(opts.host, !tls.empty() || opts.skip_tls_verify);
-    if (address.kind != Address::Kind::kTcp && (!tls.empty() || opts.skip_tls_verify))
-      throw StatusError("TLS material applies to tcp:// addresses only, not " + opts.host, 1);
-    store.save(ContextMeta{.name = name, .description = opts.description, .host = opts.host,
-                           .skip_tls_verify = opts.skip_tls_verify},
-               tls);
+    auto [meta, tls] = endpoint_from(opts, name);
+    store.save(meta, tls);
     std::cout << name << "\n";
     std::cerr << "Successfully created context \"" << name << "\"\n";
+    return 0;
+  };
+  return cmd;
+}
+
+// --docker replaces the endpoint and its TLS material, as in docker; --host, --tls* and
+// --skip-tls-verify change only what they name; --description alone keeps the endpoint.
+std::unique_ptr<Command> make_context_update() {
+  auto o = std::make_shared<CreateOptions>();
+  auto cmd = make_command("update", "[OPTIONS] CONTEXT", "Update a context");
+  add_endpoint_flags(*cmd, *o);
+  cmd->exact_args(1);
+  cmd->run = [o, c = cmd.get()](Context& ctx, const Args& args) {
+    const std::string& name = args[0];
+    ContextStore store = ctx.store();
+    auto old = store.get(name);
+    if (!old) throw StatusError("context \"" + name + "\" does not exist", 1);
+    CreateOptions opts = *o;
+    for (const auto& spec : o->docker) apply_docker_spec(spec, opts);
+    if (!c->flags.changed("description") && opts.description.empty()) opts.description = old->description;
+    if (!o->docker.empty()) {
+      if (opts.host.empty()) opts.host = old->host;
+      auto [meta, tls] = endpoint_from(opts, name);
+      store.save(meta, tls);
+    } else {
+      ContextMeta meta = *old;
+      meta.description = opts.description;
+      if (!opts.host.empty()) meta.host = opts.host;
+      if (c->flags.changed("skip-tls-verify")) meta.skip_tls_verify = opts.skip_tls_verify;
+      ContextTls tls;
+      for (const auto& [file, path] : store.tls_files(name))
+        (file == "ca.pem" ? tls.ca : file == "cert.pem" ? tls.cert : tls.key) =
+            read_file_if_exists(path).value_or("");
+      if (!opts.ca.empty()) tls.ca = read_pem(opts.ca, "CA certificate");
+      if (!opts.cert.empty()) tls.cert = read_pem(opts.cert, "client certificate");
+      if (!opts.key.empty()) tls.key = read_pem(opts.key, "client key");
+      if (tls.cert.empty() != tls.key.empty())
+        throw StatusError("a client certificate needs both cert and key", 1);
+      Address address = Address::parse(meta.host, !tls.empty() || meta.skip_tls_verify);
+      if (address.kind != Address::Kind::kTcp && (!tls.empty() || meta.skip_tls_verify))
+        throw StatusError("TLS material applies to tcp:// addresses only, not " + meta.host, 1);
+      store.save(meta, tls);
+    }
+    std::cout << name << "\n";
+    std::cerr << "Successfully updated context \"" << name << "\"\n";
     return 0;
   };
   return cmd;
@@ -334,6 +389,7 @@ void register_context_commands(Command& root) {
   c.add(make_context_ls());
   c.add(make_context_rm());
   c.add(make_context_show());
+  c.add(make_context_update());
   c.add(make_context_use());
 }
 

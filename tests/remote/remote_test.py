@@ -329,6 +329,24 @@ class Contexts(unittest.TestCase):
         self.assertNotIn("tls-ctx", berth("context", "ls", "-q", env=self.env).stdout)
         self.assertNotEqual(berth("context", "rm", "default", env=self.env, check=False).returncode, 0)
 
+    def test_update(self):
+        self.assertNotEqual(self.works("--context", "dead").returncode, 0)
+        berth("context", "update", "dead", "--host", D.host, env=self.env)
+        self.assertEqual(self.works("--context", "dead").stdout, "1.41\n")
+        berth("context", "update", "dead", "--description", "alive now", env=self.env)
+        out = berth("context", "inspect", "dead", "-f", "{{.Metadata.Description}} {{.Endpoints.docker.Host}}",
+                    env=self.env).stdout
+        self.assertEqual(out, f"alive now {D.host}\n")
+        # Only the client certificate changes; the CA and the address stay.
+        berth("context", "update", "tls-ctx", "--tlscert", cert("other-cert.pem"), "--tlskey",
+              cert("other-key.pem"), env=self.env)
+        r = self.works("--context", "tls-ctx")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("refused the client certificate", r.stderr)
+        berth("context", "update", "tls-ctx", "--tlscert", cert("cert.pem"), "--tlskey", cert("key.pem"),
+              env=self.env)
+        self.assertEqual(self.works("--context", "tls-ctx").stdout, "1.41\n")
+
     def test_export_import(self):
         archive = os.path.join(self.config, "tls.berthcontext")
         berth("context", "export", "tls-ctx", archive, env=self.env)
