@@ -28,8 +28,8 @@ struct EndpointSources {
 
 struct EndpointChoice {
   std::string context = "default";  // "default" or a stored context
-  std::string host;                  // for "default": the address ("" = the local socket)
-  std::string decided_by;            // "-H", "BERTH_HOST", "--context", ... (for -D and tests)
+  std::string host;                 // for "default": the address ("" = the local socket)
+  std::string decided_by;           // "-H", "BERTH_HOST", "--context", ... (for -D and tests)
 };
 
 // Throws StatusError when -H and --context are both given.

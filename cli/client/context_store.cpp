@@ -145,7 +145,8 @@ void ContextStore::remove(const std::string& name) {
   fs::remove_all(meta_dir(name), ec);
   if (ec) throw std::runtime_error("cannot remove context \"" + name + "\": " + ec.message());
   fs::remove_all(tls_dir(name), ec);
-  if (ec) throw std::runtime_error("cannot remove TLS material of \"" + name + "\": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot remove TLS material of \"" + name + "\": " + ec.message());
 }
 
 std::map<std::string, fs::path> ContextStore::tls_files(const std::string& name) const {
@@ -291,7 +292,8 @@ void ContextStore::import_tar(const std::string& name, const std::string& data) 
     std::string body;
     char buf[8192];
     la_ssize_t n;
-    while ((n = archive_read_data(a, buf, sizeof buf)) > 0) body.append(buf, static_cast<size_t>(n));
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+      body.append(buf, static_cast<size_t>(n));
     if (path == "meta.json") {
       meta = decode_meta(body, "the archive's meta.json");
     } else if (path == std::string("tls/") + kEndpoint + "/ca.pem") {

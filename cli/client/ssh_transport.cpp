@@ -80,7 +80,8 @@ class SshProcess : public ConnectionCompanion {
     int status = 0;
     pid_t r = ::waitpid(pid_, &status, timeout == 0 ? WNOHANG : 0);
     if (r == pid_ || (r < 0 && errno == ECHILD)) {
-      if (r == pid_) exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (r == pid_)
+        exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       pid_ = -1;
       return true;
     }

@@ -113,7 +113,8 @@ void relay(Connection& remote, int local, int stop) {
 class TlsRelay : public ConnectionCompanion {
  public:
   TlsRelay(std::unique_ptr<Connection> remote, int local) {
-    if (::pipe2(stop_, O_CLOEXEC) != 0) throw ConnectError(std::string("pipe: ") + std::strerror(errno));
+    if (::pipe2(stop_, O_CLOEXEC) != 0)
+      throw ConnectError(std::string("pipe: ") + std::strerror(errno));
     thread_ = std::thread([this, remote = std::move(remote), local]() mutable {
       relay(*remote, local, stop_[0]);
       remote->close();

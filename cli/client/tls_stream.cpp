@@ -45,13 +45,15 @@ int ex_index() {
 
 bool is_ip(const std::string& host) {
   unsigned char buf[16];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 // Where the user fixes a file: the flags (and BERTH_CERT_PATH), or the context that stores it.
 std::string where_to_fix(const TlsConfig& c, const std::string& flags, const std::string& files) {
   if (c.origin == "flags") return flags + " (or " + files + " in BERTH_CERT_PATH)";
-  return "the " + files + " stored in " + c.origin + " (berth context inspect; recreate it to change them)";
+  return "the " + files + " stored in " + c.origin +
+         " (berth context inspect; recreate it to change them)";
 }
 
 std::string ca_hint(const TlsConfig& c) {
@@ -66,7 +68,8 @@ std::string ca_hint(const TlsConfig& c) {
 
 TlsClientContext::TlsClientContext(const TlsConfig& config) : config_(config) {
   ctx_ = SSL_CTX_new(TLS_client_method());
-  if (ctx_ == nullptr) throw ConnectError("TLS: cannot create a context: " + openssl_errors(), true);
+  if (ctx_ == nullptr)
+    throw ConnectError("TLS: cannot create a context: " + openssl_errors(), true);
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);  // Go's (and docker's) floor
   SSL_CTX_set_ex_data(ctx_, ex_index(), this);
   auto fail = [&](const std::string& message) {
@@ -78,8 +81,8 @@ TlsClientContext::TlsClientContext(const TlsConfig& config) : config_(config) {
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
     if (!config_.ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(ctx_, config_.ca_file.c_str(), nullptr) != 1)
-        fail(file_error("CA certificate", config_.ca_file) +
-             "; fix " + where_to_fix(config_, "--tlscacert", "ca.pem"));
+        fail(file_error("CA certificate", config_.ca_file) + "; fix " +
+             where_to_fix(config_, "--tlscacert", "ca.pem"));
     } else if (SSL_CTX_set_default_verify_paths(ctx_) != 1) {
       fail("TLS: cannot load the system's trusted CAs: " + openssl_errors());
     }
@@ -112,7 +115,8 @@ TlsClientContext::~TlsClientContext() {
 }
 
 int TlsClientContext::on_new_session(SSL* ssl, SSL_SESSION* session) {
-  auto* self = static_cast<TlsClientContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index()));
+  auto* self =
+      static_cast<TlsClientContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index()));
   if (self == nullptr) return 0;
   std::lock_guard lock(self->mu_);
   if (self->session_) SSL_SESSION_free(self->session_);
@@ -150,8 +154,8 @@ void TlsClientContext::count_handshake(bool resumed) {
 // ---------------------------------------------------------------------------------------------
 // TlsStream
 
-TlsStream::TlsStream(int fd, TlsClientContext& ctx, const std::string& host, const std::string& address,
-                     bool resume)
+TlsStream::TlsStream(int fd, TlsClientContext& ctx, const std::string& host,
+                     const std::string& address, bool resume)
     : fd_(fd), ctx_(ctx), address_(address) {
   const TlsConfig& c = ctx.config();
   ssl_ = SSL_new(ctx.get());
@@ -177,29 +181,33 @@ TlsStream::TlsStream(int fd, TlsClientContext& ctx, const std::string& host, con
     long verify = SSL_get_verify_result(ssl_);
     std::string message;
     if (c.verify && verify != X509_V_OK) {
-      message = "TLS: the daemon at " + address_ + " presented a certificate berth does not trust: " +
+      message = "TLS: the daemon at " + address_ +
+                " presented a certificate berth does not trust: " +
                 X509_verify_cert_error_string(verify) + ". It must be issued for \"" + host +
-                "\" and signed by " + ca_hint(c) + "; check " + where_to_fix(c, "--tlscacert", "ca.pem") +
-                ".";
+                "\" and signed by " + ca_hint(c) + "; check " +
+                where_to_fix(c, "--tlscacert", "ca.pem") + ".";
     } else if (reason.find("wrong version number") != std::string::npos ||
                reason.find("packet length too long") != std::string::npos) {
       message = "TLS: " + address_ + " does not speak TLS (" + reason +
                 "); it looks like a plain-HTTP endpoint: drop --tls/--tlsverify, or use the "
                 "daemon's TLS port.";
-    } else if (reason == "unknown TLS error" || reason.find("unexpected eof") != std::string::npos) {
+    } else if (reason == "unknown TLS error" ||
+               reason.find("unexpected eof") != std::string::npos) {
       message = "TLS: the daemon at " + address_ + " closed the connection during the handshake" +
-                (c.cert_file.empty() ? " (no client certificate was sent: it may require one, see " +
-                                           where_to_fix(c, "--tlscert and --tlskey", "cert.pem and key.pem") + ")"
-                                     : "") +
+                (c.cert_file.empty()
+                     ? " (no client certificate was sent: it may require one, see " +
+                           where_to_fix(c, "--tlscert and --tlskey", "cert.pem and key.pem") + ")"
+                     : "") +
                 ".";
     } else {
       message = "TLS handshake with " + address_ + " failed: " + reason;
       if (reason.find("alert") != std::string::npos)
-        message += ". The daemon refused this client" +
-                   std::string(c.cert_file.empty()
-                                   ? ": no client certificate was sent; give one with " +
-                                         where_to_fix(c, "--tlscert and --tlskey", "cert.pem and key.pem")
-                                   : ": is " + c.cert_file + " signed by the daemon's CA and valid?");
+        message +=
+            ". The daemon refused this client" +
+            std::string(c.cert_file.empty()
+                            ? ": no client certificate was sent; give one with " +
+                                  where_to_fix(c, "--tlscert and --tlskey", "cert.pem and key.pem")
+                            : ": is " + c.cert_file + " signed by the daemon's CA and valid?");
     }
     close();
     throw ConnectError(message, true);

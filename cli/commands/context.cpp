@@ -43,7 +43,8 @@ void apply_docker_spec(const std::string& spec, CreateOptions& o) {
     bool found = false;
     auto [k, v] = split_once(field, '=', &found);
     std::string key = to_lower(trim(k));
-    if (!found) throw StatusError("invalid --docker field \"" + field + "\": expected key=value", 1);
+    if (!found)
+      throw StatusError("invalid --docker field \"" + field + "\": expected key=value", 1);
     if (key == "host")
       o.host = v;
     else if (key == "ca")
@@ -69,8 +70,9 @@ void add_endpoint_flags(Command& cmd, CreateOptions& o) {
                      "set the docker endpoint (host=ADDRESS,ca=FILE,cert=FILE,key=FILE,"
                      "skip-tls-verify=BOOL)",
                      "stringToString");
-  cmd.flags.add_string("host", 0, &o.host,
-                       "Daemon address: unix:///path, tcp://host:port or ssh://[user@]host[:port][/socket]");
+  cmd.flags.add_string(
+      "host", 0, &o.host,
+      "Daemon address: unix:///path, tcp://host:port or ssh://[user@]host[:port][/socket]");
   cmd.flags.add_string("tlscacert", 0, &o.ca, "CA that signed the daemon's certificate (copied)");
   cmd.flags.add_string("tlscert", 0, &o.cert, "Client certificate (copied)");
   cmd.flags.add_string("tlskey", 0, &o.key, "Client key (copied, 0600)");
@@ -79,7 +81,8 @@ void add_endpoint_flags(Command& cmd, CreateOptions& o) {
 }
 
 // The endpoint the options describe: its address checked, its TLS files read.
-std::pair<ContextMeta, ContextTls> endpoint_from(const CreateOptions& opts, const std::string& name) {
+std::pair<ContextMeta, ContextTls> endpoint_from(const CreateOptions& opts,
+                                                 const std::string& name) {
   if ((opts.cert.empty()) != (opts.key.empty()))
     throw StatusError("a client certificate needs both cert and key", 1);
   ContextTls tls;
@@ -89,7 +92,9 @@ std::pair<ContextMeta, ContextTls> endpoint_from(const CreateOptions& opts, cons
   Address address = Address::parse(opts.host, !tls.empty() || opts.skip_tls_verify);
   if (address.kind != Address::Kind::kTcp && (!tls.empty() || opts.skip_tls_verify))
     throw StatusError("TLS material applies to tcp:// addresses only, not " + opts.host, 1);
-  return {ContextMeta{.name = name, .description = opts.description, .host = opts.host,
+  return {ContextMeta{.name = name,
+                      .description = opts.description,
+                      .host = opts.host,
                       .skip_tls_verify = opts.skip_tls_verify},
           tls};
 }
@@ -107,9 +112,10 @@ std::unique_ptr<Command> make_context_create() {
     ContextStore store = ctx.store();
     if (store.get(name)) throw StatusError("context \"" + name + "\" already exists", 1);
     if (opts.host.empty())
-      throw StatusError("berth context create needs the daemon's address: --host ADDRESS or "
-                        "--docker host=ADDRESS[,ca=FILE,cert=FILE,key=FILE]",
-                        1);
+      throw StatusError(
+          "berth context create needs the daemon's address: --host ADDRESS or "
+          "--docker host=ADDRESS[,ca=FILE,cert=FILE,key=FILE]",
+          1);
     auto [meta, tls] = endpoint_from(opts, name);
     store.save(meta, tls);
     std::cout << name << "\n";
@@ -133,7 +139,8 @@ std::unique_ptr<Command> make_context_update() {
     if (!old) throw StatusError("context \"" + name + "\" does not exist", 1);
     CreateOptions opts = *o;
     for (const auto& spec : o->docker) apply_docker_spec(spec, opts);
-    if (!c->flags.changed("description") && opts.description.empty()) opts.description = old->description;
+    if (!c->flags.changed("description") && opts.description.empty())
+      opts.description = old->description;
     if (!o->docker.empty()) {
       if (opts.host.empty()) opts.host = old->host;
       auto [meta, tls] = endpoint_from(opts, name);
@@ -145,8 +152,9 @@ std::unique_ptr<Command> make_context_update() {
       if (c->flags.changed("skip-tls-verify")) meta.skip_tls_verify = opts.skip_tls_verify;
       ContextTls tls;
       for (const auto& [file, path] : store.tls_files(name))
-        (file == "ca.pem" ? tls.ca : file == "cert.pem" ? tls.cert : tls.key) =
-            read_file_if_exists(path).value_or("");
+        (file == "ca.pem"     ? tls.ca
+         : file == "cert.pem" ? tls.cert
+                              : tls.key) = read_file_if_exists(path).value_or("");
       if (!opts.ca.empty()) tls.ca = read_pem(opts.ca, "CA certificate");
       if (!opts.cert.empty()) tls.cert = read_pem(opts.cert, "client certificate");
       if (!opts.key.empty()) tls.key = read_pem(opts.key, "client key");
@@ -173,12 +181,13 @@ std::unique_ptr<Command> make_context_ls() {
   auto o = std::make_shared<LsOptions>();
   auto cmd = make_command("ls", "[OPTIONS]", "List contexts");
   cmd->aliases = {"list"};
-  cmd->flags.add_string("format", 0, &o->format,
-                        "Format output using a custom template:\n'table':            Print output in "
-                        "table format with column headers (default)\n'table TEMPLATE':   Print "
-                        "output in table format using the given Go template\n'json':             "
-                        "Print in JSON format\n'TEMPLATE':         Print output using the given Go "
-                        "template.");
+  cmd->flags.add_string(
+      "format", 0, &o->format,
+      "Format output using a custom template:\n'table':            Print output in "
+      "table format with column headers (default)\n'table TEMPLATE':   Print "
+      "output in table format using the given Go template\n'json':             "
+      "Print in JSON format\n'TEMPLATE':         Print output using the given Go "
+      "template.");
   cmd->flags.add_bool("quiet", 'q', &o->quiet, "Only show context names");
   cmd->exact_args(0);
   cmd->run = [o](Context& ctx, const Args&) {
@@ -191,11 +200,12 @@ std::unique_ptr<Command> make_context_ls() {
     } catch (const std::exception& e) {
       default_host = e.what();
     }
-    rows.push_back(sorted_object(json::object{{"Name", "default"},
-                                              {"Description", "Current BERTH_HOST based configuration"},
-                                              {"DockerEndpoint", default_host},
-                                              {"Current", current == "default"},
-                                              {"Error", ""}}));
+    rows.push_back(
+        sorted_object(json::object{{"Name", "default"},
+                                   {"Description", "Current BERTH_HOST based configuration"},
+                                   {"DockerEndpoint", default_host},
+                                   {"Current", current == "default"},
+                                   {"Error", ""}}));
     for (const auto& m : store.list()) {
       std::string error;
       try {
@@ -209,11 +219,12 @@ std::unique_ptr<Command> make_context_ls() {
                                                 {"Current", current == m.name},
                                                 {"Error", error}}));
     }
-    std::string format = o->format.empty() || o->format == "table"
-                             ? (o->quiet ? "{{.Name}}"
-                                         : "table {{.Name}}{{if .Current}} *{{end}}\t{{.Description}}"
-                                           "\t{{.DockerEndpoint}}\t{{.Error}}")
-                             : o->format;
+    std::string format =
+        o->format.empty() || o->format == "table"
+            ? (o->quiet ? "{{.Name}}"
+                        : "table {{.Name}}{{if .Current}} *{{end}}\t{{.Description}}"
+                          "\t{{.DockerEndpoint}}\t{{.Error}}")
+            : o->format;
     std::cout << render_rows(format, rows,
                              json::object{{"Name", "NAME"},
                                           {"Description", "DESCRIPTION"},
@@ -237,9 +248,11 @@ std::unique_ptr<Command> make_context_use() {
     std::cout << name << "\n";
     std::cerr << "Current context is now \"" << name << "\"\n";
     if (const char* h = std::getenv("BERTH_HOST"); h && *h && name != "default")
-      std::cerr << "Warning: BERTH_HOST environment variable overrides the active context. To use \""
-                << name << "\", either set the global --context flag, or unset BERTH_HOST "
-                           "environment variable.\n";
+      std::cerr
+          << "Warning: BERTH_HOST environment variable overrides the active context. To use \""
+          << name
+          << "\", either set the global --context flag, or unset BERTH_HOST "
+             "environment variable.\n";
     return 0;
   };
   return cmd;
@@ -259,12 +272,14 @@ json::object inspect_context(Context& ctx, const ContextStore& store, const std:
   json::object o;
   if (name == "default") {
     Endpoint ep = default_endpoint(ctx.options(), store);
-    o = json::object{{"Name", "default"},
-                     {"Metadata", json::object{}},
-                     {"Endpoints", json::object{{"docker", json::object{{"Host", ep.address.original},
-                                                                        {"SkipTLSVerify", ep.tls.enabled && !ep.tls.verify}}}}},
-                     {"TLSMaterial", json::object{}},
-                     {"Storage", json::object{{"MetadataPath", "<IN MEMORY>"}, {"TLSPath", "<IN MEMORY>"}}}};
+    o = json::object{
+        {"Name", "default"},
+        {"Metadata", json::object{}},
+        {"Endpoints", json::object{{"docker", json::object{{"Host", ep.address.original},
+                                                           {"SkipTLSVerify",
+                                                            ep.tls.enabled && !ep.tls.verify}}}}},
+        {"TLSMaterial", json::object{}},
+        {"Storage", json::object{{"MetadataPath", "<IN MEMORY>"}, {"TLSPath", "<IN MEMORY>"}}}};
     return o;
   }
   auto m = store.get(name);
@@ -275,13 +290,14 @@ json::object inspect_context(Context& ctx, const ContextStore& store, const std:
   if (!m->description.empty()) metadata["Description"] = m->description;
   json::object tls_material;
   if (!files.empty()) tls_material["docker"] = std::move(files);
-  o = json::object{{"Name", m->name},
-                   {"Metadata", std::move(metadata)},
-                   {"Endpoints", json::object{{"docker", json::object{{"Host", m->host},
-                                                                      {"SkipTLSVerify", m->skip_tls_verify}}}}},
-                   {"TLSMaterial", std::move(tls_material)},
-                   {"Storage", json::object{{"MetadataPath", store.meta_dir(name).string()},
-                                            {"TLSPath", store.tls_dir(name).string()}}}};
+  o = json::object{
+      {"Name", m->name},
+      {"Metadata", std::move(metadata)},
+      {"Endpoints", json::object{{"docker", json::object{{"Host", m->host},
+                                                         {"SkipTLSVerify", m->skip_tls_verify}}}}},
+      {"TLSMaterial", std::move(tls_material)},
+      {"Storage", json::object{{"MetadataPath", store.meta_dir(name).string()},
+                               {"TLSPath", store.tls_dir(name).string()}}}};
   return o;
 }
 
@@ -355,8 +371,7 @@ std::unique_ptr<Command> make_context_export() {
 }
 
 std::unique_ptr<Command> make_context_import() {
-  auto cmd = make_command("import", "CONTEXT FILE|-",
-                          "Import a context from a tar or zip file");
+  auto cmd = make_command("import", "CONTEXT FILE|-", "Import a context from a tar or zip file");
   cmd->short_help = "Import a context from a tar file";
   cmd->exact_args(2);
   cmd->run = [](Context& ctx, const Args& args) {

@@ -80,9 +80,9 @@ std::unique_ptr<Command> make_dial_stdio() {
     try {
       conn = dialer.dial();
     } catch (const ConnectError& e) {
-      throw StatusError(e.self_explanatory() ? e.what()
-                                             : "cannot reach berthd at " + ep.address.original +
-                                                   ": " + e.what(),
+      throw StatusError(e.self_explanatory()
+                            ? e.what()
+                            : "cannot reach berthd at " + ep.address.original + ": " + e.what(),
                         1);
     }
     if (conn->is_tls()) conn = relay_hijacked_tls(std::move(conn));

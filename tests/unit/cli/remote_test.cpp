@@ -41,21 +41,26 @@ TEST(EndpointChoice, HostFlagAndContextFlagConflict) {
 }
 
 TEST(EndpointChoice, ContextFlagWinsOverEverythingButHostFlag) {
-  auto c = choose_endpoint({.host_env = "tcp://env:1", .context_flag = "prod", .context_env = "staging",
+  auto c = choose_endpoint({.host_env = "tcp://env:1",
+                            .context_flag = "prod",
+                            .context_env = "staging",
                             .current_context = "dev"});
   EXPECT_EQ(c.context, "prod");
   EXPECT_EQ(c.decided_by, "--context");
 }
 
 TEST(EndpointChoice, HostFlagWinsOverEnvironmentAndCurrentContext) {
-  auto c = choose_endpoint({.host_flag = "tcp://flag:1", .host_env = "tcp://env:1", .context_env = "staging",
+  auto c = choose_endpoint({.host_flag = "tcp://flag:1",
+                            .host_env = "tcp://env:1",
+                            .context_env = "staging",
                             .current_context = "dev"});
   EXPECT_EQ(c.context, "default");
   EXPECT_EQ(c.host, "tcp://flag:1");
 }
 
 TEST(EndpointChoice, HostEnvironmentWinsOverContextEnvironment) {
-  auto c = choose_endpoint({.host_env = "tcp://env:1", .context_env = "staging", .current_context = "dev"});
+  auto c = choose_endpoint(
+      {.host_env = "tcp://env:1", .context_env = "staging", .current_context = "dev"});
   EXPECT_EQ(c.context, "default");
   EXPECT_EQ(c.host, "tcp://env:1");
   EXPECT_EQ(c.decided_by, "BERTH_HOST");
@@ -80,7 +85,8 @@ auto exists_in(std::set<std::string> files) {
 }
 
 TEST(TlsFromFlags, OffByDefault) {
-  auto c = tls_from_flags({}, "", "/certs", exists_in({"/certs/ca.pem", "/certs/cert.pem", "/certs/key.pem"}));
+  auto c = tls_from_flags({}, "", "/certs",
+                          exists_in({"/certs/ca.pem", "/certs/cert.pem", "/certs/key.pem"}));
   EXPECT_FALSE(c.enabled);
   EXPECT_FALSE(c.verify);
 }
@@ -106,7 +112,8 @@ TEST(TlsFromFlags, EnvironmentTurnsVerificationOnWithAnyValue) {
 }
 
 TEST(TlsFromFlags, TlsverifyFalseStillMeansTlsWithoutVerification) {
-  auto c = tls_from_flags({.tlsverify = false, .tlsverify_given = true}, "1", "/certs", exists_in({}));
+  auto c =
+      tls_from_flags({.tlsverify = false, .tlsverify_given = true}, "1", "/certs", exists_in({}));
   EXPECT_TRUE(c.enabled);
   EXPECT_FALSE(c.verify);
   EXPECT_EQ(c.ca_file, "");
@@ -118,14 +125,15 @@ TEST(TlsFromFlags, MissingDefaultClientCertIsNotSentButExplicitOneIsKept) {
   EXPECT_FALSE(c.verify);
   EXPECT_EQ(c.cert_file, "");
   EXPECT_EQ(c.key_file, "");
-  auto d = tls_from_flags({.tls = true, .cert = "/x/c.pem", .key = "/x/k.pem"}, "", "/certs", exists_in({}));
+  auto d = tls_from_flags({.tls = true, .cert = "/x/c.pem", .key = "/x/k.pem"}, "", "/certs",
+                          exists_in({}));
   EXPECT_EQ(d.cert_file, "/x/c.pem");
   EXPECT_EQ(d.key_file, "/x/k.pem");
 }
 
 TEST(TlsFromFlags, ExplicitCaWins) {
-  auto c = tls_from_flags({.tlsverify = true, .tlsverify_given = true, .cacert = "/other/ca.pem"}, "",
-                          "/certs", exists_in({}));
+  auto c = tls_from_flags({.tlsverify = true, .tlsverify_given = true, .cacert = "/other/ca.pem"},
+                          "", "/certs", exists_in({}));
   EXPECT_EQ(c.ca_file, "/other/ca.pem");
 }
 
@@ -182,8 +190,9 @@ TEST(ClearText, RefusalSaysWhyAndHowToFix) {
 
 TEST(Ssh, CommandLineIsDockers) {
   auto argv = ssh_command(Address::parse("ssh://bob@h:2200"));
-  std::vector<std::string> want = {"ssh", "-o", "ConnectTimeout=30", "-T", "-l", "bob", "-p", "2200",
-                                   "--", "h", "berth system dial-stdio"};
+  std::vector<std::string> want = {
+      "ssh", "-o", "ConnectTimeout=30",      "-T", "-l", "bob", "-p", "2200",
+      "--",  "h",  "berth system dial-stdio"};
   EXPECT_EQ(argv, want);
   auto argv2 = ssh_command(Address::parse("ssh://h/tmp/my sock's"));
   EXPECT_EQ(argv2.back(), "berth -H 'unix:///tmp/my sock'\\''s' system dial-stdio");
@@ -206,7 +215,7 @@ class ContextStoreTest : public ::testing::Test {
 };
 
 int mode_of(const fs::path& p) {
-  struct stat st{};
+  struct stat st {};
   ::stat(p.c_str(), &st);
   return st.st_mode & 07777;
 }
@@ -229,8 +238,9 @@ TEST_F(ContextStoreTest, LayoutIsDockersAndKeysArePrivate) {
   fs::path meta = dir_ / "contexts/meta" / id / "meta.json";
   ASSERT_TRUE(fs::exists(meta));
   auto text = read_file_if_exists(meta);
-  EXPECT_EQ(*text,
-            R"({"Name":"prod","Metadata":{"Description":"the cluster"},"Endpoints":{"docker":{"Host":"tcp://10.0.0.1:2376","SkipTLSVerify":false}}})");
+  EXPECT_EQ(
+      *text,
+      R"({"Name":"prod","Metadata":{"Description":"the cluster"},"Endpoints":{"docker":{"Host":"tcp://10.0.0.1:2376","SkipTLSVerify":false}}})");
   fs::path tls = dir_ / "contexts/tls" / id / "docker";
   EXPECT_EQ(*read_file_if_exists(tls / "key.pem"), "KEY");
   EXPECT_EQ(mode_of(tls / "key.pem"), 0600);
@@ -242,7 +252,8 @@ TEST_F(ContextStoreTest, LayoutIsDockersAndKeysArePrivate) {
 
 TEST_F(ContextStoreTest, KnownDockerDigest) {
   // docker names the folder digest.FromString(name).Encoded(): hex sha256 of the name.
-  EXPECT_EQ(context_dir_name("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(context_dir_name("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST_F(ContextStoreTest, TlsConfigFollowsDockersRules) {
@@ -287,7 +298,8 @@ TEST_F(ContextStoreTest, ListCurrentAndRemove) {
 
 TEST_F(ContextStoreTest, ExportImportRoundTrip) {
   ContextStore store(dir_);
-  store.save({.name = "src", .description = "d", .host = "tcp://h:2376"}, {.ca = "CA", .cert = "C", .key = "K"});
+  store.save({.name = "src", .description = "d", .host = "tcp://h:2376"},
+             {.ca = "CA", .cert = "C", .key = "K"});
   std::string tar = store.export_tar("src");
   // docker's archive: meta.json and tls/docker/<file>.
   EXPECT_NE(tar.find("meta.json"), std::string::npos);
@@ -300,7 +312,7 @@ TEST_F(ContextStoreTest, ExportImportRoundTrip) {
   EXPECT_EQ(m->description, "d");
   EXPECT_EQ(*read_file_if_exists(store.tls_dir("copy") / "docker/key.pem"), "K");
   EXPECT_EQ(mode_of(store.tls_dir("copy") / "docker/key.pem"), 0600);
-  EXPECT_THROW(store.import_tar("copy", tar), StatusError);      // exists
+  EXPECT_THROW(store.import_tar("copy", tar), StatusError);        // exists
   EXPECT_THROW(store.import_tar("x2", "not a tar"), StatusError);  // malformed
 }
 

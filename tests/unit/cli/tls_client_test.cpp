@@ -45,7 +45,8 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 // A certificate for `cn`, signed by `issuer` (self-signed when null), with extensions.
-KeyCert make_cert(const char* cn, const KeyCert* issuer, std::vector<std::pair<int, const char*>> exts) {
+KeyCert make_cert(const char* cn, const KeyCert* issuer,
+                  std::vector<std::pair<int, const char*>> exts) {
   static long serial = 1;
   KeyCert kc;
   kc.key = new_key();
@@ -56,7 +57,8 @@ KeyCert make_cert(const char* cn, const KeyCert* issuer, std::vector<std::pair<i
   X509_gmtime_adj(X509_getm_notAfter(kc.cert), 86400);
   X509_set_pubkey(kc.cert, kc.key);
   X509_NAME* name = X509_get_subject_name(kc.cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
   X509_set_issuer_name(kc.cert, issuer ? X509_get_subject_name(issuer->cert) : name);
   for (auto& [nid, value] : exts) add_ext(kc.cert, issuer ? issuer->cert : kc.cert, nid, value);
   X509_sign(kc.cert, issuer ? issuer->key : kc.key, EVP_sha256());
@@ -138,10 +140,12 @@ class TlsClientTest : public ::testing::Test {
     char tmpl[] = "/tmp/berth-tls-unit-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    KeyCert ca = make_cert("test-ca", nullptr, {{NID_basic_constraints, "critical,CA:TRUE"},
-                                                {NID_key_usage, "critical,keyCertSign"}});
-    KeyCert server = make_cert("127.0.0.1", &ca, {{NID_subject_alt_name, "IP:127.0.0.1"},
-                                                  {NID_ext_key_usage, "serverAuth"}});
+    KeyCert ca = make_cert(
+        "test-ca", nullptr,
+        {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"}});
+    KeyCert server =
+        make_cert("127.0.0.1", &ca,
+                  {{NID_subject_alt_name, "IP:127.0.0.1"}, {NID_ext_key_usage, "serverAuth"}});
     KeyCert client = make_cert("client", &ca, {{NID_ext_key_usage, "clientAuth"}});
     KeyCert other = make_cert("other-ca", nullptr, {{NID_basic_constraints, "critical,CA:TRUE"}});
     write_pem(dir_ / "ca.pem", ca.cert, nullptr);
@@ -260,7 +264,8 @@ TEST_F(TlsClientTest, MissingClientCertificateIsExplained) {
     throw conn->failure("reading", ec);
   } catch (const ConnectError& e) {
     EXPECT_TRUE(e.self_explanatory()) << e.what();
-    EXPECT_NE(std::string(e.what()).find("no client certificate was sent"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no client certificate was sent"), std::string::npos)
+        << e.what();
   }
 }
 
