@@ -120,7 +120,7 @@ std::unique_ptr<Command> build_root(GlobalOptions& g, bool& show_version) {
                          "Name of the context to use to connect to the daemon (overrides "
                          "BERTH_HOST env var and default context set with \"berth context use\")",
                          "string");
-  root->flags.add_string("host", 'H', &g.host, "Daemon socket to connect to", "list");
+  root->flags.add_list("host", 'H', &g.hosts, "Daemon socket to connect to", "list");
   root->flags.add_bool("tls", 0, &g.tls.tls, "Use TLS; implied by --tlsverify");
   root->flags.add_string("tlscacert", 0, &g.tls.cacert, "Trust certs signed only by this CA", "string")
       .default_text = "\"" + cert_dir + "/ca.pem\"";
@@ -167,6 +167,11 @@ int execute(const std::vector<std::string>& argv) {
     return 125;
   }
   g.tls.tlsverify_given = root->flags.changed("tlsverify");
+  if (g.hosts.size() > 1) {  // docker's rule: a list flag, one value
+    std::cerr << "Specify only one -H\n";
+    return 1;
+  }
+  if (!g.hosts.empty()) g.host = g.hosts.front();
   if (show_version) {
     std::cout << "Berth version " << BERTH_CLI_VERSION << "\n";
     return 0;

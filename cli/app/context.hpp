@@ -11,6 +11,7 @@
 namespace berth::cli {
 
 struct GlobalOptions {
+  std::vector<std::string> hosts;  // -H/--host as given (docker's list flag: one value allowed)
   std::string host;     // -H/--host; empty = not given (BERTH_HOST is read at resolution)
   std::string context;  // -c/--context; empty = not given (BERTH_CONTEXT likewise)
   std::string config;   // --config; empty = BERTH_CONFIG or ~/.berth
