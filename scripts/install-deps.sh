@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev hey wrk
   busybox-static btrfs-progs iproute2 iptables procps psmisc util-linux tar gzip curl openssl
   python3 python3-docker skopeo apache2-utils podman docker.io docker-registry
+  openssh-client openssh-server hyperfine
 )
 
 missing=()
@@ -41,3 +42,8 @@ trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# openssh-server is here for the tests' own throwaway sshd (tests/remote), never as a service: when
+# this script installed it, keep Debian's service from ever starting (its unit honours this file).
+if printf '%s\n' "${missing[@]}" | grep -qx openssh-server; then
+  touch /etc/ssh/sshd_not_to_be_run
+fi

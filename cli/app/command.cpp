@@ -9,6 +9,7 @@
 #include "cli/app/errors.hpp"
 #include "cli/client/api_client.hpp"
 #include "cli/commands/registry.hpp"
+#include "cli/util/files.hpp"
 
 namespace berth::cli {
 
@@ -107,7 +108,27 @@ namespace {
 std::unique_ptr<Command> build_root(GlobalOptions& g, bool& show_version) {
   auto root = make_command("berth", "[OPTIONS] COMMAND", "A self-sufficient runtime for containers");
   root->interspersed = false;
-  root->flags.add_string("host", 'H', &g.host, "Daemon socket to connect to", "string");
+  // Shown as defaults in the help, as docker does; resolved for real after parsing.
+  std::string cert_dir = std::getenv("BERTH_CERT_PATH") && *std::getenv("BERTH_CERT_PATH")
+                             ? std::getenv("BERTH_CERT_PATH")
+                             : config_dir("", std::getenv("BERTH_CONFIG") ? std::getenv("BERTH_CONFIG") : "",
+                                          home_dir());
+  root->flags.add_string("config", 0, &g.config, "Location of client config files", "string")
+      .default_text = "\"" + config_dir("", std::getenv("BERTH_CONFIG") ? std::getenv("BERTH_CONFIG") : "",
+                                         home_dir()) + "\"";
+  root->flags.add_string("context", 'c', &g.context,
+                         "Name of the context to use to connect to the daemon (overrides "
+                         "BERTH_HOST env var and default context set with \"berth context use\")",
+                         "string");
+  root->flags.add_list("host", 'H', &g.hosts, "Daemon socket to connect to", "list");
+  root->flags.add_bool("tls", 0, &g.tls.tls, "Use TLS; implied by --tlsverify");
+  root->flags.add_string("tlscacert", 0, &g.tls.cacert, "Trust certs signed only by this CA", "string")
+      .default_text = "\"" + cert_dir + "/ca.pem\"";
+  root->flags.add_string("tlscert", 0, &g.tls.cert, "Path to TLS certificate file", "string")
+      .default_text = "\"" + cert_dir + "/cert.pem\"";
+  root->flags.add_string("tlskey", 0, &g.tls.key, "Path to TLS key file", "string")
+      .default_text = "\"" + cert_dir + "/key.pem\"";
+  root->flags.add_bool("tlsverify", 0, &g.tls.tlsverify, "Use TLS and verify the remote");
   root->flags.add_bool("debug", 'D', &g.debug, "Enable debug mode");
   root->flags.add_string("log-level", 'l', &g.log_level,
                          "Set the logging level (\"debug\", \"info\", \"warn\", \"error\", "
@@ -119,6 +140,7 @@ std::unique_ptr<Command> build_root(GlobalOptions& g, bool& show_version) {
   register_container_commands(*root);
   register_volume_commands(*root);
   register_network_commands(*root);
+  register_context_commands(*root);
   return root;
 }
 
@@ -132,7 +154,6 @@ void add_help_flags(Command& c, bool* help) {
 
 int execute(const std::vector<std::string>& argv) {
   GlobalOptions g;
-  if (const char* env = std::getenv("BERTH_HOST"); env && *env) g.host = env;
   bool show_version = false, help = false;
   auto root = build_root(g, show_version);
   add_help_flags(*root, &help);
@@ -145,6 +166,12 @@ int execute(const std::vector<std::string>& argv) {
     std::cerr << e.what() << "\nSee 'berth --help'.\n";
     return 125;
   }
+  g.tls.tlsverify_given = root->flags.changed("tlsverify");
+  if (g.hosts.size() > 1) {  // docker's rule: a list flag, one value
+    std::cerr << "Specify only one -H\n";
+    return 1;
+  }
+  if (!g.hosts.empty()) g.host = g.hosts.front();
   if (show_version) {
     std::cout << "Berth version " << BERTH_CLI_VERSION << "\n";
     return 0;
@@ -199,6 +226,10 @@ int execute(const std::vector<std::string>& argv) {
     cmd->check_args(args);
     int rc = cmd->run(ctx, args);
     std::cout.flush();
+    if (g.debug && ctx.has_api() && ctx.endpoint().tls.enabled) {
+      auto [handshakes, resumed] = ctx.api().tls_handshakes();
+      std::cerr << "berth: " << handshakes << " TLS handshake(s), " << resumed << " resumed\n";
+    }
     return rc;
   } catch (const StatusError& e) {
     std::cout.flush();
@@ -209,9 +240,9 @@ int execute(const std::vector<std::string>& argv) {
     std::cerr << e.what() << "\n\nUsage:  " << cmd->use_line() << "\n\nRun '" << cmd->path()
               << " --help' for more information\n";
     return e.code();
-  } catch (const ConnectError&) {
+  } catch (const ConnectError& e) {
     std::cout.flush();
-    std::cerr << ctx.api().unreachable_message() << "\n";
+    std::cerr << ctx.api().unreachable_message(&e) << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::cout.flush();

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include "cli/client/tls_relay.hpp"
 #include "cli/util/strings.hpp"
 
 namespace berth::cli {
@@ -63,7 +64,18 @@ Response::~Response() {
 void Response::read_headers() {
   boost::system::error_code ec;
   http::read_header(*conn_, conn_->buffer(), *parser_, ec);
-  if (ec) throw ConnectError("reading response headers: " + ec.message());
+  if (ec) {
+    const Endpoint& ep = client_->endpoint();
+    if (ep.address.kind == Address::Kind::kTcp && !ep.tls.enabled &&
+        (ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset ||
+         ec.category() == http::make_error_code(http::error::end_of_stream).category()))
+      // A TLS daemon closes (or answers with an alert) when it gets clear-text HTTP.
+      throw ConnectError("berth: " + ep.address.original + " closed the connection without an HTTP "
+                         "answer (" + ec.message() + "). If the daemon serves TLS there (port " +
+                         Address::kDefaultTlsPort + " usually does), add --tlsverify and its "
+                         "certificates (--tlscacert, --tlscert, --tlskey or BERTH_CERT_PATH).", true);
+    throw conn_->failure("reading response headers", ec);
+  }
   auto& msg = parser_->get();
   status_ = static_cast<int>(msg.result_int());
   for (auto& field : msg) headers_[to_lower(std::string(field.name_string()))] =
@@ -95,7 +107,7 @@ bool Response::read_some(std::string& out) {
       if (n) out.append(buf, n);
       return n > 0;
     }
-    if (ec) throw ConnectError("reading response: " + ec.message());
+    if (ec) throw conn_->failure("reading response", ec);
     done_ = parser_->is_done();
     if (n) {
       out.append(buf, n);
@@ -135,22 +147,25 @@ void Response::abandon() {
 // ---------------------------------------------------------------------------------------------
 // ApiClient
 
-ApiClient::ApiClient(Address address) : address_(std::move(address)) {}
+ApiClient::ApiClient(Endpoint endpoint) : dialer_(std::move(endpoint)) {}
 
-std::string ApiClient::unreachable_message() const {
-  return "cannot reach berthd at " + address_.original + ": is it running?";
+std::string ApiClient::unreachable_message(const ConnectError* error) const {
+  if (error && error->self_explanatory()) return error->what();
+  return "cannot reach berthd at " + address().original + ": is it running?";
 }
 
-std::unique_ptr<Connection> ApiClient::acquire() {
+std::unique_ptr<Connection> ApiClient::acquire(bool* reused) {
   {
     std::lock_guard lock(mu_);
     if (!idle_.empty()) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
+      *reused = true;
       return c;
     }
   }
-  return Connection::dial(address_);
+  *reused = false;
+  return dialer_.dial();
 }
 
 void ApiClient::release(std::unique_ptr<Connection> conn) {
@@ -233,11 +248,13 @@ Response ApiClient::dispatch(const Request& req, bool hijack) {
   head += "\r\n";
 
   // Pooled keep-alive connections may have been closed by the daemon meanwhile: retry once on a
-  // fresh connection when a reused one fails before any answer (never for streamed uploads,
-  // which cannot be replayed; those always get a fresh connection).
+  // fresh connection when a reused one fails before any answer. A fresh one failing is the
+  // answer (a second ssh login or TLS handshake would fail the same way). Streamed uploads,
+  // which cannot be replayed, and hijacks always get a fresh connection.
   for (int attempt = 0;; ++attempt) {
+    bool reused = false;
     std::unique_ptr<Connection> conn =
-        (req.upload || hijack || attempt > 0) ? Connection::dial(address_) : acquire();
+        (req.upload || hijack || attempt > 0) ? dialer_.dial() : acquire(&reused);
     try {
       if (req.upload) {
         conn->write_all(head);
@@ -257,9 +274,9 @@ Response ApiClient::dispatch(const Request& req, bool hijack) {
       }
       return Response(this, std::move(conn), req.method == "HEAD");
     } catch (const ConnectError&) {
-      if (attempt > 0 || req.upload || hijack) throw;
+      if (!reused) throw;
     } catch (const boost::system::system_error& e) {
-      if (attempt > 0 || req.upload || hijack) throw ConnectError(e.what());
+      if (!reused) throw ConnectError(e.what());
     }
   }
 }
@@ -326,6 +343,8 @@ Hijacked ApiClient::hijack(const Request& req) {
   }
   Hijacked h;
   h.conn = resp.take_connection(h.leftover);
+  // The hijack pump works on a plain descriptor; a TLS session gets a relay in front of it.
+  if (h.conn->is_tls()) h.conn = relay_hijacked_tls(std::move(h.conn));
   return h;
 }
 

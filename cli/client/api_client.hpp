@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/client/address.hpp"
 #include "cli/client/connection.hpp"
+#include "cli/client/dialer.hpp"
+#include "cli/client/endpoint.hpp"
 #include "cli/client/query.hpp"
 
 namespace berth::cli {
@@ -95,9 +96,12 @@ class ApiClient {
   static constexpr const char* kMaxApiVersion = "1.43";
   static constexpr const char* kFallbackApiVersion = "1.24";
 
-  explicit ApiClient(Address address);
+  explicit ApiClient(Endpoint endpoint);
 
-  const Address& address() const { return address_; }
+  const Address& address() const { return dialer_.endpoint().address; }
+  const Endpoint& endpoint() const { return dialer_.endpoint(); }
+  // TLS handshakes of this command: done, and resumed from the first one's session (for -D).
+  std::pair<int, int> tls_handshakes() { return dialer_.tls_handshakes(); }
   // The negotiated version, pinging first if needed.
   std::string api_version();
   // Raw ping headers (Api-Version, Server, Ostype, ...), pinging first if needed.
@@ -119,19 +123,21 @@ class ApiClient {
 
   // Turns an error response into ApiError (docker's wording).
   [[noreturn]] void throw_api_error(Response& resp, const std::string& url);
-  // Message printed when the daemon is unreachable.
-  std::string unreachable_message() const;
+  // Message printed when the daemon is unreachable: the error itself when it explains itself
+  // (TLS, ssh), else "cannot reach berthd at ...".
+  std::string unreachable_message(const ConnectError* error = nullptr) const;
 
   // Connection pool used by Response.
   void release(std::unique_ptr<Connection> conn);
 
  private:
   void ping();
-  std::unique_ptr<Connection> acquire();
+  // An idle pooled connection (*reused = true) or a new one.
+  std::unique_ptr<Connection> acquire(bool* reused);
   Response dispatch(const Request& req, bool hijack);
   std::string target(const Request& req);
 
-  Address address_;
+  Dialer dialer_;
   std::mutex mu_;       // guards idle_
   std::mutex ping_mu_;  // guards the one-time negotiation
   bool pinged_ = false;

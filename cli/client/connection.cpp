@@ -2,50 +2,77 @@
 
 #include <sys/socket.h>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 
 namespace berth::cli {
 
 namespace asio = boost::asio;
 
-Connection::Connection(std::unique_ptr<asio::io_context> ioc, Unix s)
-    : ioc_(std::move(ioc)), socket_(std::move(s)) {}
-Connection::Connection(std::unique_ptr<asio::io_context> ioc, Tcp s)
-    : ioc_(std::move(ioc)), socket_(std::move(s)) {}
-
-std::unique_ptr<Connection> Connection::dial(const Address& address) {
-  auto ioc = std::make_unique<asio::io_context>();
-  boost::system::error_code ec;
-  if (address.kind == Address::Kind::kUnix) {
-    Unix s(*ioc);
-    s.connect(asio::local::stream_protocol::endpoint(address.path), ec);
-    if (ec) throw ConnectError(ec.message());
-    return std::unique_ptr<Connection>(new Connection(std::move(ioc), std::move(s)));
-  }
-  asio::ip::tcp::resolver resolver(*ioc);
-  auto endpoints = resolver.resolve(address.host, address.port, ec);
-  if (ec) throw ConnectError(ec.message());
-  Tcp s(*ioc);
-  asio::connect(s, endpoints, ec);
-  if (ec) throw ConnectError(ec.message());
-  s.set_option(asio::ip::tcp::no_delay(true), ec);
-  return std::unique_ptr<Connection>(new Connection(std::move(ioc), std::move(s)));
+std::unique_ptr<Connection> Connection::from_unix(std::unique_ptr<asio::io_context> ioc, Unix s,
+                                                  std::unique_ptr<ConnectionCompanion> companion) {
+  std::unique_ptr<Connection> c(new Connection());
+  c->ioc_ = std::move(ioc);
+  c->unix_.emplace(std::move(s));
+  c->companion_ = std::move(companion);
+  return c;
 }
 
+std::unique_ptr<Connection> Connection::from_tcp(std::unique_ptr<asio::io_context> ioc, Tcp s) {
+  std::unique_ptr<Connection> c(new Connection());
+  c->ioc_ = std::move(ioc);
+  c->tcp_.emplace(std::move(s));
+  return c;
+}
+
+std::unique_ptr<Connection> Connection::from_tls(std::unique_ptr<TlsStream> tls) {
+  std::unique_ptr<Connection> c(new Connection());
+  c->tls_ = std::move(tls);
+  return c;
+}
+
+Connection::~Connection() { close(); }
+
 void Connection::write_all(std::string_view data) {
-  std::visit([&](auto& s) { asio::write(s, asio::buffer(data.data(), data.size())); }, socket_);
+  while (!data.empty()) {
+    boost::system::error_code ec;
+    size_t n = write_some(asio::buffer(data.data(), data.size()), ec);
+    if (ec) throw failure("sending request", ec);
+    data.remove_prefix(n);
+  }
 }
 
 int Connection::native_handle() {
-  return std::visit([](auto& s) { return static_cast<int>(s.native_handle()); }, socket_);
+  if (tls_) return tls_->fd();
+  return static_cast<int>(unix_ ? unix_->native_handle() : tcp_->native_handle());
 }
 
-void Connection::shutdown_write() { ::shutdown(native_handle(), SHUT_WR); }
+void Connection::shutdown_write() {
+  if (tls_)
+    tls_->shutdown_write();
+  else
+    ::shutdown(native_handle(), SHUT_WR);
+}
 
 void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
   boost::system::error_code ec;
-  std::visit([&](auto& s) { s.close(ec); }, socket_);
+  if (tls_) tls_->close();
+  if (unix_) unix_->close(ec);
+  if (tcp_) tcp_->close(ec);
+  if (companion_) companion_->closed();
+}
+
+ConnectError Connection::failure(const std::string& what, const boost::system::error_code& ec) {
+  if (tls_) {
+    std::string why = tls_->explain_failure();
+    if (!why.empty()) return ConnectError(why, true);
+  }
+  if (companion_) {
+    std::string why = companion_->explain_failure();
+    if (!why.empty()) return ConnectError(why, true);
+  }
+  return ConnectError(what + ": " + ec.message());
 }
 
 }  // namespace berth::cli

@@ -11,5 +11,8 @@ void register_plugin_commands(Command& root);
 void register_container_commands(Command& root);
 void register_volume_commands(Command& root);
 void register_network_commands(Command& root);
+void register_context_commands(Command& root);
+// `system dial-stdio` (added to the system group by register_system_commands).
+std::unique_ptr<Command> make_dial_stdio();
 
 }  // namespace berth::cli

@@ -62,7 +62,7 @@ json::object client_version(Context& ctx, const std::string& api_version) {
 #else
   c["Arch"] = "unknown";
 #endif
-  c["Context"] = "default";
+  c["Context"] = ctx.endpoint().context;
   (void)ctx;
   return c;
 }
@@ -129,8 +129,8 @@ std::unique_ptr<Command> make_version() {
       server = ctx.api().get_json("/version");
       api_version = ctx.api().api_version();
       have_server = true;
-    } catch (const ConnectError&) {
-      error = ctx.api().unreachable_message();
+    } catch (const ConnectError& e) {
+      error = ctx.api().unreachable_message(&e);
     } catch (const ApiError& e) {
       error = e.what();
     }
@@ -317,15 +317,15 @@ std::unique_ptr<Command> make_info() {
     }
     std::string out = "Client:\n";
     out += " Version:    " + std::string(BERTH_CLI_VERSION) + "\n";
-    out += " Context:    default\n";
+    out += " Context:    " + ctx.endpoint().context + "\n";
     out += " Debug Mode: " + std::string(ctx.options().debug ? "true" : "false") + "\n";
     out += "\nServer:\n";
     json::value info;
     try {
       info = ctx.api().get_json("/info");
-    } catch (const ConnectError&) {
+    } catch (const ConnectError& e) {
       std::cout << out;
-      throw StatusError(ctx.api().unreachable_message(), 1);
+      throw StatusError(ctx.api().unreachable_message(&e), 1);
     } catch (const ApiError& e) {
       std::cout << out;
       std::cout.flush();
@@ -726,6 +726,7 @@ void register_system_commands(Command& root) {
   sys.add(make_events());
   sys.add(make_info());
   sys.add(make_system_prune());
+  sys.add(make_dial_stdio());
 }
 
 }  // namespace berth::cli

@@ -1,5 +1,6 @@
 """Starts a private berthd (temporary data-root, exec-root, socket, cgroup parent) for the
 compatibility tests, and imports the busybox test image. Nothing here talks to a registry."""
+import json
 import os
 import shutil
 import signal
@@ -19,7 +20,9 @@ def skip(reason):
 
 
 class Berthd:
-    def __init__(self):
+    def __init__(self, extra_args=(), extra_config=None):
+        """extra_args: more berthd flags (another --host); extra_config: keys merged into
+        daemon.json (TLS settings)."""
         if os.geteuid() != 0:
             skip("berthd runs containers as root")
         self.root = tempfile.mkdtemp(prefix="berth-compat-")
@@ -29,14 +32,16 @@ class Berthd:
         self.log_path = os.path.join(self.root, "berthd.log")
         self.cgroup_parent = f"berth-compat-{os.getpid()}"
         config = os.path.join(self.root, "daemon.json")
+        settings = {"plugins": {"isolation.linux": {"cgroup-parent": self.cgroup_parent}}}
+        settings.update(extra_config or {})
         with open(config, "w") as f:
-            f.write('{"plugins": {"isolation.linux": {"cgroup-parent": "%s"}}}' % self.cgroup_parent)
+            json.dump(settings, f)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "bin", "berthd"), "--config", config,
              "--data-root", os.path.join(self.root, "data"),
              "--exec-root", os.path.join(self.root, "exec"),
-             "--host", self.host, "--log-level", "debug"],
+             "--host", self.host, "--log-level", "debug", *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):
             if self.proc.poll() is not None:
