@@ -91,6 +91,17 @@ json::object to_json(const ContainerRecord& c) {
   json::array mounts;
   for (const auto& m : c.mounts) mounts.push_back(mount_json(m));
   const auto& s = c.state;
+  json::object state{{"status", state_name(s.status)},
+                     {"pid", s.pid},
+                     {"exit_code", s.exit_code},
+                     {"error", s.error},
+                     {"oom_killed", s.oom_killed},
+                     {"started_at", s.started_at},
+                     {"finished_at", s.finished_at},
+                     {"restart_count", s.restart_count},
+                     {"manually_stopped", s.manually_stopped},
+                     {"has_been_started", s.has_been_started}};
+  if (s.health) state["health"] = health_record_json(*s.health);
   return json::object{
       {"id", c.id},
       {"name", c.name},
@@ -103,16 +114,7 @@ json::object to_json(const ContainerRecord& c) {
       {"host_config", c.host_config},
       {"networking", c.networking},
       {"mounts", std::move(mounts)},
-      {"state", json::object{{"status", state_name(s.status)},
-                             {"pid", s.pid},
-                             {"exit_code", s.exit_code},
-                             {"error", s.error},
-                             {"oom_killed", s.oom_killed},
-                             {"started_at", s.started_at},
-                             {"finished_at", s.finished_at},
-                             {"restart_count", s.restart_count},
-                             {"manually_stopped", s.manually_stopped},
-                             {"has_been_started", s.has_been_started}}},
+      {"state", std::move(state)},
       {"storage_key", c.storage_key},
       {"log_path", c.log_path},
       {"hostname_path", c.hostname_path},
@@ -153,6 +155,7 @@ Result<ContainerRecord> record_from_json(const json::object& o) {
   c.state.restart_count = static_cast<int>(num(s, "restart_count"));
   c.state.manually_stopped = flag(s, "manually_stopped");
   c.state.has_been_started = flag(s, "has_been_started");
+  if (const auto* h = s.if_contains("health"); h != nullptr) c.state.health = health_from_record_json(*h);
   c.storage_key = str(o, "storage_key");
   c.log_path = str(o, "log_path");
   c.hostname_path = str(o, "hostname_path");

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/common/result.hpp"
+#include "core/container/health.hpp"
 #include "core/container/state_machine.hpp"
 
 namespace berth::core::container {
@@ -44,6 +45,7 @@ struct ContainerState {
   int restart_count = 0;
   bool manually_stopped = false;
   bool has_been_started = false;
+  std::optional<HealthState> health;  // once a container with a healthcheck has started
 };
 
 struct ExecRecord {
@@ -124,6 +126,7 @@ struct Container {
   std::optional<ExitInfo> pending_exit;  // an exit that arrived while `starting`
   int64_t backoff_ms = 0;                // restart delay; 100 ms doubling to 1 min
   uint64_t restart_generation = 0;       // cancels scheduled restarts
+  uint64_t health_generation = 0;        // drops results of probes from an earlier run
   std::map<std::string, std::shared_ptr<ExecRecord>> execs;
   // The list view's serialized entry of what cannot change after create (core/api/views),
   // opaque here: built on the first list, under `mutex`.

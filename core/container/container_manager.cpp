@@ -71,12 +71,28 @@ ContainerManager::ContainerManager(ManagerOptions options, image::ImageService& 
       events_(events) {
   worker_ = std::thread([this] { worker_loop(); });
   timer_thread_ = std::thread([this] { timer_loop(); });
+  health_ = std::make_unique<HealthScheduler>(HealthScheduler::Hooks{
+      [this](const std::string& id, const std::string& exec_id, const std::vector<std::string>& argv) {
+        return launch_probe(id, exec_id, argv);
+      },
+      [this](const std::string& id, uint64_t generation, const std::string& exec_id, ProbeResult r) {
+        return probe_finished(id, generation, exec_id, std::move(r));
+      }});
 }
 
 ContainerManager::~ContainerManager() { shutdown(); }
 
 void ContainerManager::shutdown() {
   if (stopping_.exchange(true)) return;
+  if (health_) {
+    health_->stop();
+    // Probe results are kept in memory between changes of status: write them once now, so a
+    // live-restored container keeps its log.
+    for (const auto& c : all()) {
+      std::lock_guard lock(c->mutex);
+      if (c->record.state.health && !c->removed) (void)persist(*c);
+    }
+  }
   jobs_cv_.notify_all();
   attach_ready_.notify_all();
   if (worker_.joinable()) worker_.join();
@@ -148,6 +164,8 @@ void ContainerManager::on_backend_event(std::string_view type, std::string_view 
     info.pid = static_cast<int>(c->to_number<int64_t>());
   }
   if (info.exited_at == 0) info.exited_at = now_unix_nano();
+  // A healthcheck probe's exit goes to the scheduler (no ExecRecord is kept for probes).
+  if (!exec_id.empty() && health_ && health_->exec_exited(exec_id, info.exit_code)) return;
   post([this, id, exec_id, info] {
     if (!exec_id.empty()) {
       std::shared_ptr<ExecRecord> exec;
@@ -447,7 +465,15 @@ Result<ContainerManager::Created> ContainerManager::create(const std::string& na
   }
   std::string id = new_object_id();
   CreateDefaults defaults{options_.ncpu, options_.log_max_size, options_.log_max_file, options_.cgroup_v2};
-  auto prepared = prepare_create(body, image->config, id, image_ref, defaults);
+  // --volumes-from names a container by name or id; dockerd refuses one that does not exist as
+  // an invalid parameter (400), with the lookup's words.
+  auto volumes_from = [this](const std::string& source) -> Result<std::vector<MountPoint>> {
+    auto c = find(source);
+    if (!c) return make_error(ErrorCode::kInvalidArgument, c.error().message);
+    std::lock_guard lock((*c)->mutex);
+    return (*c)->record.mounts;
+  };
+  auto prepared = prepare_create(body, image->config, id, image_ref, defaults, volumes_from);
   if (!prepared) return prepared.error();
   auto remap = userns_remap_for(prepared->host_config);
   if (!remap) return remap.error();

@@ -31,6 +31,7 @@
 #include "core/common/unique_fd.hpp"
 #include "core/container/container.hpp"
 #include "core/container/create_config.hpp"
+#include "core/container/health_scheduler.hpp"
 #include "core/config/userns_remap.hpp"
 #include "core/events/event_bus.hpp"
 #include "core/image/image_service.hpp"
@@ -206,6 +207,17 @@ class ContainerManager {
   void worker_loop();
   void timer_loop();
 
+  // ---- healthchecks (health_probes.cpp) -------------------------------------------------------
+  // Starts probing a running container that has a healthcheck. reset: a start, restart or
+  // restore ("starting", streak 0); otherwise an unpause, which keeps the status.
+  void health_start(const std::shared_ptr<Container>& c, bool reset);
+  // Stops probing (exit, stop, pause); caller holds c.mutex. The status becomes "unhealthy".
+  void health_stop_locked(Container& c);
+  Result<HealthScheduler::Launch> launch_probe(const std::string& id, const std::string& exec_id,
+                                               const std::vector<std::string>& argv);
+  std::optional<int64_t> probe_finished(const std::string& id, uint64_t generation,
+                                        const std::string& exec_id, ProbeResult result);
+
   ManagerOptions options_;
   image::ImageService& images_;
   sdk::StorageDriver& storage_;
@@ -237,6 +249,7 @@ class ContainerManager {
   std::atomic<bool> stopping_{false};
   std::thread worker_;
   std::thread timer_thread_;
+  std::unique_ptr<HealthScheduler> health_;
 };
 
 }  // namespace berth::core::container

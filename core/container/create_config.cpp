@@ -12,6 +12,7 @@
 
 #include "core/common/json_fields.hpp"
 #include "core/config/daemon_config.hpp"
+#include "core/container/health.hpp"
 
 namespace json = boost::json;
 
@@ -646,9 +647,48 @@ Result<MountPoint> parse_bind(const std::string& spec) {
   return mp;
 }
 
+Result<VolumesFromSpec> parse_volumes_from(const std::string& spec) {
+  if (spec.empty()) return invalid("volumes-from specification cannot be an empty string");
+  VolumesFromSpec out;
+  auto colon = spec.find(':');
+  out.container = spec.substr(0, colon);
+  if (colon == std::string::npos || colon + 1 == spec.size()) return out;
+  // dockerd takes rw/ro and the SELinux labels; propagation and copy modes are refused.
+  std::string mode = spec.substr(colon + 1);
+  int rw_modes = 0;
+  size_t pos = 0;
+  while (pos <= mode.size()) {
+    size_t comma = mode.find(',', pos);
+    if (comma == std::string::npos) comma = mode.size();
+    std::string opt = mode.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (opt == "ro" || opt == "rw") {
+      ++rw_modes;
+      out.read_only = opt == "ro";
+    } else if (opt != "z" && opt != "Z") {
+      return invalid("invalid mode: " + mode);
+    }
+  }
+  if (rw_modes > 1) return invalid("invalid mode: " + mode);
+  return out;
+}
+
+std::vector<MountPoint> inherit_mounts(const std::vector<MountPoint>& source, bool read_only) {
+  std::vector<MountPoint> out;
+  for (const auto& m : source) {
+    if (m.type != "bind" && m.type != "volume") continue;
+    MountPoint copy = m;
+    copy.rw = m.rw && !read_only;
+    copy.copy_image_data = false;
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
 Result<PreparedCreate> prepare_create(const json::value& body_value, const image::ImageConfig& image,
                                       const std::string& id, const std::string& image_ref,
-                                      const CreateDefaults& defaults) {
+                                      const CreateDefaults& defaults,
+                                      const VolumesFromLookup& volumes_from) {
   if (!body_value.is_object()) return invalid("container config must be a JSON object");
   const auto& body = body_value.get_object();
   PreparedCreate out;
@@ -672,8 +712,28 @@ Result<PreparedCreate> prepare_create(const json::value& body_value, const image
   BERTH_TRY_STATUS(check_restart_policy(hc));
   BERTH_TRY_STATUS(check_security_opts(hc));
   BERTH_TRY_STATUS(check_capabilities(hc));
-  if (auto vf = strings(hc, "VolumesFrom"); vf && *vf && !(*vf)->empty()) {
-    return make_error(ErrorCode::kUnsupported, "--volumes-from is not supported by berthd yet");
+  // --volumes-from: looked up now, mounted below under the mounts asked for explicitly.
+  std::vector<MountPoint> inherited;
+  auto vf = strings(hc, "VolumesFrom");
+  if (!vf) return vf.error();
+  if (*vf) {
+    for (const auto& entry : **vf) {
+      auto spec = parse_volumes_from(entry);
+      if (!spec) return spec.error();
+      if (!volumes_from) {
+        return make_error(ErrorCode::kUnsupported, "--volumes-from is not supported here");
+      }
+      auto mounts = volumes_from(spec->container);
+      if (!mounts) return mounts.error();
+      for (auto& m : inherit_mounts(*mounts, spec->read_only)) {
+        // A later source wins at the same destination, as in dockerd's map of mount points.
+        std::erase_if(inherited, [&](const MountPoint& x) { return x.destination == m.destination; });
+        inherited.push_back(std::move(m));
+      }
+    }
+  }
+  if (const auto* h = config.if_contains("Healthcheck"); h != nullptr && !h->is_null()) {
+    BERTH_TRY_STATUS(validate_healthcheck(*h));
   }
   std::string netmode = str(hc, "NetworkMode");
   if (netmode.rfind("container:", 0) == 0 && netmode.size() <= 10) {
@@ -751,6 +811,13 @@ Result<PreparedCreate> prepare_create(const json::value& body_value, const image
   out.path = argv[0];
   out.args.assign(argv.begin() + 1, argv.end());
 
+  // Healthcheck: the container's fields over the image's, one by one (dockerd's merge).
+  if (auto merged = merge_healthcheck(config.if_contains("Healthcheck"), img.if_contains("Healthcheck"));
+      !merged.is_null()) {
+    config["Healthcheck"] = std::move(merged);
+  } else {
+    config.erase("Healthcheck");
+  }
   if (str(config, "WorkingDir").empty()) config["WorkingDir"] = str(img, "WorkingDir");
   if (auto wd = str(config, "WorkingDir"); !wd.empty() && !absolute(wd)) {
     return invalid("the working directory '" + wd + "' is invalid, it needs to be an absolute path");
@@ -829,6 +896,10 @@ Result<PreparedCreate> prepare_create(const json::value& body_value, const image
       BERTH_TRY_STATUS(check_tmpfs_options(mp.tmpfs_options, "tmpfs " + d));
       BERTH_TRY_STATUS(add_mount(std::move(mp)));
     }
+  }
+  // Binds, mounts and tmpfs take a destination before --volumes-from does (dockerd's order).
+  for (auto& m : inherited) {
+    if (destinations.insert(m.destination).second) out.mounts.push_back(std::move(m));
   }
   // Anonymous volumes for Config.Volumes and the image's VOLUMEs not covered by a mount.
   for (const auto& [dst, _] : volumes) {

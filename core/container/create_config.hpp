@@ -5,6 +5,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,26 @@ struct CreateDefaults {
   bool cgroup_v2 = false;
 };
 
+// --volumes-from: the binds and volumes of the named container, or dockerd's error when there
+// is no such container. The manager supplies it; without one, VolumesFrom is refused.
+using VolumesFromLookup =
+    std::function<Result<std::vector<MountPoint>>(const std::string& container)>;
+
 // `id` supplies the default hostname; `image_ref` is the Image field as the user gave it.
 Result<PreparedCreate> prepare_create(const boost::json::value& body,
                                       const image::ImageConfig& image, const std::string& id,
-                                      const std::string& image_ref, const CreateDefaults& defaults);
+                                      const std::string& image_ref, const CreateDefaults& defaults,
+                                      const VolumesFromLookup& volumes_from = {});
+
+// One HostConfig.VolumesFrom entry, "container[:ro|rw]" (dockerd's ParseVolumesFrom).
+struct VolumesFromSpec {
+  std::string container;
+  bool read_only = false;
+};
+Result<VolumesFromSpec> parse_volumes_from(const std::string& spec);
+// The mounts a container inherits from another: same sources and destinations, read-only when
+// the source's is or `read_only` asks it, never filled from the image.
+std::vector<MountPoint> inherit_mounts(const std::vector<MountPoint>& source, bool read_only);
 
 // Docker's container names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading "/" is accepted).
 Status validate_name(const std::string& name);

@@ -14,6 +14,7 @@ using namespace lifecycle;
 
 std::optional<std::chrono::milliseconds> ContainerManager::record_exit_locked(Container& c,
                                                                               const ExitInfo& info) {
+  health_stop_locked(c);
   auto& s = c.record.state;
   s.exit_code = info.exit_code;
   s.oom_killed = info.oom_killed;

@@ -142,6 +142,25 @@ void ProbeOutput::append(std::string_view data) {
   kept_.append(data.substr(0, room));
 }
 
+void ProbeOutput::append_frames(std::string_view data) {
+  while (!data.empty()) {
+    if (payload_left_ == 0) {
+      const size_t need = 8 - header_.size();
+      header_.append(data.substr(0, need));
+      data.remove_prefix(std::min(need, data.size()));
+      if (header_.size() < 8) return;
+      const auto* h = reinterpret_cast<const unsigned char*>(header_.data());
+      payload_left_ = (uint32_t{h[4]} << 24) | (uint32_t{h[5]} << 16) | (uint32_t{h[6]} << 8) | h[7];
+      header_.clear();
+      continue;
+    }
+    const size_t take = std::min<size_t>(payload_left_, data.size());
+    append(data.substr(0, take));
+    data.remove_prefix(take);
+    payload_left_ -= static_cast<uint32_t>(take);
+  }
+}
+
 std::string ProbeOutput::text() const { return truncated_ ? kept_ + "..." : kept_; }
 
 std::string go_duration(int64_t d) {

@@ -82,14 +82,20 @@ bool record_probe_result(HealthState& h, const ProbeConfig& probe, ProbeResult r
 int64_t next_probe_delay(const ProbeConfig& probe, HealthStatus status, int64_t since_started);
 
 // A probe's output as dockerd keeps it: the first 4096 bytes, "..." appended when cut.
+// Both streams go to one buffer, as dockerd's probe gives one writer for stdout and stderr.
 class ProbeOutput {
  public:
   void append(std::string_view data);
+  // Bytes of an attach stream without a terminal: 8-byte headers (stream, 0, 0, 0, big-endian
+  // size) before each payload, split anywhere across calls.
+  void append_frames(std::string_view data);
   [[nodiscard]] std::string text() const;
 
  private:
   std::string kept_;
   bool truncated_ = false;
+  std::string header_;      // a header read in part
+  uint32_t payload_left_ = 0;  // bytes of the current frame still to come
 };
 
 // Go's time.Duration.String(), for dockerd's "Health check exceeded timeout (1.5s)".

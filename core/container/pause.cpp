@@ -22,6 +22,7 @@ Status ContainerManager::pause(std::string_view name) {
   {
     std::lock_guard lock((*c)->mutex);
     apply((*c)->record, Action::kPause);
+    health_stop_locked(**c);
     (void)persist(**c);
   }
   (*c)->changed.notify_all();
@@ -49,6 +50,7 @@ Status ContainerManager::unpause(std::string_view name) {
   }
   (*c)->changed.notify_all();
   publish(**c, "unpause");
+  health_start(*c, false);
   return {};
 }
 

@@ -77,6 +77,7 @@ Status ContainerManager::restore() {
         c->task_held = true;
         log->info("re-adopted running container {} (pid {})", r.short_id(), task->pid);
         (void)persist(*c);
+        health_start(c, true);  // dockerd restarts probing as "starting", the log kept
         continue;
       }
       // It exited while we were away: record its real exit.

@@ -160,6 +160,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   }
   c->changed.notify_all();
   publish(*c, "start");
+  health_start(c, true);
   if (early_exit) {
     auto info = *early_exit;
     post([this, c, info] { handle_exit(c, info); });

@@ -24,7 +24,11 @@ std::string human_duration(int64_t nanos) {
 
 std::string status_text(const ContainerState& s, int64_t now) {
   switch (s.status) {
-    case State::kRunning: return "Up " + human_duration(now - s.started_at);
+    case State::kRunning: {
+      std::string out = "Up " + human_duration(now - s.started_at);
+      if (s.health) out += " (" + health_status_text(s.health->status) + ")";
+      return out;
+    }
     case State::kPaused: return "Up " + human_duration(now - s.started_at) + " (Paused)";
     case State::kRestarting:
       return "Restarting (" + std::to_string(s.exit_code) + ") " +

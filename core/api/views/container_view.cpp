@@ -92,22 +92,25 @@ json::object inspect_container(const ContainerManager& m, const Container& c, bo
   std::string net = network_name(r.host_config);
   json::object networks;
   if (!net.empty()) networks[net] = endpoint_json(net);
+  json::object state{{"Status", state_name(s.status)},
+                     {"Running", is_running(s.status)},
+                     {"Paused", s.status == State::kPaused},
+                     {"Restarting", s.status == State::kRestarting},
+                     {"OOMKilled", s.oom_killed},
+                     {"Dead", s.status == State::kDead},
+                     {"Pid", s.status == State::kRunning || s.status == State::kPaused ? s.pid : 0},
+                     {"ExitCode", s.exit_code},
+                     {"Error", s.error},
+                     {"StartedAt", rfc3339_nano(s.started_at)},
+                     {"FinishedAt", rfc3339_nano(s.finished_at)}};
+  // Present once a container with a healthcheck has started, as dockerd's (omitted when nil).
+  if (s.health) state["Health"] = container::health_json(*s.health);
   json::object out{
       {"Id", r.id},
       {"Created", rfc3339_nano(r.created)},
       {"Path", r.path},
       {"Args", std::move(args)},
-      {"State", json::object{{"Status", state_name(s.status)},
-                             {"Running", is_running(s.status)},
-                             {"Paused", s.status == State::kPaused},
-                             {"Restarting", s.status == State::kRestarting},
-                             {"OOMKilled", s.oom_killed},
-                             {"Dead", s.status == State::kDead},
-                             {"Pid", s.status == State::kRunning || s.status == State::kPaused ? s.pid : 0},
-                             {"ExitCode", s.exit_code},
-                             {"Error", s.error},
-                             {"StartedAt", rfc3339_nano(s.started_at)},
-                             {"FinishedAt", rfc3339_nano(s.finished_at)}}},
+      {"State", std::move(state)},
       {"Image", r.image_id},
       {"ResolvConfPath", r.resolv_conf_path},
       {"HostnamePath", r.hostname_path},
@@ -246,6 +249,14 @@ Result<std::string> list_containers(const ContainerManager& m, const Filters& fi
   }
   static const std::set<std::string> kStatuses = {"created", "restarting", "running", "removing",
                                                   "paused", "exited", "dead"};
+  if (auto it = filters.find("health"); it != filters.end()) {
+    for (const auto& h : it->second) {
+      if (h != "none" && h != "starting" && h != "healthy" && h != "unhealthy") {
+        // dockerd 20.10's wording (API 1.41); later versions say "invalid filter 'health=x'".
+        return make_error(ErrorCode::kInvalidArgument, "Unrecognised filter value for health: " + h);
+      }
+    }
+  }
   if (auto it = filters.find("status"); it != filters.end()) {
     for (const auto& s : it->second) {
       if (!kStatuses.contains(s)) return make_error(ErrorCode::kInvalidArgument, "Invalid filter 'status=" + s + "'");
@@ -276,7 +287,15 @@ Result<std::string> list_containers(const ContainerManager& m, const Filters& fi
       if (!c->list_view) c->list_view = make_list_entry(c->record);
       row.entry = std::static_pointer_cast<const ListEntry>(c->list_view);
       row.name = c->record.name;
-      row.state = c->record.state;
+      // What the status text and the filters read, not the whole state (the health log).
+      const auto& st = c->record.state;
+      row.state.status = st.status;
+      row.state.exit_code = st.exit_code;
+      row.state.started_at = st.started_at;
+      row.state.finished_at = st.finished_at;
+      if (st.health) {
+        row.state.health = container::HealthState{st.health->status, st.health->failing_streak, {}};
+      }
     }
     const ListEntry& e = *row.entry;
     row.created = e.created;
@@ -317,7 +336,11 @@ Result<std::string> list_containers(const ContainerManager& m, const Filters& fi
       continue;
     }
     if (!matches("network", [&](const std::string& v) { return v == e.network || v == network_id(e.network); })) continue;
-    if (!matches("health", [&](const std::string& v) { return v == "none"; })) continue;
+    if (!matches("health", [&](const std::string& v) {
+          return v == (row.state.health ? container::health_status_name(row.state.health->status) : "none");
+        })) {
+      continue;
+    }
     if (!matches("expose", [&](const std::string& v) {
           return e.exposed.contains(v) || e.exposed.contains(v + "/tcp");
         })) {
