@@ -47,6 +47,9 @@ void add_container_flags(FlagSet& f, ContainerOptions& o) {
                "Start period for the container to initialize before starting health-retries "
                "countdown (ms|s|m|h) (default 0s)",
                "duration");
+  f.add_string("health-start-interval", 0, &o.health_start_interval,
+               "Time between running the check during the start period (ms|s|m|h) (default 0s)",
+               "duration");
   f.add_string("health-timeout", 0, &o.health_timeout,
                "Maximum time to allow one check to run (ms|s|m|h) (default 0s)", "duration");
   f.add_string("hostname", 'h', &o.hostname, "Container host name");
@@ -425,20 +428,41 @@ CreateRequest build_create_request(const ContainerOptions& o, const FlagSet& fla
   config["StdinOnce"] = attach_stdin && !detach;
   config["Env"] = str_array_or_null(env);
   config["Cmd"] = str_array_or_null(cmd);
-  if (!o.health_cmd.empty() || o.no_healthcheck) {
-    json::object hc;
-    if (o.no_healthcheck) {
-      hc["Test"] = json::array{"NONE"};
-    } else {
-      hc["Test"] = json::array{"CMD-SHELL", json::string(o.health_cmd)};
-    }
+  // docker's rules (cli/command/container/opts.go): any --health-* makes a Healthcheck, zero
+  // fields left for the image's; --no-healthcheck alone sends ["NONE"].
+  auto duration_flag = [](const std::string& name, const std::string& value) -> int64_t {
+    if (value.empty()) return 0;
     double d = 0;
-    if (parse_go_duration(o.health_interval, &d)) hc["Interval"] = static_cast<int64_t>(d * 1e9);
-    if (parse_go_duration(o.health_timeout, &d)) hc["Timeout"] = static_cast<int64_t>(d * 1e9);
-    if (parse_go_duration(o.health_start_period, &d))
-      hc["StartPeriod"] = static_cast<int64_t>(d * 1e9);
-    if (o.health_retries) hc["Retries"] = o.health_retries;
-    config["Healthcheck"] = hc;
+    if (!parse_go_duration(value, &d)) {
+      invalid("invalid argument \"" + value + "\" for \"--" + name + "\" flag: time: invalid duration \"" +
+              value + "\"");
+    }
+    return static_cast<int64_t>(d * 1e9);
+  };
+  const int64_t health_interval = duration_flag("health-interval", o.health_interval);
+  const int64_t health_timeout = duration_flag("health-timeout", o.health_timeout);
+  const int64_t health_start_period = duration_flag("health-start-period", o.health_start_period);
+  const int64_t health_start_interval = duration_flag("health-start-interval", o.health_start_interval);
+  const bool health_settings = !o.health_cmd.empty() || health_interval != 0 || health_timeout != 0 ||
+                               health_start_period != 0 || o.health_retries != 0 ||
+                               health_start_interval != 0;
+  if (o.no_healthcheck) {
+    if (health_settings) invalid("--no-healthcheck conflicts with --health-* options");
+    config["Healthcheck"] = json::object{{"Test", json::array{"NONE"}}};
+  } else if (health_settings) {
+    if (health_interval < 0) invalid("--health-interval cannot be negative");
+    if (health_timeout < 0) invalid("--health-timeout cannot be negative");
+    if (o.health_retries < 0) invalid("--health-retries cannot be negative");
+    if (health_start_period < 0) invalid("--health-start-period cannot be negative");
+    if (health_start_interval < 0) invalid("--health-start-interval cannot be negative");
+    json::object hc;
+    if (!o.health_cmd.empty()) hc["Test"] = json::array{"CMD-SHELL", json::string(o.health_cmd)};
+    hc["Interval"] = health_interval;
+    hc["Timeout"] = health_timeout;
+    hc["StartPeriod"] = health_start_period;
+    hc["StartInterval"] = health_start_interval;
+    hc["Retries"] = o.health_retries;
+    config["Healthcheck"] = std::move(hc);
   }
   config["Image"] = req.image;
   config["Volumes"] = volumes;

@@ -22,7 +22,7 @@ struct ContainerOptions {
   std::string cpuset_mems, stop_signal, log_driver, ipc, pid, uts, userns, cgroupns;
   std::string cgroup_parent, runtime, platform, mac_address, ip, ip6, volume_driver;
   std::string pull = "missing", isolation, health_cmd, health_interval, health_timeout;
-  std::string health_start_period, cidfile;
+  std::string health_start_period, health_start_interval, cidfile;
   double cpus = 0;
   long long cpu_shares = 0, pids_limit = 0, stop_timeout = 0, cpu_period = 0, cpu_quota = 0;
   long long memory_swappiness = -1, oom_score_adj = 0, blkio_weight = 0, health_retries = 0;

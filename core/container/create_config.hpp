@@ -11,6 +11,7 @@
 
 #include "core/common/result.hpp"
 #include "core/container/container.hpp"
+#include "core/container/volumes_from.hpp"
 #include "core/image/image_config.hpp"
 
 namespace berth::core::container {
@@ -43,15 +44,6 @@ Result<PreparedCreate> prepare_create(const boost::json::value& body,
                                       const std::string& image_ref, const CreateDefaults& defaults,
                                       const VolumesFromLookup& volumes_from = {});
 
-// One HostConfig.VolumesFrom entry, "container[:ro|rw]" (dockerd's ParseVolumesFrom).
-struct VolumesFromSpec {
-  std::string container;
-  bool read_only = false;
-};
-Result<VolumesFromSpec> parse_volumes_from(const std::string& spec);
-// The mounts a container inherits from another: same sources and destinations, read-only when
-// the source's is or `read_only` asks it, never filled from the image.
-std::vector<MountPoint> inherit_mounts(const std::vector<MountPoint>& source, bool read_only);
 
 // Docker's container names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading "/" is accepted).
 Status validate_name(const std::string& name);

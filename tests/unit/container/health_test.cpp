@@ -169,6 +169,20 @@ TEST(HealthOutput, KeepsTheFirst4096BytesAndMarksTheCut) {
   EXPECT_EQ(exact.text().size(), 4096U);
 }
 
+TEST(HealthOutput, FramesAreUnwrappedAcrossReadsOfAnySize) {
+  auto frame = [](char stream, std::string_view payload) {
+    std::string h = {stream, 0, 0, 0, 0, 0, static_cast<char>(payload.size() >> 8),
+                     static_cast<char>(payload.size() & 0xff)};
+    return h + std::string(payload);
+  };
+  std::string wire = frame(1, "out\n") + frame(2, "err\n") + frame(1, std::string(300, 'z'));
+  for (size_t chunk : {1UL, 3UL, 8UL, 13UL, wire.size()}) {
+    ProbeOutput out;
+    for (size_t i = 0; i < wire.size(); i += chunk) out.append_frames(wire.substr(i, chunk));
+    EXPECT_EQ(out.text(), "out\nerr\n" + std::string(300, 'z')) << chunk;
+  }
+}
+
 TEST(HealthText, GoDurationsAndStatusTexts) {
   EXPECT_EQ(go_duration(0), "0s");
   EXPECT_EQ(go_duration(kSecond), "1s");
