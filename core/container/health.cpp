@@ -35,13 +35,16 @@ bool has_test(const json::object& hc) { return !string_list(hc, "Test").empty();
 json::value merge_healthcheck(const json::value* container, const json::value* image) {
   const bool has_container = container != nullptr && container->is_object();
   const bool has_image = image != nullptr && image->is_object();
-  if (!has_image) return has_container ? *container : json::value(nullptr);
-  if (!has_container) return *image;
-  json::object out = container->get_object();
-  const auto& img = image->get_object();
-  if (!has_test(out) && img.contains("Test")) out["Test"] = img.at("Test");
+  if (!has_container && !has_image) return nullptr;
+  const json::object empty;
+  const auto& ctr = has_container ? container->get_object() : empty;
+  const auto& img = has_image ? image->get_object() : empty;
+  // Go's HealthConfig omits empty fields: a client's nulls and zeros do not show in inspect.
+  json::object out;
+  if (has_test(ctr)) out["Test"] = ctr.at("Test");
+  else if (has_test(img)) out["Test"] = img.at("Test");
   for (const char* key : {"Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"}) {
-    if (num(out, key) == 0 && num(img, key) != 0) out[key] = num(img, key);
+    if (int64_t v = num(ctr, key) != 0 ? num(ctr, key) : num(img, key); v != 0) out[key] = v;
   }
   return out;
 }

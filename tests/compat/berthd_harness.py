@@ -37,12 +37,17 @@ class Berthd:
         with open(config, "w") as f:
             json.dump(settings, f)
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [os.path.join(BUILD, "bin", "berthd"), "--config", config,
-             "--data-root", os.path.join(self.root, "data"),
-             "--exec-root", os.path.join(self.root, "exec"),
-             "--host", self.host, "--log-level", "debug", *extra_args],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        self.argv = [os.path.join(BUILD, "bin", "berthd"), "--config", config,
+                     "--data-root", os.path.join(self.root, "data"),
+                     "--exec-root", os.path.join(self.root, "exec"),
+                     "--host", self.host, "--log-level", "debug", *extra_args]
+        self._launch()
+        self.tar = os.path.join(self.root, "busybox.tar")
+        subprocess.run(["/bin/sh", os.path.join(SOURCE, "tests/images/make-busybox-rootfs.sh"), self.tar],
+                       check=True)
+
+    def _launch(self):
+        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):
             if self.proc.poll() is not None:
                 raise RuntimeError("berthd exited:\n" + open(self.log_path).read())
@@ -50,9 +55,14 @@ class Berthd:
                 break
             time.sleep(0.025)
         time.sleep(0.1)
-        self.tar = os.path.join(self.root, "busybox.tar")
-        subprocess.run(["/bin/sh", os.path.join(SOURCE, "tests/images/make-busybox-rootfs.sh"), self.tar],
-                       check=True)
+
+    def restart(self):
+        """Stops berthd (SIGTERM; containers live on under their monitors) and starts it again."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=20)
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self._launch()
 
     def berth(self, *args, check=True, input=None):
         r = subprocess.run([os.path.join(BUILD, "bin", "berth"), "-H", self.host, *args],

@@ -38,6 +38,9 @@ TEST(HealthMerge, EitherSideAloneIsTakenAsItIs) {
   EXPECT_EQ(merge_healthcheck(&ctr, nullptr), ctr);
   json::value null;
   EXPECT_TRUE(merge_healthcheck(&null, &null).is_null());
+  // docker-py sends nulls for what it was not given; Go's omitempty drops them and zeros.
+  json::value sparse = parse(R"({"Test":["CMD","x"],"Interval":null,"Timeout":0,"Retries":2})");
+  EXPECT_EQ(merge_healthcheck(&sparse, nullptr), parse(R"({"Test":["CMD","x"],"Retries":2})"));
 }
 
 TEST(HealthMerge, NoneFromTheContainerDisablesTheImagesCheck) {
