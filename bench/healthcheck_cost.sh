@@ -37,12 +37,12 @@ declare -A R
 run_side() {
   local side=$1 cli=$2; shift 2
   local pids=("$@")
-  for i in $(seq 1 "$N"); do $cli run -d --name "plain$i" busybox:local sleep 100000 >/dev/null; done
+  for i in $(seq 1 "$N"); do $cli run -d --name "plain$i" busybox:local sleep 100000 >/dev/null 2>&1; done
   sleep 2
   R[$side,idle]=$(cpu_percent "${pids[@]}")
   $cli rm -f $($cli ps -aq) >/dev/null
   for i in $(seq 1 "$N"); do
-    $cli run -d --name "probed$i" --health-cmd true --health-interval 1s busybox:local sleep 100000 >/dev/null
+    $cli run -d --name "probed$i" --health-cmd true --health-interval 1s busybox:local sleep 100000 >/dev/null 2>&1
   done
   sleep 3  # every container past its first probe
   R[$side,probing]=$(cpu_percent "${pids[@]}")

@@ -130,6 +130,19 @@ class Healthchecks(unittest.TestCase):
         self.assertEqual(conflict.returncode, 125)
         self.assertIn("--no-healthcheck conflicts with --health-* options", conflict.stderr)
 
+    def test_berth_cli_flags(self):
+        D.berth("run", "-d", "--name", "hc-berth", "--health-cmd", "test -d /proc/1",
+                "--health-interval", "200ms", "--health-start-period", "10s", "busybox:local", "sleep", "1000")
+        cfg = json.loads(D.berth("inspect", "-f", "{{json .Config.Healthcheck}}", "hc-berth").stdout)
+        self.assertEqual(cfg, {"Test": ["CMD-SHELL", "test -d /proc/1"], "Interval": 200 * MS,
+                               "StartPeriod": 10000 * MS})
+        wait_status("hc-berth", "healthy")
+        out = D.berth("ps", "--filter", "health=healthy", "--format", "{{.Names}} {{.Status}}").stdout
+        self.assertRegex(out, r"^hc-berth Up .* \(healthy\)\n$")
+        r = D.berth("run", "--no-healthcheck", "--health-interval", "1s", "busybox:local", "true", check=False)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("--no-healthcheck conflicts with --health-* options", r.stderr)
+
     def test_timeout_kills_the_probe_and_counts_as_failure(self):
         docker("run", "-d", "--name", "hc-slow", "--health-cmd", "echo started; sleep 30",
                "--health-interval", "500ms", "--health-timeout", "300ms", "--health-retries", "1",
