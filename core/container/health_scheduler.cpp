@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "core/common/ids.hpp"
 #include "core/common/logging.hpp"
@@ -37,9 +38,8 @@ HealthScheduler::HealthScheduler(Hooks hooks) : hooks_(std::move(hooks)) {
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev);
   } else {
     logging::get("health")->error("healthchecks disabled: epoll/eventfd: {}", std::strerror(errno));
-    return;
   }
-  thread_ = std::thread([this] { loop(); });
+  // The thread starts with the first watch: a daemon without healthchecks never has it.
 }
 
 HealthScheduler::~HealthScheduler() { stop(); }
@@ -68,6 +68,8 @@ void HealthScheduler::watch(const std::string& id, uint64_t generation, ProbeCon
                             int64_t first_delay_ns) {
   {
     std::lock_guard lock(mutex_);
+    if (stopping_ || !epoll_ || !wake_fd_) return;
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
     auto& w = watches_[id];
     w.generation = generation;
     w.probe = std::move(probe);
