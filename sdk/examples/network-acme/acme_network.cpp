@@ -1,49 +1,55 @@
-// A vendor's network driver, built only against the installed Berth SDK (no berthd source):
-// it keeps its networks in memory, which is enough to prove the build and the ABI handshake.
+// The README's "Writing a driver" example, whole: a vendor's network driver built only against
+// the installed Berth SDK. It keeps its networks in memory, which is enough to prove the build,
+// the ABI handshake and the calls. Built and loaded by tests/plugin_loader (in tree) and by
+// tests/sdk_package (out of tree, against the installed SDK); the README shows this file as is.
 #include <berth/sdk/plugin.hpp>
 
-#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 
-namespace acme {
+namespace sdk = berth::sdk;
 
-class AcmeNetwork final : public berth::sdk::NetworkDriver {
+class AcmeNetwork final : public sdk::NetworkDriver {
  public:
-  static berth::sdk::Result<std::unique_ptr<AcmeNetwork>> create(const berth::sdk::InitContext& ctx) {
+  // Every driver class needs this factory (see berth/sdk/plugin.hpp): the SDK calls it when
+  // berthd enables the driver; an error here is what `berth plugin ls` shows.
+  static sdk::Result<std::unique_ptr<AcmeNetwork>> create(const sdk::InitContext& ctx) {
     ctx.log->info("acme network driver ready");
     return std::make_unique<AcmeNetwork>();
   }
-  berth::sdk::DriverInfo info() override { return {"acme", {"vendor"}, {{"Vendor", "Acme Corp"}}}; }
-  berth::sdk::Status create_network(berth::sdk::Context&, const berth::sdk::NetworkSpec& spec) override {
-    std::lock_guard l(m_);
+
+  sdk::DriverInfo info() override { return {"acme", {"vendor"}, {{"Vendor", "Acme Corp"}}}; }
+  sdk::Status create_network(sdk::Context&, const sdk::NetworkSpec& spec) override {
+    std::lock_guard lock(mu_);
     networks_.insert(spec.id);
     return {};
   }
-  berth::sdk::Status delete_network(berth::sdk::Context&, std::string_view id) override {
-    std::lock_guard l(m_);
-    networks_.erase(std::string(id));
+  sdk::Status delete_network(sdk::Context&, std::string_view id) override {
+    std::lock_guard lock(mu_);
+    if (networks_.erase(std::string(id)) == 0) {
+      return sdk::make_error(sdk::ErrorCode::kNotFound, "network " + std::string(id) + " not found");
+    }
     return {};
   }
-  berth::sdk::Result<berth::sdk::EndpointResult> create_endpoint(berth::sdk::Context&,
-                                                                 const berth::sdk::EndpointSpec& s) override {
-    return berth::sdk::EndpointResult{s.address, "02:42:ac:00:00:01"};
+  sdk::Result<sdk::EndpointResult> create_endpoint(sdk::Context&,
+                                                   const sdk::EndpointSpec& spec) override {
+    return sdk::EndpointResult{spec.address, "02:42:ac:00:00:01"};
   }
-  berth::sdk::Status delete_endpoint(berth::sdk::Context&, std::string_view, std::string_view) override {
+  sdk::Status delete_endpoint(sdk::Context&, std::string_view, std::string_view) override {
     return {};
   }
-  berth::sdk::Result<berth::sdk::JoinResult> join(berth::sdk::Context&, const berth::sdk::JoinSpec&) override {
-    return berth::sdk::make_error(berth::sdk::ErrorCode::kUnsupported, "acme joins nothing");
+  sdk::Result<sdk::JoinResult> join(sdk::Context&, const sdk::JoinSpec&) override {
+    return sdk::make_error(sdk::ErrorCode::kUnsupported, "acme joins nothing");
   }
-  berth::sdk::Status leave(berth::sdk::Context&, std::string_view, std::string_view) override { return {}; }
+  sdk::Status leave(sdk::Context&, std::string_view, std::string_view) override { return {}; }
 
  private:
-  std::mutex m_;
+  std::mutex mu_;
   std::set<std::string> networks_;
 };
 
-}  // namespace acme
-
 BERTH_PLUGIN("network-acme", "2.3.4", "Acme Corp") {
-  return registrar.add_network<acme::AcmeNetwork>("acme");
+  return registrar.add_network<AcmeNetwork>("acme");  // driver id "network.acme"
 }
