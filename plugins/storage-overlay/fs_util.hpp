@@ -1,6 +1,5 @@
-// Filesystem primitives of the overlay driver: crash-safe file replacement, a tree removal that
-// cannot escape its directory, disk usage, and the facts about the backing filesystem that decide
-// whether overlay can work on it.
+// Filesystem primitives of the overlay driver: disk usage and the facts about the backing
+// filesystem that decide whether overlay can work on it; file and tree primitives are the SDK's.
 #pragma once
 
 #include <sys/types.h>

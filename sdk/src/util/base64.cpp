@@ -6,7 +6,7 @@
 
 namespace berth::sdk {
 
-std::string base64_encode(std::string_view data, Base64Alphabet alphabet) {
+std::string base64_encode(std::string_view data, Base64Alphabet alphabet, Base64Padding padding) {
   std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock writes a NUL
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(data.data()),
@@ -15,6 +15,9 @@ std::string base64_encode(std::string_view data, Base64Alphabet alphabet) {
   if (alphabet == Base64Alphabet::kUrl) {
     std::replace(out.begin(), out.end(), '+', '-');
     std::replace(out.begin(), out.end(), '/', '_');
+  }
+  if (padding == Base64Padding::kNone) {
+    while (!out.empty() && out.back() == '=') out.pop_back();
   }
   return out;
 }

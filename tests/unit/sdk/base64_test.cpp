@@ -22,6 +22,8 @@ TEST(Base64, Rfc4648Vectors) {
 TEST(Base64, BothAlphabetsAndMissingPadding) {
   EXPECT_EQ(base64_encode("\xfb\xff"), "+/8=");
   EXPECT_EQ(base64_encode("\xfb\xff", Base64Alphabet::kUrl), "-_8=");
+  EXPECT_EQ(base64_encode("\xfb\xff", Base64Alphabet::kUrl, Base64Padding::kNone), "-_8");
+  EXPECT_EQ(base64_encode("f", Base64Alphabet::kStandard, Base64Padding::kNone), "Zg");
   EXPECT_EQ(base64_decode("-_8").value_or("?"), "\xfb\xff");
   EXPECT_EQ(base64_decode("+/8=").value_or("?"), "\xfb\xff");
   EXPECT_EQ(base64_decode("Zg").value_or("?"), "f");

@@ -10,9 +10,11 @@
 namespace berth::sdk {
 
 enum class Base64Alphabet { kStandard, kUrl };  // kUrl: '-' and '_' for '+' and '/'
+enum class Base64Padding { kPadded, kNone };     // kNone: JWT segments (RFC 7515)
 
-// Padded base64 of `data`.
-std::string base64_encode(std::string_view data, Base64Alphabet alphabet = Base64Alphabet::kStandard);
+// base64 of `data`, padded unless told otherwise.
+std::string base64_encode(std::string_view data, Base64Alphabet alphabet = Base64Alphabet::kStandard,
+                          Base64Padding padding = Base64Padding::kPadded);
 
 // Decodes standard or URL-alphabet base64, padded or not (Docker's clients send both);
 // std::nullopt for anything else (a character outside the alphabet, data after the padding).
