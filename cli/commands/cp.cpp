@@ -14,6 +14,8 @@
 #include <memory>
 #include <thread>
 
+#include "berth/sdk/base64.hpp"
+#include "berth/sdk/fs.hpp"
 #include "cli/app/errors.hpp"
 #include "cli/client/registry_auth.hpp"
 #include "cli/commands/common.hpp"
@@ -39,10 +41,9 @@ struct PathStat {
 
 PathStat decode_stat_header(const std::string& header) {
   PathStat st;
-  std::string decoded;
-  if (header.empty() || !base64_decode(header, &decoded))
-    throw StatusError("unable to get resource stat from response", 1);
-  json::value v = parse_json(decoded);
+  auto decoded = header.empty() ? std::nullopt : sdk::base64_decode(header);
+  if (!decoded) throw StatusError("unable to get resource stat from response", 1);
+  json::value v = parse_json(*decoded);
   int64_t mode = jint(v, "mode");
   st.exists = true;
   st.is_dir = (mode & kGoModeDir) != 0;
@@ -189,12 +190,7 @@ void add_to_tar(struct archive* a, const std::string& path, const std::string& n
   archive_entry_set_uname(e, "");
   archive_entry_set_gname(e, "");
   if (S_ISLNK(st.st_mode)) {
-    char target[4096];
-    ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
-    if (n >= 0) {
-      target[n] = 0;
-      archive_entry_set_symlink(e, target);
-    }
+    if (auto target = sdk::fs::read_link(path)) archive_entry_set_symlink(e, target->c_str());
     archive_entry_set_size(e, 0);
   }
   if (!S_ISREG(st.st_mode)) archive_entry_set_size(e, 0);

@@ -10,40 +10,13 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "berth/sdk/fs.hpp"
+
 namespace berth::cli {
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& data, mode_t mode) {
-  auto fail = [&](const std::string& what) {
-    return std::runtime_error(what + " " + path.string() + ": " + std::strerror(errno));
-  };
-  std::string tmp = path.string() + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw fail("cannot write");
-  ::fchmod(fd, mode);  // the umask must not widen nor narrow what we ask for
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      errno = saved;
-      throw fail("cannot write");
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw fail("cannot write");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(tmp.c_str());
-    errno = saved;
-    throw fail("cannot replace");
+  if (auto s = sdk::fs::atomic_write(path.string(), data, mode); !s) {
+    throw std::runtime_error("cannot write " + path.string() + ": " + s.error().message);
   }
 }
 

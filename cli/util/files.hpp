@@ -8,9 +8,8 @@
 
 namespace berth::cli {
 
-// Writes `data` to a temporary file beside `path` with `mode`, fsyncs it and renames it over
-// `path`: readers see the old content or the new one, never half of it. Throws
-// std::runtime_error naming the path.
+// The SDK's atomic, durable writer (berth/sdk/fs.hpp) in the CLI's error style: readers see the
+// old content or the new one, never half of it. Throws std::runtime_error naming the path.
 void write_file_atomic(const std::filesystem::path& path, const std::string& data, mode_t mode);
 // The whole file, or nullopt when it does not exist; throws on other errors.
 std::optional<std::string> read_file_if_exists(const std::filesystem::path& path);

@@ -7,19 +7,17 @@
 #include <string>
 #include <string_view>
 
+#include "berth/sdk/fs.hpp"
 #include "core/common/result.hpp"
 
 namespace berth::fs {
 
-// kDurable: fsync the file and its directory, so the content survives a power cut.
-// kVolatile: a file berthd rewrites before anything reads it again after a crash (a container's
-// /etc/hosts), where an fsync would only slow every container's creation down.
-enum class Durability { kDurable, kVolatile };
-
-// Writes `data` to `path` atomically: a temp file beside it, rename over (with kDurable an fsync
-// before and after). Readers see the old or the new content, never a torn one.
-Status atomic_write(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644,
-                    Durability durability = Durability::kDurable);
+// The filesystem layer shared with the plugins lives in the SDK (berth/sdk/fs.hpp): one atomic
+// writer, one removal that stops at mount points, one fsync_dir. These names keep the core's
+// call sites as they were.
+using sdk::fs::atomic_write;
+using sdk::fs::Durability;
+using sdk::fs::fsync_dir;
 
 // atomic_write unless `path` already holds exactly `data`: a rewrite that changes nothing still
 // costs a new inode and a deleted one, which on some filesystems (ext4 without a journal) makes
@@ -34,10 +32,7 @@ Status ensure_dir(const std::filesystem::path& path, mode_t mode = 0755);
 
 // rm -rf that never follows symlinks and fails (kFailedPrecondition) at a mount point below
 // `path` instead of emptying what is mounted there. A missing path is fine.
-Status remove_all(const std::filesystem::path& path);
-
-// fsync a directory (after creating or renaming entries in it).
-Status fsync_dir(const std::filesystem::path& path);
+inline Status remove_all(const std::filesystem::path& path) { return sdk::fs::remove_tree(path); }
 
 // A temp path beside `path` (same directory, unique name), for write-then-rename.
 std::filesystem::path temp_sibling(const std::filesystem::path& path);

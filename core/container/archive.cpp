@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "berth/sdk/base64.hpp"
+#include "berth/sdk/fs.hpp"
 #include "core/common/json_text.hpp"
 #include "core/common/time.hpp"
 #include "core/common/unique_fd.hpp"
@@ -117,19 +119,6 @@ Result<Located> locate(int root_fd, const ApiPath& p, std::string_view what) {
   return loc;
 }
 
-Result<std::string> read_link(int dirfd, const std::string& name) {
-  std::string target(256, '\0');
-  for (;;) {
-    ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
-    if (n < 0) return errno_error("readlink");
-    if (static_cast<size_t>(n) < target.size()) {
-      target.resize(static_cast<size_t>(n));
-      return target;
-    }
-    target.resize(target.size() * 2);
-  }
-}
-
 // Go's symlink.FollowSymlinkInScope over fds: the absolute container path `path` leads to, every
 // symlink followed with root as "/", missing elements kept lexically. Only used to compute
 // names (linkTarget, the extraction directory); the files themselves are always opened with
@@ -166,7 +155,7 @@ Result<PathParts> follow_in_scope(int root_fd, std::string_view path) {
       return make_error(ErrorCode::kInvalidArgument,
                         "resolve " + std::string(path) + ": too many links");
     }
-    auto target = read_link(dir.get(), part);
+    auto target = sdk::fs::read_link_at(dir.get(), part);
     if (!target) return std::move(target).error().wrap("resolve " + std::string(path));
     // The link is replaced by its target's elements, raw: their ".." apply to the link's own
     // directory (`done`), or to "/" for an absolute target.
@@ -182,55 +171,6 @@ Result<PathParts> follow_in_scope(int root_fd, std::string_view path) {
     for (auto it = elements.rbegin(); it != elements.rend(); ++it) todo.push_back(std::move(*it));
   }
   return done;
-}
-
-const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                 static_cast<uint8_t>(in[i + 2]);
-    out.push_back(kBase64[(v >> 18) & 63]);
-    out.push_back(kBase64[(v >> 12) & 63]);
-    out.push_back(kBase64[(v >> 6) & 63]);
-    out.push_back(kBase64[v & 63]);
-  }
-  if (i < in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    out.push_back(kBase64[(v >> 18) & 63]);
-    out.push_back(kBase64[(v >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kBase64[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t pad = 0;
-  for (char c : in) {
-    if (c == '=') {
-      ++pad;
-      continue;
-    }
-    if (pad != 0) return std::nullopt;  // data after padding
-    const char* p = std::char_traits<char>::find(kBase64, 64, c);
-    if (p == nullptr) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(p - kBase64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if (pad > 2) return std::nullopt;
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,7 +319,7 @@ Status Extractor::member(archive* a, archive_entry* e, bool* last) {
     }
     // Anything in the way goes, except a directory that a directory entry merges into.
     if (!(S_ISDIR(old.st_mode) && is_dir)) {
-      if (auto st = layer::remove_all_at(parent.get(), base); !st) {
+      if (auto st = sdk::fs::remove_tree_at(parent.get(), base); !st) {
         return std::move(st).error().wrap("extract archive: entry \"" + m.name + "\"");
       }
     }
@@ -471,14 +411,14 @@ std::string encode_path_stat(const PathStat& stat) {
   o["mode"] = stat.mode;
   o["mtime"] = stat.mtime;
   o["linkTarget"] = stat.link_target;
-  return base64_encode(json_text::serialize(o));
+  return sdk::base64_encode(json_text::serialize(o));
 }
 
 Result<PathStat> decode_path_stat(std::string_view header) {
   auto fail = [] {
     return make_error(ErrorCode::kInvalidArgument, "invalid X-Docker-Container-Path-Stat header");
   };
-  auto text = base64_decode(header);
+  auto text = sdk::base64_decode(header);
   if (!text) return fail();
   json::error_code ec;
   json::value v = json::parse(*text, ec);

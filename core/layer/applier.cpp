@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "berth/sdk/fs.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/archive_source.hpp"
 #include "core/layer/compression.hpp"
@@ -126,7 +127,7 @@ Status Applier::clear_opaque(int dirfd, const std::string& rel) {
     bool kept = unpacked_.contains(path);
     bool ancestor = ancestors_.contains(path);
     if (!kept && !ancestor) {
-      if (auto st = remove_all_at(dirfd, name); !st) {
+      if (auto st = sdk::fs::remove_tree_at(dirfd, name); !st) {
         return std::move(st).error().wrap("apply layer: opaque directory \"" + rel + "\"");
       }
       continue;
@@ -171,7 +172,7 @@ Status Applier::apply_whiteout(const Member& m) {
   if (options_.whiteouts == WhiteoutMode::kOverlay) {
     UniqueFd parent(open_parent(m.path, true));
     if (!parent) return entry_error(m, errno);
-    BERTH_TRY_STATUS(remove_all_at(parent.get(), target));
+    BERTH_TRY_STATUS(sdk::fs::remove_tree_at(parent.get(), target));
     if (::mknodat(parent.get(), target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
       return entry_error(m, "create overlay whiteout", errno);
     }
@@ -187,7 +188,7 @@ Status Applier::apply_whiteout(const Member& m) {
     if (errno == ENOENT || errno == ENOTDIR) return {};  // already absent
     return entry_error(m, errno);
   }
-  if (auto st = remove_all_at(parent.get(), target); !st) {
+  if (auto st = sdk::fs::remove_tree_at(parent.get(), target); !st) {
     return std::move(st).error().wrap("apply layer: entry \"" + m.name + "\"");
   }
   return {};
@@ -218,7 +219,7 @@ Status Applier::apply_hardlink(const Member& m, int parent, bool exists) {
     return entry_error(m, "link", errno);
   }
   if (exists) {
-    if (auto st = remove_all_at(parent, m.path.back()); !st) {
+    if (auto st = sdk::fs::remove_tree_at(parent, m.path.back()); !st) {
       return std::move(st).error().wrap("apply layer: entry \"" + m.name + "\"");
     }
   }
@@ -276,7 +277,7 @@ Status Applier::apply_member(archive* a, archive_entry* e, bool* last) {
 
   // Anything in the way goes, except a directory that a directory entry merges into.
   if (exists && !(S_ISDIR(old.st_mode) && m.type == AE_IFDIR)) {
-    if (auto st = remove_all_at(parent.get(), base); !st) {
+    if (auto st = sdk::fs::remove_tree_at(parent.get(), base); !st) {
       return std::move(st).error().wrap("apply layer: entry \"" + m.name + "\"");
     }
   }

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "berth/sdk/fs.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/applier.hpp"
 #include "core/layer/safe_path.hpp"
@@ -54,19 +55,6 @@ void sort_unique(std::vector<Change>& changes) {
   changes.erase(std::unique(changes.begin(), changes.end(),
                             [](const Change& a, const Change& b) { return a.path == b.path; }),
                 changes.end());
-}
-
-Result<std::string> read_link_at(int dirfd, const std::string& name) {
-  std::string target(256, '\0');
-  for (;;) {
-    ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
-    if (n < 0) return errno_error("readlink \"" + name + "\"");
-    if (static_cast<size_t>(n) < target.size()) {
-      target.resize(static_cast<size_t>(n));
-      return target;
-    }
-    target.resize(target.size() * 2);
-  }
 }
 
 // ---- overlay upperdir -------------------------------------------------------------------------
@@ -225,8 +213,8 @@ Result<bool> TreeDiff::differs(int old_dir, int new_dir, const std::string& name
     return true;
   }
   if (S_ISLNK(a.st_mode)) {
-    auto ta = read_link_at(old_dir, name);
-    auto tb = read_link_at(new_dir, name);
+    auto ta = sdk::fs::read_link_at(old_dir, name);
+    auto tb = sdk::fs::read_link_at(new_dir, name);
     if (!ta) return std::move(ta).error();
     if (!tb) return std::move(tb).error();
     if (*ta != *tb) return true;

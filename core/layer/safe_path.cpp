@@ -101,34 +101,6 @@ Result<std::vector<std::string>> list_dir(int dirfd) {
   return names;
 }
 
-Status remove_all_at(int dirfd, const std::string& name) {
-  struct stat st {};
-  if (!lstat_at(dirfd, name, &st)) {
-    if (errno == ENOENT) return {};
-    return errno_error("remove \"" + name + "\"");
-  }
-  if (S_ISDIR(st.st_mode)) {
-    UniqueFd child(::openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!child) return errno_error("remove \"" + name + "\"");
-    // The names are collected first so deleting never races the directory stream.
-    auto names = list_dir(child.get());
-    if (!names) return std::move(names).error().wrap("remove \"" + name + "\"");
-    for (const auto& n : *names) {
-      if (auto st2 = remove_all_at(child.get(), n); !st2) {
-        return std::move(st2).error().wrap("remove \"" + name + "\"");
-      }
-    }
-    if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-      return errno_error("remove \"" + name + "\"");
-    }
-    return {};
-  }
-  if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
-    return errno_error("remove \"" + name + "\"");
-  }
-  return {};
-}
-
 std::string proc_path(int dirfd, std::string_view name) {
   std::string out = "/proc/self/fd/" + std::to_string(dirfd);
   if (!name.empty()) {

@@ -48,8 +48,7 @@ Error path_error(std::string_view what, std::string_view path, int err);
 // Opens `path` as an O_PATH directory fd to serve as a root for the functions above.
 Result<UniqueFd> open_root(const std::filesystem::path& path);
 
-// rm -rf of `name` in dirfd: never follows symlinks, ENOENT is success.
-Status remove_all_at(int dirfd, const std::string& name);
+// rm -rf of `name` in dirfd: sdk::fs::remove_tree_at (berth/sdk/fs.hpp).
 
 // Names in a directory (without "." and ".."), sorted bytewise. dirfd may be O_PATH.
 Result<std::vector<std::string>> list_dir(int dirfd);

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <string>
 
+#include "berth/sdk/fs.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/safe_path.hpp"
 #include "core/layer/xattrs.hpp"
@@ -17,19 +18,6 @@ namespace berth::core::layer {
 namespace {
 
 constexpr size_t kChunk = 1 << 17;
-
-Result<std::string> read_link(int dirfd, const std::string& name) {
-  std::string target(256, '\0');
-  for (;;) {
-    ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
-    if (n < 0) return errno_error("readlink");
-    if (static_cast<size_t>(n) < target.size()) {
-      target.resize(static_cast<size_t>(n));
-      return target;
-    }
-    target.resize(target.size() * 2);
-  }
-}
 
 }  // namespace
 
@@ -133,7 +121,7 @@ Status TreeArchiver::add_stat(int dirfd, const std::string& name, const std::str
   if (!xattrs) return std::move(xattrs).error().wrap("archive \"" + tar_name + "\"");
   h.xattrs = portable(std::move(*xattrs));
   if (S_ISLNK(st.st_mode)) {
-    auto target = read_link(dirfd, name);
+    auto target = sdk::fs::read_link_at(dirfd, name);
     if (!target) return std::move(target).error().wrap("archive \"" + tar_name + "\"");
     h.type = TarHeader::Type::kSymlink;
     h.linkname = std::move(*target);

@@ -6,17 +6,14 @@
 #include <string>
 #include <string_view>
 
+#include "berth/sdk/mount_options.hpp"
 #include "core/common/result.hpp"
 
 namespace berth::core::volume {
 
-struct MountOptions {
-  unsigned long flags = 0;        // MS_* except propagation
-  unsigned long propagation = 0;  // MS_SHARED/PRIVATE/SLAVE/UNBINDABLE, maybe with MS_REC
-  std::string data;               // comma-separated, in the order given
-};
-
-MountOptions parse_mount_options(std::string_view o);
+// The option words are read by the SDK's one table (berth/sdk/mount_options.hpp).
+using sdk::MountOptions;
+using sdk::parse_mount_options;
 
 // mount(2) of `device` on `target` with filesystem `type` and options `o`; a read-only bind is
 // remounted read-only (a bind mount ignores MS_RDONLY at first).

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "berth/sdk/fs.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/safe_path.hpp"
@@ -21,19 +22,6 @@ using layer::Xattrs;
 
 Error step_error(std::string_view what, const std::string& rel, int err = errno) {
   return errno_error("copy \"" + rel + "\": " + std::string(what), err);
-}
-
-Result<std::string> read_link(int dirfd, const std::string& name) {
-  std::string target(256, '\0');
-  for (;;) {
-    ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
-    if (n < 0) return errno_error("readlink");
-    if (static_cast<size_t>(n) < target.size()) {
-      target.resize(static_cast<size_t>(n));
-      return target;
-    }
-    target.resize(target.size() * 2);
-  }
 }
 
 Status copy_data(int in, int out, const std::string& rel) {
@@ -177,7 +165,7 @@ Status Copier::copy_entry(int src_dir, int dst_dir, const std::string& name,
   }
 
   if (S_ISLNK(st.st_mode)) {
-    auto target = read_link(src_dir, name);
+    auto target = sdk::fs::read_link_at(src_dir, name);
     if (!target) return std::move(target).error().wrap("copy \"" + rel + "\"");
     if (::symlinkat(target->c_str(), dst_dir, name.c_str()) != 0) {
       return step_error("symlink", rel);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "berth/sdk/fs.hpp"
 #include "core/common/fs.hpp"
 #include "core/common/ids.hpp"
 #include "core/common/logging.hpp"
@@ -184,7 +185,7 @@ Status VolumeManager::load() {
   for (const auto& name : *names) {
     if (name.starts_with(".")) {
       if (name.starts_with(kCreatingPrefix) || name.starts_with(kRemovingPrefix)) {
-        if (auto st = layer::remove_all_at(root->get(), name); !st) {
+        if (auto st = sdk::fs::remove_tree_at(root->get(), name); !st) {
           log->warn("volumes: cannot clean up {}/{}: {}", dir_, name, st.error().message);
         }
       }

@@ -32,15 +32,13 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "berth/sdk/host.hpp"
-#include "berth/sdk/storage/snapshot_records.hpp"
+#include "berth/sdk/storage/snapshot_driver_base.hpp"
 #include "berth/sdk/storage_driver.hpp"
 #include "config.hpp"
 
@@ -48,56 +46,28 @@ namespace berth::plugins::btrfs {
 
 using sdk::storage::SnapshotRecord;
 
-class BtrfsDriver final : public sdk::StorageDriver {
+// The record-keeping is the SDK's (SnapshotDriverBase); this class holds the btrfs steps.
+class BtrfsDriver final : public sdk::storage::SnapshotDriverBase {
  public:
   // kUnsupported (with the reason and the fix) when the root is not on btrfs or btrfs subvolumes
   // cannot be managed there; kInvalidArgument for a bad config.
   static sdk::Result<std::unique_ptr<BtrfsDriver>> create(const sdk::InitContext& ctx);
 
-  sdk::DriverInfo info() override;
-  sdk::Result<std::vector<sdk::Mount>> prepare(sdk::Context& ctx, std::string_view key,
-                                               std::string_view parent,
-                                               const sdk::Labels& labels) override;
-  sdk::Result<std::vector<sdk::Mount>> view(sdk::Context& ctx, std::string_view key,
-                                            std::string_view parent,
-                                            const sdk::Labels& labels) override;
-  sdk::Result<std::vector<sdk::Mount>> mounts(sdk::Context& ctx, std::string_view key) override;
-  sdk::Status commit(sdk::Context& ctx, std::string_view name, std::string_view key,
-                     const sdk::Labels& labels) override;
-  sdk::Status remove(sdk::Context& ctx, std::string_view key) override;
-  sdk::Result<sdk::SnapshotInfo> stat(sdk::Context& ctx, std::string_view key) override;
-  sdk::Result<sdk::SnapshotInfo> update_labels(sdk::Context& ctx, std::string_view key,
-                                               const sdk::Labels& labels) override;
-  sdk::Result<sdk::Usage> usage(sdk::Context& ctx, std::string_view key) override;
-  sdk::Result<std::vector<sdk::SnapshotInfo>> walk(sdk::Context& ctx,
-                                                   const sdk::WalkFilter& filter) override;
-  sdk::Status cleanup(sdk::Context& ctx) override;
+ protected:
+  sdk::Status create_data(const SnapshotRecord& record, const SnapshotRecord* parent) override;
+  sdk::Status delete_data(uint64_t id) override;
+  std::vector<sdk::Mount> mounts_of(const SnapshotRecord& record) const override;
+  sdk::Result<sdk::Usage> measure_usage(sdk::Context& ctx, const SnapshotRecord& record) override;
+  sdk::DriverInfo describe(size_t snapshots) override;
+  sdk::Status freeze_for_commit(const SnapshotRecord& committed) override;
+  void undo_freeze(const SnapshotRecord& committed) override;
+  sdk::Status check_loaded(const SnapshotRecord& record) override;
+  sdk::Status remove_leftover(const std::string& path) override;
 
  private:
   BtrfsDriver(std::string root, Config config, sdk::Logger* log);
 
-  sdk::Status load();
-  sdk::Result<std::vector<sdk::Mount>> create_snapshot(sdk::SnapshotKind kind, std::string_view key,
-                                                       std::string_view parent,
-                                                       const sdk::Labels& labels);
-  // The following need mu_ held.
-  const SnapshotRecord* find(std::string_view key) const;
-  std::vector<sdk::Mount> mounts_of(const SnapshotRecord& record) const;
-
-  std::string subvolume_path(uint64_t id) const;
-
-  void log(sdk::LogLevel level, std::string_view message,
-           std::initializer_list<sdk::Field> fields = {}) const;
-
-  const std::string root_;
-  const std::string snapshots_root_;
   const Config config_;
-  sdk::Logger* const log_;
-  sdk::storage::SnapshotRecordStore store_;
-
-  mutable std::mutex mu_;
-  sdk::storage::SnapshotIndex by_name_;  // key or name -> record
-  uint64_t next_id_ = 1;  // ids are never reused while the process runs
 };
 
 }  // namespace berth::plugins::btrfs

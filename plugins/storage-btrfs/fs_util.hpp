@@ -19,7 +19,6 @@ using sdk::storage::is_decimal;
 using sdk::storage::list_dir;
 using sdk::storage::read_whole_file;
 using sdk::storage::remove_file_durable;
-using sdk::storage::write_file_atomic;
 
 // The filesystem `path` lives on, or (when `path` does not exist yet) its nearest existing
 // ancestor: the directory a daemon will create is decided by the filesystem it lands on.

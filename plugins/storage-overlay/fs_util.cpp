@@ -20,79 +20,7 @@ namespace {
 
 using Fd = sdk::UniqueFd;
 
-// Empties the directory open as `fd` (which it takes over), depth first, staying on `dev`.
-sdk::Status empty_dir(int fd, dev_t dev, const std::string& path) {
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    int err = errno;
-    ::close(fd);
-    return sys_error("open " + path, err);
-  }
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  sdk::Status result;
-  for (const auto& name : names) {
-    const std::string child = path + "/" + name;
-    struct stat st {};
-    if (::fstatat(::dirfd(dir), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;
-      result = sys_error("stat " + child, errno);
-      break;
-    }
-    if (S_ISDIR(st.st_mode)) {
-      if (st.st_dev != dev) {
-        result = sdk::make_error(sdk::ErrorCode::kFailedPrecondition,
-                                 "remove " + child + ": a filesystem is mounted there");
-        break;
-      }
-      int cfd =
-          ::openat(::dirfd(dir), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (cfd < 0) {
-        if (errno == ENOENT) continue;
-        result = sys_error("open " + child, errno);
-        break;
-      }
-      if (auto s = empty_dir(cfd, dev, child); !s) {
-        result = s;
-        break;
-      }
-      if (::unlinkat(::dirfd(dir), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-        result = sys_error("remove " + child, errno);
-        break;
-      }
-    } else if (::unlinkat(::dirfd(dir), name.c_str(), 0) != 0 && errno != ENOENT) {
-      result = sys_error("remove " + child, errno);
-      break;
-    }
-  }
-  ::closedir(dir);
-  return result;
-}
-
 }  // namespace
-
-sdk::Status remove_tree(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return {};
-    return sys_error("stat " + path, errno);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
-    return {};
-  }
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return {};
-    return sys_error("open " + path, errno);
-  }
-  BERTH_TRY_STATUS(empty_dir(fd, st.st_dev, path));
-  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
-  return {};
-}
 
 sdk::Result<sdk::Usage> disk_usage(const std::string& root) {
   struct stat root_st {};

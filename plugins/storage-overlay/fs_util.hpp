@@ -1,6 +1,5 @@
-// Filesystem primitives of the overlay driver: crash-safe file replacement, a tree removal that
-// cannot escape its directory, disk usage, and the facts about the backing filesystem that decide
-// whether overlay can work on it.
+// Filesystem primitives of the overlay driver: disk usage and the facts about the backing
+// filesystem that decide whether overlay can work on it; file and tree primitives are the SDK's.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "berth/sdk/fs.hpp"
 #include "berth/sdk/result.hpp"
 #include "berth/sdk/storage/durable_files.hpp"
 #include "berth/sdk/storage_driver.hpp"
@@ -23,11 +23,10 @@ using sdk::storage::list_dir;
 using sdk::storage::read_whole_file;
 using sdk::storage::remove_file_durable;
 using sdk::storage::sys_error;
-using sdk::storage::write_file_atomic;
 
-// rm -rf that never follows symlinks and never descends into another mount; a missing path is
-// fine. Overlay work dirs ("work/work", mode 000) are no obstacle to root.
-sdk::Status remove_tree(const std::string& path);
+// rm -rf that never follows symlinks and never descends into another mount (the SDK's); overlay
+// work dirs ("work/work", mode 000) are no obstacle to root.
+using sdk::fs::remove_tree;
 
 // Bytes and inodes below `dir`, counting each inode once (hard links) and not crossing mounts.
 // Bytes are st_blocks * 512: the space the files occupy on disk, as du(1) and containerd report

@@ -18,7 +18,6 @@ namespace {
 using sdk::ErrorCode;
 using sdk::make_error;
 using sdk::SnapshotKind;
-using sdk::storage::snapshot_not_found;
 
 // Running in a user namespace (uid 0 not mapped to the host's 0): overlay must then keep its
 // metadata in user.* xattrs ("userxattr", Linux >= 5.11), as containerd does.
@@ -144,88 +143,27 @@ sdk::Result<std::unique_ptr<OverlayDriver>> OverlayDriver::create(const sdk::Ini
           ctx.driver_id + " config: mount_options are refused by the kernel: " + s.error().message);
     }
   }
-  BERTH_TRY_STATUS(ensure_dir(driver->snapshots_root_, 0700));
-  BERTH_TRY_STATUS(ensure_dir(driver->store_.dir(), 0700));
-  BERTH_TRY_STATUS(driver->load());
+  BERTH_TRY_STATUS(driver->open());
   driver->log(sdk::LogLevel::kInfo, "overlay storage ready",
-              {{"root", root},
-               {"backing_fs", driver->facts_.backing_fs},
-               {"snapshots", std::to_string(driver->by_name_.size())}});
+              {{"root", root}, {"backing_fs", driver->facts_.backing_fs}});
   return driver;
 }
 
 OverlayDriver::OverlayDriver(std::string root, Config config, HostFacts facts, sdk::Logger* log)
-    : root_(std::move(root)),
-      snapshots_root_(root_ + "/snapshots"),
+    : SnapshotDriverBase(std::move(root), "overlay", log, /*accept_unnamed_records=*/true),
       config_(std::move(config)),
-      facts_(std::move(facts)),
-      log_(log),
-      store_(root_ + "/metadata", "overlay", /*accept_unnamed_records=*/true) {}
+      facts_(std::move(facts)) {}
 
-// Rebuilds the maps from the records and checks they form a forest of committed parents: a
-// snapshot whose parent is missing could never be mounted, so it stops the start-up loudly.
-sdk::Status OverlayDriver::load() {
-  auto records = store_.load_all();
-  if (!records) return std::move(records).error().wrap("load snapshot metadata");
-  std::lock_guard lock(mu_);
-  by_name_.clear();
-  uint64_t max_id = 0;
-  for (auto& r : *records) {
-    max_id = std::max(max_id, r.id);
-    auto [it, inserted] = by_name_.emplace(r.info.name, r);
-    if (!inserted) {
-      return make_error(ErrorCode::kInternal,
-                        "load snapshot metadata: records " + std::to_string(it->second.id) +
-                            " and " + std::to_string(r.id) + " both claim " + r.info.name);
-    }
+sdk::Status OverlayDriver::check_loaded(const SnapshotRecord& record) {
+  struct stat st {};
+  if (::stat(fs_dir(record.id).c_str(), &st) != 0) {
+    log(sdk::LogLevel::kError, "snapshot directory is missing",
+        {{"snapshot", record.info.name}, {"path", fs_dir(record.id)}});
   }
-  for (const auto& [name, r] : by_name_) {
-    if (r.info.parent.empty()) continue;
-    const SnapshotRecord* parent = find(r.info.parent);
-    if (parent == nullptr || parent->info.kind != SnapshotKind::kCommitted) {
-      return make_error(ErrorCode::kInternal, "load snapshot metadata: snapshot " + name +
-                                                  " (record " + std::to_string(r.id) +
-                                                  ") has parent " + r.info.parent + ", which is " +
-                                                  (parent ? "not committed" : "missing"));
-    }
-    // Parents are older than their children (a commit keeps its id): anything else is a loop.
-    if (parent->id >= r.id) {
-      return make_error(ErrorCode::kInternal, "load snapshot metadata: snapshot " + name +
-                                                  " has a newer parent " + r.info.parent);
-    }
-  }
-  for (const auto& [name, r] : by_name_) {
-    struct stat st {};
-    if (::stat(fs_dir(r.id).c_str(), &st) != 0) {
-      log(sdk::LogLevel::kError, "snapshot directory is missing",
-          {{"snapshot", name}, {"path", fs_dir(r.id)}});
-    }
-  }
-  // Directories of snapshots whose record never got written (a crash) keep their ids taken, so
-  // a new snapshot never lands in a half-removed directory.
-  if (auto entries = list_dir(snapshots_root_); entries) {
-    for (const auto& e : *entries) {
-      if (is_decimal(e)) max_id = std::max(max_id, static_cast<uint64_t>(std::stoull(e)));
-    }
-  }
-  next_id_ = max_id + 1;
   return {};
 }
 
 // ---- helpers --------------------------------------------------------------------------------
-
-void OverlayDriver::log(sdk::LogLevel level, std::string_view message,
-                        std::initializer_list<sdk::Field> fields) const {
-  if (log_ != nullptr && log_->enabled(level)) log_->log(level, message, fields);
-}
-
-std::string OverlayDriver::snapshot_dir(uint64_t id) const {
-  return snapshots_root_ + "/" + std::to_string(id);
-}
-
-const SnapshotRecord* OverlayDriver::find(std::string_view key) const {
-  return sdk::storage::find_snapshot(by_name_, key);
-}
 
 std::vector<std::string> OverlayDriver::overlay_options() const {
   std::vector<std::string> options;
@@ -265,14 +203,9 @@ std::vector<sdk::Mount> OverlayDriver::mounts_of(const SnapshotRecord& record) c
   return {sdk::Mount{"overlay", "overlay", "", std::move(options)}};
 }
 
-// ---- snapshot model -------------------------------------------------------------------------
+// ---- the overlay steps ----------------------------------------------------------------------
 
-sdk::DriverInfo OverlayDriver::info() {
-  size_t count = 0;
-  {
-    std::lock_guard lock(mu_);
-    count = by_name_.size();
-  }
+sdk::DriverInfo OverlayDriver::describe(size_t snapshots) {
   sdk::DriverInfo info;
   info.name = "overlay";
   info.capabilities = {"view", "usage", "labels", "cleanup", "multiple-lowers"};
@@ -282,44 +215,20 @@ sdk::DriverInfo OverlayDriver::info() {
                  {"Supports d_type", facts_.d_type ? "true" : "false"},
                  {"Using metacopy", metacopy ? "true" : "false"},
                  {"userxattr", facts_.userxattr ? "true" : "false"},
-                 {"Snapshots", std::to_string(count)}};
+                 {"Snapshots", std::to_string(snapshots)}};
   return info;
 }
 
-sdk::Result<std::vector<sdk::Mount>> OverlayDriver::prepare(sdk::Context& /*ctx*/,
-                                                            std::string_view key,
-                                                            std::string_view parent,
-                                                            const sdk::Labels& labels) {
-  return create_snapshot(SnapshotKind::kActive, key, parent, labels);
-}
-
-sdk::Result<std::vector<sdk::Mount>> OverlayDriver::view(sdk::Context& /*ctx*/,
-                                                         std::string_view key,
-                                                         std::string_view parent,
-                                                         const sdk::Labels& labels) {
-  return create_snapshot(SnapshotKind::kView, key, parent, labels);
-}
-
-sdk::Result<std::vector<sdk::Mount>> OverlayDriver::create_snapshot(SnapshotKind kind,
-                                                                    std::string_view key,
-                                                                    std::string_view parent,
-                                                                    const sdk::Labels& labels) {
-  std::lock_guard lock(mu_);
-  auto planned = sdk::storage::plan_snapshot(by_name_, next_id_, kind, key, parent, labels);
-  if (!planned) return std::move(planned).error();
-  SnapshotRecord& record = planned->record;
-  const SnapshotRecord* parent_record = planned->parent_record;
-
-  // Directories first, record last: a crash in between leaves an orphan directory for cleanup().
-  const std::string dir = snapshot_dir(record.id);
+// snapshots/<id>/fs (and work/ for an active snapshot with a parent).
+sdk::Status OverlayDriver::create_data(const SnapshotRecord& record,
+                                       const SnapshotRecord* parent_record) {
+  const std::string dir = snapshot_path(record.id);
   auto fail = [&](sdk::Error e) -> sdk::Error {
     (void)remove_tree(dir);
-    return std::move(e).wrap("create snapshot " + std::string(key));
+    return e;
   };
   // Not through fail(): whatever is in the way was not made by this call.
-  if (::mkdir(dir.c_str(), 0700) != 0) {
-    return sys_error("create " + dir, errno).wrap("create snapshot " + std::string(key));
-  }
+  if (::mkdir(dir.c_str(), 0700) != 0) return sys_error("create " + dir, errno);
   const std::string fs = fs_dir(record.id);
   if (::mkdir(fs.c_str(), 0755) != 0) return fail(sys_error("create " + fs, errno));
   if (parent_record != nullptr) {
@@ -333,164 +242,49 @@ sdk::Result<std::vector<sdk::Mount>> OverlayDriver::create_snapshot(SnapshotKind
       return fail(sys_error("chown " + fs, errno));
     }
   }
-  if (kind == SnapshotKind::kActive && parent_record != nullptr) {
+  if (record.info.kind == SnapshotKind::kActive && parent_record != nullptr) {
     const std::string work = work_dir(record.id);
     if (::mkdir(work.c_str(), 0700) != 0) return fail(sys_error("create " + work, errno));
   }
-  if (auto s = store_.save(record); !s) return fail(std::move(s).error());
-
-  auto [it, inserted] = by_name_.emplace(record.info.name, std::move(record));
-  log(sdk::LogLevel::kDebug, kind == SnapshotKind::kView ? "view created" : "snapshot prepared",
-      {{"snapshot", it->first},
-       {"parent", it->second.info.parent},
-       {"id", std::to_string(it->second.id)}});
-  return mounts_of(it->second);
-}
-
-sdk::Result<std::vector<sdk::Mount>> OverlayDriver::mounts(sdk::Context& /*ctx*/,
-                                                           std::string_view key) {
-  std::lock_guard lock(mu_);
-  const SnapshotRecord* record = find(key);
-  if (record == nullptr) return snapshot_not_found(key);
-  if (record->info.kind == SnapshotKind::kCommitted) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      "snapshot " + std::string(key) +
-                          " is committed: only active snapshots and views have mounts");
-  }
-  return mounts_of(*record);
-}
-
-sdk::Status OverlayDriver::commit(sdk::Context& /*ctx*/, std::string_view name,
-                                  std::string_view key, const sdk::Labels& labels) {
-  uint64_t id = 0;
-  bool had_work = false;
-  {
-    std::lock_guard lock(mu_);
-    auto planned = sdk::storage::plan_commit(by_name_, name, key, labels);
-    if (!planned) return std::move(planned).error();
-    SnapshotRecord& committed = *planned;
-    // Same id, so the same directory: a commit moves no data. The record is replaced in one
-    // rename; until then the snapshot is still the active one.
-    if (auto s = store_.save(committed); !s) {
-      return std::move(s).error().wrap("commit " + std::string(key) + " as " + std::string(name));
-    }
-    id = committed.id;
-    had_work = !committed.info.parent.empty();
-    by_name_.erase(by_name_.find(key));
-    by_name_.emplace(committed.info.name, std::move(committed));
-  }
-  log(sdk::LogLevel::kDebug, "snapshot committed",
-      {{"snapshot", name}, {"key", key}, {"id", std::to_string(id)}});
-  // A committed layer is only ever a lower dir: its work dir is dead weight. The caller unmounted
-  // the active snapshot before committing (the model's contract). If this fails, cleanup()
-  // retries.
-  if (had_work) {
-    if (auto s = remove_tree(work_dir(id)); !s) {
-      log(sdk::LogLevel::kWarn, "cannot remove the work dir of a committed snapshot",
-          {{"snapshot", name}, {"error", s.error().message}});
-    }
-  }
   return {};
 }
 
-sdk::Status OverlayDriver::remove(sdk::Context& /*ctx*/, std::string_view key) {
-  uint64_t id = 0;
-  {
-    std::lock_guard lock(mu_);
-    auto forgotten = sdk::storage::forget_snapshot(by_name_, store_, key);
-    if (!forgotten) return std::move(forgotten).error();
-    id = *forgotten;
+sdk::Status OverlayDriver::delete_data(uint64_t id) { return remove_tree(snapshot_path(id)); }
+
+// A committed layer is only ever a lower dir: its work dir is dead weight. The caller unmounted
+// the active snapshot before committing (the model's contract). If this fails, cleanup() retries.
+void OverlayDriver::after_commit(const SnapshotRecord& committed) {
+  if (committed.info.parent.empty()) return;
+  if (auto s = remove_tree(work_dir(committed.id)); !s) {
+    log(sdk::LogLevel::kWarn, "cannot remove the work dir of a committed snapshot",
+        {{"snapshot", committed.info.name}, {"error", s.error().message}});
   }
-  // Outside the lock (a large layer takes a while); a failure leaves an orphan directory that
-  // cleanup() removes later.
-  if (auto s = remove_tree(snapshot_dir(id)); !s) {
-    log(sdk::LogLevel::kWarn, "snapshot removed but its directory is left for cleanup",
-        {{"snapshot", key}, {"error", s.error().message}});
+}
+
+sdk::Result<sdk::Usage> OverlayDriver::measure_usage(sdk::Context& /*ctx*/,
+                                                     const SnapshotRecord& record) {
+  return disk_usage(fs_dir(record.id));
+}
+
+// Work dirs of committed snapshots and d_type probes, besides the base's orphans and probes.
+void OverlayDriver::find_leftovers(const sdk::storage::SnapshotIndex& index,
+                                   std::vector<std::string>& doomed) const {
+  for (const auto& [name, r] : index) {
+    if (r.info.kind != SnapshotKind::kCommitted) continue;
+    struct stat st {};
+    if (::lstat(work_dir(r.id).c_str(), &st) == 0) doomed.push_back(work_dir(r.id));
   }
-  log(sdk::LogLevel::kDebug, "snapshot removed", {{"snapshot", key}, {"id", std::to_string(id)}});
-  return {};
-}
-
-sdk::Result<sdk::SnapshotInfo> OverlayDriver::stat(sdk::Context& /*ctx*/, std::string_view key) {
-  std::lock_guard lock(mu_);
-  const SnapshotRecord* record = find(key);
-  if (record == nullptr) return snapshot_not_found(key);
-  return record->info;
-}
-
-sdk::Result<sdk::SnapshotInfo> OverlayDriver::update_labels(sdk::Context& /*ctx*/,
-                                                            std::string_view key,
-                                                            const sdk::Labels& labels) {
-  std::lock_guard lock(mu_);
-  return sdk::storage::update_snapshot_labels(by_name_, store_, key, labels);
-}
-
-sdk::Result<sdk::Usage> OverlayDriver::usage(sdk::Context& /*ctx*/, std::string_view key) {
-  std::string fs;
-  {
-    std::lock_guard lock(mu_);
-    const SnapshotRecord* record = find(key);
-    if (record == nullptr) return snapshot_not_found(key);
-    fs = fs_dir(record->id);
-  }
-  // The walk runs unlocked: it can take long on a big layer, and other keys need not wait.
-  auto usage = disk_usage(fs);
-  if (!usage) return std::move(usage).error().wrap("usage of " + std::string(key));
-  return usage;
-}
-
-sdk::Result<std::vector<sdk::SnapshotInfo>> OverlayDriver::walk(sdk::Context& /*ctx*/,
-                                                                const sdk::WalkFilter& filter) {
-  std::lock_guard lock(mu_);
-  return sdk::storage::walk_snapshots(by_name_, filter);
-}
-
-// Removes what a crash or a failed removal left behind: snapshot directories without a record,
-// work dirs of committed snapshots, probe scratch trees. Never touches a snapshot with a record,
-// so it is safe while containers run.
-sdk::Status OverlayDriver::cleanup(sdk::Context& ctx) {
-  std::vector<std::string> doomed;
-  {
-    std::lock_guard lock(mu_);
-    std::set<uint64_t> known;
-    for (const auto& [name, r] : by_name_) {
-      known.insert(r.id);
-      if (r.info.kind == SnapshotKind::kCommitted) {
-        struct stat st {};
-        if (::lstat(work_dir(r.id).c_str(), &st) == 0) doomed.push_back(work_dir(r.id));
-      }
-    }
-    auto entries = list_dir(snapshots_root_);
-    if (!entries) return std::move(entries).error().wrap("cleanup");
+  if (auto entries = list_dir(root()); entries) {
     for (const auto& e : *entries) {
-      // Ids below next_id_ only: a higher one would be a snapshot being created right now.
-      if (!is_decimal(e) || (std::stoull(e) < next_id_ && known.count(std::stoull(e)) == 0)) {
-        doomed.push_back(snapshots_root_ + "/" + e);
-      }
+      if (e.rfind("d_type-probe-", 0) == 0) doomed.push_back(root() + "/" + e);
     }
   }
-  if (auto entries = list_dir(root_); entries) {
-    for (const auto& e : *entries) {
-      if (e.rfind("probe-", 0) == 0 || e.rfind("d_type-probe-", 0) == 0) {
-        doomed.push_back(root_ + "/" + e);
-      }
-    }
-  }
-  sdk::Status first_failure;
-  for (const auto& path : doomed) {
-    if (ctx.cancelled()) return make_error(ErrorCode::kCancelled, "cleanup cancelled");
-    // An orphan is normally not mounted, but a crashed probe's scratch mount may still be there.
-    sdk::Status s = sdk::unmount_all(path);
-    if (s) s = remove_tree(path);
-    if (!s) {
-      log(sdk::LogLevel::kWarn, "cleanup: cannot remove",
-          {{"path", path}, {"error", s.error().message}});
-      if (first_failure) first_failure = std::move(s).error().wrap("cleanup");
-      continue;
-    }
-    log(sdk::LogLevel::kInfo, "cleanup: removed leftover", {{"path", path}});
-  }
-  return first_failure;
+}
+
+// An orphan is normally not mounted, but a crashed probe's scratch mount may still be there.
+sdk::Status OverlayDriver::remove_leftover(const std::string& path) {
+  BERTH_TRY_STATUS(sdk::unmount_all(path));
+  return remove_tree(path);
 }
 
 }  // namespace berth::plugins::overlay

@@ -19,15 +19,13 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "berth/sdk/host.hpp"
-#include "berth/sdk/storage/snapshot_records.hpp"
+#include "berth/sdk/storage/snapshot_driver_base.hpp"
 #include "berth/sdk/storage_driver.hpp"
 #include "config.hpp"
 
@@ -35,30 +33,24 @@ namespace berth::plugins::overlay {
 
 using sdk::storage::SnapshotRecord;
 
-class OverlayDriver final : public sdk::StorageDriver {
+// The record-keeping is the SDK's (SnapshotDriverBase); this class holds the overlay steps.
+class OverlayDriver final : public sdk::storage::SnapshotDriverBase {
  public:
   // kUnsupported (with the reason) when overlay cannot work on ctx.root_dir; kInvalidArgument for
   // a bad config.
   static sdk::Result<std::unique_ptr<OverlayDriver>> create(const sdk::InitContext& ctx);
 
-  sdk::DriverInfo info() override;
-  sdk::Result<std::vector<sdk::Mount>> prepare(sdk::Context& ctx, std::string_view key,
-                                               std::string_view parent,
-                                               const sdk::Labels& labels) override;
-  sdk::Result<std::vector<sdk::Mount>> view(sdk::Context& ctx, std::string_view key,
-                                            std::string_view parent,
-                                            const sdk::Labels& labels) override;
-  sdk::Result<std::vector<sdk::Mount>> mounts(sdk::Context& ctx, std::string_view key) override;
-  sdk::Status commit(sdk::Context& ctx, std::string_view name, std::string_view key,
-                     const sdk::Labels& labels) override;
-  sdk::Status remove(sdk::Context& ctx, std::string_view key) override;
-  sdk::Result<sdk::SnapshotInfo> stat(sdk::Context& ctx, std::string_view key) override;
-  sdk::Result<sdk::SnapshotInfo> update_labels(sdk::Context& ctx, std::string_view key,
-                                               const sdk::Labels& labels) override;
-  sdk::Result<sdk::Usage> usage(sdk::Context& ctx, std::string_view key) override;
-  sdk::Result<std::vector<sdk::SnapshotInfo>> walk(sdk::Context& ctx,
-                                                   const sdk::WalkFilter& filter) override;
-  sdk::Status cleanup(sdk::Context& ctx) override;
+ protected:
+  sdk::Status create_data(const SnapshotRecord& record, const SnapshotRecord* parent) override;
+  sdk::Status delete_data(uint64_t id) override;
+  std::vector<sdk::Mount> mounts_of(const SnapshotRecord& record) const override;
+  sdk::Result<sdk::Usage> measure_usage(sdk::Context& ctx, const SnapshotRecord& record) override;
+  sdk::DriverInfo describe(size_t snapshots) override;
+  void after_commit(const SnapshotRecord& committed) override;
+  sdk::Status check_loaded(const SnapshotRecord& record) override;
+  void find_leftovers(const sdk::storage::SnapshotIndex& index,
+                      std::vector<std::string>& doomed) const override;
+  sdk::Status remove_leftover(const std::string& path) override;
 
  private:
   struct HostFacts {
@@ -70,32 +62,12 @@ class OverlayDriver final : public sdk::StorageDriver {
 
   OverlayDriver(std::string root, Config config, HostFacts facts, sdk::Logger* log);
 
-  sdk::Status load();
-  sdk::Result<std::vector<sdk::Mount>> create_snapshot(sdk::SnapshotKind kind, std::string_view key,
-                                                       std::string_view parent,
-                                                       const sdk::Labels& labels);
-  // The following need mu_ held.
-  const SnapshotRecord* find(std::string_view key) const;
-  std::vector<sdk::Mount> mounts_of(const SnapshotRecord& record) const;
   std::vector<std::string> overlay_options() const;
+  std::string fs_dir(uint64_t id) const { return snapshot_path(id) + "/fs"; }
+  std::string work_dir(uint64_t id) const { return snapshot_path(id) + "/work"; }
 
-  std::string snapshot_dir(uint64_t id) const;
-  std::string fs_dir(uint64_t id) const { return snapshot_dir(id) + "/fs"; }
-  std::string work_dir(uint64_t id) const { return snapshot_dir(id) + "/work"; }
-
-  void log(sdk::LogLevel level, std::string_view message,
-           std::initializer_list<sdk::Field> fields = {}) const;
-
-  const std::string root_;
-  const std::string snapshots_root_;
   const Config config_;
   const HostFacts facts_;
-  sdk::Logger* const log_;
-  sdk::storage::SnapshotRecordStore store_;
-
-  mutable std::mutex mu_;
-  sdk::storage::SnapshotIndex by_name_;  // key or name -> record
-  uint64_t next_id_ = 1;  // ids are never reused while the process runs
 };
 
 }  // namespace berth::plugins::overlay

@@ -7,42 +7,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "berth/sdk/base64.hpp"
+
 namespace berth::registry::auth {
 namespace json = boost::json;
 
 namespace {
-
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int sextet(char c, bool url) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == (url ? '-' : '+')) return 62;
-  if (c == (url ? '_' : '/')) return 63;
-  return -1;
-}
-
-std::optional<std::string> decode(std::string_view text, bool url) {
-  if (!url) {
-    while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  }
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = sextet(c, url);
-    if (v < 0) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-    }
-  }
-  if (text.size() % 4 == 1) return std::nullopt;
-  return out;
-}
 
 std::string hmac_sha256(const std::string& key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -58,28 +28,17 @@ Error denied(std::string message) {
 
 }  // namespace
 
+// JWT segments: base64url without padding (RFC 7515); the SDK's codec (OpenSSL's).
 std::string base64url_encode(std::string_view data) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : data) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(buffer >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 63]);
-  for (auto& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
+  return sdk::base64_encode(data, sdk::Base64Alphabet::kUrl, sdk::Base64Padding::kNone);
 }
 
-std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, true); }
-std::optional<std::string> base64_decode(std::string_view text) { return decode(text, false); }
+// The SDK's decoder takes either alphabet, padded or not. A token's signature is checked on its
+// text, before anything is decoded, so that leniency accepts no token the strict one would refuse.
+std::optional<std::string> base64url_decode(std::string_view text) {
+  return sdk::base64_decode(text);
+}
+std::optional<std::string> base64_decode(std::string_view text) { return sdk::base64_decode(text); }
 
 std::optional<Grant> parse_scope(std::string_view scope) {
   size_t first = scope.find(':');

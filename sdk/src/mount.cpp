@@ -1,6 +1,7 @@
 // Mounting driver mount specs (see mount.hpp). Compiled into both sides of the SDK: plugins (the
 // isolation backend mounts a container's rootfs) and the host (the core applies layers).
 #include "berth/sdk/mount.hpp"
+#include "berth/sdk/mount_options.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -114,85 +115,15 @@ std::string join(const std::vector<std::string>& parts, char sep) {
 
 // ---- options --------------------------------------------------------------------------------
 
-struct FlagOption {
-  std::string_view name;
-  bool clear;
-  unsigned long flag;
-};
-
-// mount(8)'s flag options; everything else is filesystem data.
-constexpr std::array<FlagOption, 27> kFlagOptions = {{
-    {"async", true, MS_SYNCHRONOUS},
-    {"atime", true, MS_NOATIME},
-    {"bind", false, MS_BIND},
-    {"defaults", false, 0},
-    {"dev", true, MS_NODEV},
-    {"diratime", true, MS_NODIRATIME},
-    {"dirsync", false, MS_DIRSYNC},
-    {"exec", true, MS_NOEXEC},
-    {"mand", false, MS_MANDLOCK},
-    {"noatime", false, MS_NOATIME},
-    {"nodev", false, MS_NODEV},
-    {"nodiratime", false, MS_NODIRATIME},
-    {"noexec", false, MS_NOEXEC},
-    {"nomand", true, MS_MANDLOCK},
-    {"norelatime", true, MS_RELATIME},
-    {"nostrictatime", true, MS_STRICTATIME},
-    {"nosuid", false, MS_NOSUID},
-    {"rbind", false, MS_BIND | MS_REC},
-    {"relatime", false, MS_RELATIME},
-    {"remount", false, MS_REMOUNT},
-    {"ro", false, MS_RDONLY},
-    {"rw", true, MS_RDONLY},
-    {"strictatime", false, MS_STRICTATIME},
-    {"suid", true, MS_NOSUID},
-    {"sync", false, MS_SYNCHRONOUS},
-    {"nosymfollow", false, 256 /* MS_NOSYMFOLLOW */},
-    {"symfollow", true, 256},
-}};
-
-constexpr std::array<std::pair<std::string_view, unsigned long>, 8> kPropagationOptions = {{
-    {"private", MS_PRIVATE},
-    {"rprivate", MS_PRIVATE | MS_REC},
-    {"shared", MS_SHARED},
-    {"rshared", MS_SHARED | MS_REC},
-    {"slave", MS_SLAVE},
-    {"rslave", MS_SLAVE | MS_REC},
-    {"unbindable", MS_UNBINDABLE},
-    {"runbindable", MS_UNBINDABLE | MS_REC},
-}};
-
-struct ParsedOptions {
-  unsigned long flags = 0;
-  unsigned long propagation = 0;
-  std::vector<std::string> data;  // filesystem options, in their original order
-};
+// The words themselves are read by the one table in mount_options.cpp; "loop" is refused here
+// because nothing in Berth sets up loop devices for a mount.
+using ParsedOptions = MountOptions;
 
 Result<ParsedOptions> parse_options(const Mount& m) {
-  ParsedOptions p;
   for (const auto& opt : m.options) {
-    if (opt.empty()) continue;
-    if (opt == "loop") {
-      return make_error(ErrorCode::kUnsupported, "loop mounts are not supported");
-    }
-    auto flag = std::find_if(kFlagOptions.begin(), kFlagOptions.end(),
-                             [&](const FlagOption& f) { return f.name == opt; });
-    if (flag != kFlagOptions.end()) {
-      if (flag->clear)
-        p.flags &= ~flag->flag;
-      else
-        p.flags |= flag->flag;
-      continue;
-    }
-    auto prop = std::find_if(kPropagationOptions.begin(), kPropagationOptions.end(),
-                             [&](const auto& f) { return f.first == opt; });
-    if (prop != kPropagationOptions.end()) {
-      p.propagation |= prop->second;
-      continue;
-    }
-    p.data.push_back(opt);
+    if (opt == "loop") return make_error(ErrorCode::kUnsupported, "loop mounts are not supported");
   }
-  return p;
+  return parse_mount_options(m.options);
 }
 
 // ---- overlay lower dirs -----------------------------------------------------------------------

@@ -386,11 +386,13 @@ TEST_F(BtrfsPluginTest, CleanupDeletesCrashLeftoversOnly) {
   ASSERT_TRUE(make_subvolume(root_ + "/snapshots", "78"));
   ASSERT_TRUE(set_subvolume_read_only(root_ + "/snapshots/78", true));
   ASSERT_TRUE(make_dirs(root_ + "/snapshots/rm-3/deep").has_value());
-  ASSERT_TRUE(write_file(root_ + "/metadata/79.json.tmp", "{half").has_value());
+  ASSERT_TRUE(write_file(root_ + "/metadata/79.json.tmp", "{half").has_value());  // older writer
+  ASSERT_TRUE(write_file(root_ + "/metadata/.79.json.tmp-Ab3dE6", "{half").has_value());
   ASSERT_TRUE(make_subvolume(root_, "probe-abcdef"));
 
   ASSERT_NO_FATAL_FAILURE(create_ok());
   EXPECT_FALSE(exists(root_ + "/metadata/79.json.tmp")) << "a partial record survived the load";
+  EXPECT_FALSE(exists(root_ + "/metadata/.79.json.tmp-Ab3dE6")) << "a partial record survived";
   auto all = driver_->walk(ctx_, {});
   ASSERT_TRUE(all.has_value());
   EXPECT_EQ(all->size(), 2u) << "orphans must not appear as snapshots";

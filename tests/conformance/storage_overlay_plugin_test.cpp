@@ -259,11 +259,13 @@ TEST_F(OverlayPluginTest, CleanupRemovesCrashLeftoversOnly) {
   ASSERT_TRUE(make_dirs(root_ + "/snapshots/77/fs/deep/tree").has_value());
   ASSERT_TRUE(write_file(root_ + "/snapshots/77/fs/deep/tree/f", "orphan").has_value());
   ASSERT_TRUE(make_dirs(root_ + "/snapshots/rm-3").has_value());
-  ASSERT_TRUE(write_file(root_ + "/metadata/78.json.tmp", "{half").has_value());
+  ASSERT_TRUE(write_file(root_ + "/metadata/78.json.tmp", "{half").has_value());  // older writer
+  ASSERT_TRUE(write_file(root_ + "/metadata/.78.json.tmp-Ab3dE6", "{half").has_value());
   ASSERT_TRUE(make_dirs(root_ + "/probe-abcdef/merged").has_value());
 
   ASSERT_NO_FATAL_FAILURE(create_ok());
   EXPECT_FALSE(exists(root_ + "/metadata/78.json.tmp")) << "a partial record survived the load";
+  EXPECT_FALSE(exists(root_ + "/metadata/.78.json.tmp-Ab3dE6")) << "a partial record survived";
   auto all = driver_->walk(ctx_, {});
   ASSERT_TRUE(all.has_value());
   EXPECT_EQ(all->size(), 2u) << "orphans must not appear as snapshots";

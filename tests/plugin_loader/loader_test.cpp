@@ -38,6 +38,37 @@ TEST(PluginLoader, LoadsAWellFormedPluginAndItsDriver) {
   EXPECT_EQ(file.drivers[0].id(), "storage.fake");
 }
 
+// The README's "Writing a driver" example (sdk/examples/network-acme), as written, loads and
+// works through the C ABI.
+TEST(PluginLoader, TheReadmeExampleLoadsAndRuns) {
+  auto file = host::load_plugin(std::string(BERTH_FIXTURE_DIR) + "/berth-example-network-acme.so");
+  ASSERT_EQ(file.outcome, host::LoadOutcome::kLoaded) << file.reason;
+  EXPECT_EQ(file.name, "network-acme");
+  EXPECT_EQ(file.vendor, "Acme Corp");
+  ASSERT_EQ(file.drivers.size(), 1u);
+  EXPECT_EQ(file.drivers[0].id(), "network.acme");
+  NullLogger log;
+  host::HostInit init;
+  init.driver_id = "network.acme";
+  init.log = &log;
+  auto driver = host::create_network(file.drivers[0], init);
+  ASSERT_TRUE(driver) << driver.error().message;
+  EXPECT_EQ(log.last, "acme network driver ready");
+  EXPECT_EQ((*driver)->info().name, "acme");
+  sdk::Context ctx("req-1");
+  sdk::NetworkSpec spec;
+  spec.id = "n1";
+  ASSERT_TRUE((*driver)->create_network(ctx, spec));
+  EXPECT_TRUE((*driver)->delete_network(ctx, "n1"));
+  auto again = (*driver)->delete_network(ctx, "n1");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, sdk::ErrorCode::kNotFound);
+  auto join = (*driver)->join(ctx, sdk::JoinSpec{});
+  ASSERT_FALSE(join);
+  EXPECT_EQ(join.error().code, sdk::ErrorCode::kUnsupported);
+  EXPECT_EQ(join.error().message, "acme joins nothing");
+}
+
 TEST(PluginLoader, CallsCrossTheAbiBothWays) {
   auto file = host::load_plugin(fixture("ok_fake_storage"));
   ASSERT_EQ(file.outcome, host::LoadOutcome::kLoaded) << file.reason;

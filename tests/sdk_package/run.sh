@@ -4,7 +4,8 @@
 # load it and list it as ok. Needs root (berthd's trust check wants root-owned plugins).
 set -eu
 build=${1:?usage: run.sh <berth build dir>}
-src=$(cd "$(dirname "$0")" && pwd)
+# The README's "Writing a driver" example, as the README shows it.
+example=$(cd "$(dirname "$0")/../../sdk/examples/network-acme" && pwd)
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root"; exit 77; fi
 work=$(mktemp -d)
 pid=""
@@ -16,7 +17,7 @@ trap cleanup EXIT
 chmod 755 "$work"
 
 cmake --install "$build" --prefix "$work/prefix" --component sdk >/dev/null
-cmake -S "$src/vendor_plugin" -B "$work/vendor-build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake -S "$example" -B "$work/vendor-build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/vendor-build" -j 2 >/dev/null
 mkdir -p "$work/plugins"
 cp "$work/vendor-build/berth-network-acme.so" "$work/plugins/"

@@ -70,23 +70,6 @@ sdk::Status write_all(int fd, const void* data, size_t size) {
   return {};
 }
 
-sdk::Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return sdk::errno_error("create " + tmp);
-  if (auto s = write_all(fd.get(), data.data(), data.size()); !s) {
-    ::unlink(tmp.c_str());
-    return std::move(s).error().wrap(tmp);
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return sdk::errno_error("rename " + tmp, err);
-  }
-  return {};
-}
-
 sdk::Status make_dirs(const std::string& path, mode_t mode) {
   if (path.empty()) return {};
   size_t pos = 0;
@@ -99,59 +82,6 @@ sdk::Status make_dirs(const std::string& path, mode_t mode) {
     }
   }
   return {};
-}
-
-namespace {
-
-sdk::Status remove_at(int parent, const char* name, const std::string& shown, dev_t dev) {
-  struct stat st {};
-  if (::fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return {};
-    return sdk::errno_error("stat " + shown);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    if (::unlinkat(parent, name, 0) != 0 && errno != ENOENT) {
-      return sdk::errno_error("unlink " + shown);
-    }
-    return {};
-  }
-  if (st.st_dev != dev) {
-    return sdk::make_error(sdk::ErrorCode::kFailedPrecondition,
-                           "remove " + shown + ": is a mount point");
-  }
-  int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return sdk::errno_error("open " + shown);
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    ::close(fd);
-    return sdk::errno_error("open " + shown);
-  }
-  sdk::Status result;
-  while (struct dirent* entry = ::readdir(dir)) {
-    if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
-    auto s = remove_at(::dirfd(dir), entry->d_name, shown + "/" + entry->d_name, dev);
-    if (!s) {
-      result = std::move(s);
-      break;
-    }
-  }
-  ::closedir(dir);
-  if (!result) return result;
-  if (::unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
-    return sdk::errno_error("rmdir " + shown);
-  }
-  return {};
-}
-
-}  // namespace
-
-sdk::Status remove_tree(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return {};
-    return sdk::errno_error("stat " + path);
-  }
-  return remove_at(AT_FDCWD, path.c_str(), path, st.st_dev);
 }
 
 bool path_exists(const std::string& path) {

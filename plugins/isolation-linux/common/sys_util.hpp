@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "berth/sdk/fs.hpp"
 #include "berth/sdk/result.hpp"
 
 namespace berth::plugins::isolation {
@@ -26,13 +27,17 @@ sdk::Result<std::string> read_whole_fd(int fd, const std::string& what);
 // Writes `data` with one write(2) to an existing file (cgroupfs and procfs semantics: no O_CREAT,
 // no O_TRUNC). Errors read "write <path>: <errno text>".
 sdk::Status write_existing(const std::string& path, std::string_view data);
-// Writes a new version of `path` next to it and renames it over, so readers see the old or the new
-// content, never a torn one.
-sdk::Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0600);
+// The SDK's atomic writer (berth/sdk/fs.hpp) with this backend's policy: task files are small and
+// rewritten on every state change on the start/exit path, so they are not fsynced (a host crash
+// kills the containers they describe anyway).
+inline sdk::Status write_file_atomic(const std::string& path, std::string_view data,
+                                     mode_t mode = 0600) {
+  return sdk::fs::atomic_write(path, data, mode, sdk::fs::Durability::kVolatile);
+}
 // mkdir -p. Existing directories are fine.
 sdk::Status make_dirs(const std::string& path, mode_t mode = 0755);
-// rm -rf without following symlinks or crossing into other mounts. A missing path is fine.
-sdk::Status remove_tree(const std::string& path);
+// rm -rf without following symlinks or crossing into other mounts (the SDK's).
+using sdk::fs::remove_tree;
 bool path_exists(const std::string& path);
 
 sdk::Status write_all(int fd, const void* data, size_t size);

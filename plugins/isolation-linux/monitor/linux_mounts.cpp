@@ -14,6 +14,8 @@
 #include <cstring>
 
 #include "berth/sdk/mount.hpp"
+#include "berth/sdk/fs.hpp"
+#include "berth/sdk/mount_options.hpp"
 #include "common/sys_util.hpp"
 #include "monitor/idmapped_rootfs.hpp"
 
@@ -70,81 +72,16 @@ struct ParsedOptions {
   std::string data;
 };
 
+// The SDK's one option table; bind/rbind are taken out of the flags because a bind here is an
+// open_tree + move_mount, never a mount(2) with MS_BIND.
 ParsedOptions parse_options(const std::vector<std::string>& options) {
-  struct Flag {
-    const char* name;
-    bool clear;
-    unsigned long flag;
-  };
-  static constexpr Flag kFlags[] = {
-      {"defaults", false, 0},
-      {"ro", false, MS_RDONLY},
-      {"rw", true, MS_RDONLY},
-      {"suid", true, MS_NOSUID},
-      {"nosuid", false, MS_NOSUID},
-      {"dev", true, MS_NODEV},
-      {"nodev", false, MS_NODEV},
-      {"exec", true, MS_NOEXEC},
-      {"noexec", false, MS_NOEXEC},
-      {"sync", false, MS_SYNCHRONOUS},
-      {"async", true, MS_SYNCHRONOUS},
-      {"dirsync", false, MS_DIRSYNC},
-      {"mand", false, MS_MANDLOCK},
-      {"nomand", true, MS_MANDLOCK},
-      {"atime", true, MS_NOATIME},
-      {"noatime", false, MS_NOATIME},
-      {"diratime", true, MS_NODIRATIME},
-      {"nodiratime", false, MS_NODIRATIME},
-      {"relatime", false, MS_RELATIME},
-      {"norelatime", true, MS_RELATIME},
-      {"strictatime", false, MS_STRICTATIME},
-      {"nostrictatime", true, MS_STRICTATIME},
-  };
-  struct Prop {
-    const char* name;
-    unsigned long flag;
-  };
-  static constexpr Prop kProps[] = {
-      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
-      {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-  };
+  const sdk::MountOptions parsed = sdk::parse_mount_options(options);
   ParsedOptions out;
-  for (const auto& opt : options) {
-    if (opt == "bind") {
-      out.bind = true;
-      continue;
-    }
-    if (opt == "rbind") {
-      out.bind = true;
-      out.recursive_bind = true;
-      continue;
-    }
-    bool matched = false;
-    for (const auto& f : kFlags) {
-      if (opt == f.name) {
-        if (f.clear) {
-          out.flags &= ~f.flag;
-        } else {
-          out.flags |= f.flag;
-        }
-        matched = true;
-        break;
-      }
-    }
-    if (matched) continue;
-    for (const auto& p : kProps) {
-      if (opt == p.name) {
-        out.propagation = p.flag;
-        matched = true;
-        break;
-      }
-    }
-    if (matched) continue;
-    if (!out.data.empty()) out.data += ",";
-    out.data += opt;
-  }
+  out.bind = parsed.bind();
+  out.recursive_bind = parsed.recursive_bind();
+  out.flags = parsed.flags & ~static_cast<unsigned long>(MS_BIND | MS_REC);
+  out.propagation = parsed.propagation;
+  out.data = parsed.data_string();
   return out;
 }
 
@@ -422,10 +359,9 @@ sdk::Status mkdir_in_root(int root_fd, const std::string& rel, int depth) {
     if (!parent_fd) return sdk::errno_error("open /" + parent);
     if (::mkdirat(parent_fd.get(), name.c_str(), 0755) == 0) continue;
     if (errno != EEXIST) return sdk::errno_error("mkdir /" + prefix);
-    char target[PATH_MAX];
-    ssize_t n = ::readlinkat(parent_fd.get(), name.c_str(), target, sizeof target - 1);
-    if (n <= 0) return sdk::errno_error("open /" + prefix);
-    std::string link(target, static_cast<size_t>(n));
+    auto target = sdk::fs::read_link_at(parent_fd.get(), name);
+    if (!target || target->empty()) return sdk::errno_error("open /" + prefix);
+    const std::string& link = *target;
     const std::string resolved = link.front() == '/' || parent == "." ? link : parent + "/" + link;
     BERTH_TRY_STATUS(mkdir_in_root(root_fd, resolved, depth + 1));
   }

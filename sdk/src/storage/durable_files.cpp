@@ -9,27 +9,10 @@
 #include <cerrno>
 #include <utility>
 
+#include "berth/sdk/fs.hpp"
 #include "berth/sdk/unique_fd.hpp"
 
 namespace berth::sdk::storage {
-namespace {
-
-using Fd = UniqueFd;
-
-Status fsync_dir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return sys_error("open " + dir, errno);
-  if (::fsync(fd.get()) != 0) return sys_error("fsync " + dir, errno);
-  return {};
-}
-
-// Leaves no temp file behind when a step of write_file_atomic fails.
-Error fail_and_unlink(const std::string& tmp_path, std::string_view step, int err) {
-  ::unlink(tmp_path.c_str());
-  return sys_error(std::string(step) + " " + tmp_path, err);
-}
-
-}  // namespace
 
 Error sys_error(std::string_view what, int err) {
   Error e = errno_error(what, err);
@@ -40,38 +23,14 @@ Error sys_error(std::string_view what, int err) {
   return e;
 }
 
-Status write_file_atomic(const std::string& dir, const std::string& name, std::string_view data) {
-  const std::string final_path = dir + "/" + name;
-  const std::string tmp_path = final_path + ".tmp";
-  {
-    Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (fd.get() < 0) return sys_error("create " + tmp_path, errno);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return fail_and_unlink(tmp_path, "write", errno);
-      }
-      done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) return fail_and_unlink(tmp_path, "fsync", errno);
-    if (::close(fd.release()) != 0) return fail_and_unlink(tmp_path, "close", errno);
-  }
-  if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
-    return fail_and_unlink(tmp_path, "rename", errno);
-  }
-  return fsync_dir(dir);
-}
-
 Status remove_file_durable(const std::string& dir, const std::string& name) {
   const std::string path = dir + "/" + name;
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error("remove " + path, errno);
-  return fsync_dir(dir);
+  return fs::fsync_dir(dir);
 }
 
 Result<std::string> read_whole_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) return sys_error("open " + path, errno);
   std::string out;
   char buf[16384];

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <string>
 
+#include "berth/sdk/fs.hpp"
 #include "berth/sdk/storage/durable_files.hpp"
 
 namespace berth::sdk::storage {
@@ -18,7 +19,8 @@ namespace json = boost::json;
 // Bumped when the record shape changes incompatibly; older drivers refuse newer records.
 constexpr int64_t kRecordVersion = 1;
 constexpr std::string_view kSuffix = ".json";
-constexpr std::string_view kTmpSuffix = ".json.tmp";
+// The temp name of the writer before berth/sdk/fs.hpp: still found after an upgrade.
+constexpr std::string_view kLegacyTmpSuffix = ".json.tmp";
 
 std::string file_name(uint64_t id) { return std::to_string(id) + std::string(kSuffix); }
 
@@ -135,7 +137,7 @@ Result<std::vector<SnapshotRecord>> SnapshotRecordStore::load_all() const {
   std::vector<SnapshotRecord> records;
   for (const auto& name : *names) {
     const std::string path = dir_ + "/" + name;
-    if (ends_with(name, kTmpSuffix)) {
+    if (fs::is_atomic_write_leftover(name) || ends_with(name, kLegacyTmpSuffix)) {
       // An interrupted save: the record it was replacing (if any) is still intact.
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
         return sys_error("remove " + path, errno);
@@ -161,7 +163,7 @@ Result<std::vector<SnapshotRecord>> SnapshotRecordStore::load_all() const {
 }
 
 Status SnapshotRecordStore::save(const SnapshotRecord& record) const {
-  return write_file_atomic(dir_, file_name(record.id), encode(record));
+  return fs::atomic_write(dir_ + "/" + file_name(record.id), encode(record), 0600);
 }
 
 Status SnapshotRecordStore::erase(uint64_t id) const {

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "berth/sdk/fs.hpp"
 #include "tests/unit/layer/test_util.hpp"
 
 namespace berth::core::layer {
@@ -84,9 +85,9 @@ TEST(SafePathTest, RemoveAllNeverFollowsSymlinks) {
   stdfs::create_directory_symlink(dir / "outside", root / "top-link");
   auto root_fd = open_root(root);
   ASSERT_TRUE(root_fd);
-  ASSERT_TRUE(remove_all_at(root_fd->get(), "victim"));
-  ASSERT_TRUE(remove_all_at(root_fd->get(), "top-link"));
-  ASSERT_TRUE(remove_all_at(root_fd->get(), "never-existed"));
+  ASSERT_TRUE(sdk::fs::remove_tree_at(root_fd->get(), "victim"));
+  ASSERT_TRUE(sdk::fs::remove_tree_at(root_fd->get(), "top-link"));
+  ASSERT_TRUE(sdk::fs::remove_tree_at(root_fd->get(), "never-existed"));
   EXPECT_FALSE(exists_nofollow(root / "victim"));
   EXPECT_FALSE(exists_nofollow(root / "top-link"));
   EXPECT_EQ(read_file(dir / "outside" / "precious"), "keep");

@@ -1,5 +1,6 @@
 // The SDK's snapshot record store, shared by the overlay and btrfs drivers: records round-trip,
 // belong to one driver, and an interrupted write leaves nothing a restart would misread.
+#include "berth/sdk/fs.hpp"
 #include "berth/sdk/storage/snapshot_records.hpp"
 
 #include <gtest/gtest.h>
@@ -82,12 +83,12 @@ TEST_F(SnapshotRecordsTest, RecordWithoutDriverIsReadOnlyWhereAllowed) {
 TEST_F(SnapshotRecordsTest, InterruptedWriteLeftoversAreRemovedAndForeignFilesIgnored) {
   SnapshotRecordStore store(dir_, "btrfs");
   ASSERT_TRUE(store.save(record(1, "a")).has_value());
-  put("2.json.tmp", "{half a rec");
+  put(".2.json.tmp-Ab12Cd", "{half a rec");
   put("notes.txt", "not ours");
   auto all = store.load_all();
   ASSERT_TRUE(all.has_value()) << all.error().message;
   EXPECT_EQ(all->size(), 1u);
-  EXPECT_FALSE(std::filesystem::exists(dir_ + "/2.json.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/.2.json.tmp-Ab12Cd"));
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/notes.txt"));
 }
 
@@ -237,10 +238,9 @@ TEST(DurableFilesTest, AtomicWriteReplacesAndErrorsReadInLowerCase) {
   char tmpl[] = "/tmp/berth-durable-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
-  ASSERT_TRUE(write_file_atomic(dir, "f", "one").has_value());
-  ASSERT_TRUE(write_file_atomic(dir, "f", "two").has_value());
+  ASSERT_TRUE(fs::atomic_write(dir + "/f", "one").has_value());
+  ASSERT_TRUE(fs::atomic_write(dir + "/f", "two").has_value());
   EXPECT_EQ(*read_whole_file(dir + "/f"), "two");
-  EXPECT_FALSE(std::filesystem::exists(dir + "/f.tmp"));
   ASSERT_TRUE(ensure_dir(dir + "/d", 0755).has_value());
   ASSERT_TRUE(ensure_dir(dir + "/d", 0755).has_value());
   EXPECT_FALSE(ensure_dir(dir + "/f", 0755).has_value()) << "a file is not a directory";

@@ -10,7 +10,7 @@ TEST(LocalMount, OptionsSplitIntoFlagsPropagationAndData) {
   auto o = parse_mount_options("size=10m,uid=1000,noexec,nosuid,ro");
   EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOEXEC | MS_NOSUID | MS_RDONLY));
   EXPECT_EQ(o.propagation, 0ul);
-  EXPECT_EQ(o.data, "size=10m,uid=1000");
+  EXPECT_EQ(o.data_string(), "size=10m,uid=1000");
 
   auto bind = parse_mount_options("bind,rprivate");
   EXPECT_EQ(bind.flags, static_cast<unsigned long>(MS_BIND));
@@ -20,7 +20,7 @@ TEST(LocalMount, OptionsSplitIntoFlagsPropagationAndData) {
   // Later words win, as in dockerd's parser: "ro,rw" is read-write.
   EXPECT_EQ(parse_mount_options("ro,rw").flags, 0ul);
   EXPECT_EQ(parse_mount_options("rbind").flags, static_cast<unsigned long>(MS_BIND | MS_REC));
-  EXPECT_EQ(parse_mount_options("defaults,,addr=1.2.3.4").data, "addr=1.2.3.4");
+  EXPECT_EQ(parse_mount_options("defaults,,addr=1.2.3.4").data_string(), "addr=1.2.3.4");
   EXPECT_EQ(parse_mount_options("").flags, 0ul);
 }
 

@@ -1,22 +1,53 @@
-// Writing a plugin: implement one or more driver interfaces, each with a factory
-//   static berth::sdk::Result<std::unique_ptr<MyDriver>> create(const berth::sdk::InitContext&);
-// and register them in the plugin's entry block:
+// Writing a plugin. This is the one place that says what a driver class must provide:
+//
+//   1. Derive from the interface of its kind and implement every pure virtual call:
+//        storage     berth::sdk::StorageDriver     (storage_driver.hpp; or derive from
+//                    storage::SnapshotDriverBase, storage/snapshot_driver_base.hpp, which keeps
+//                    the records and leaves only the filesystem steps)
+//        network     berth::sdk::NetworkDriver     (network_driver.hpp)
+//        registry    berth::sdk::RegistryTransport (registry_transport.hpp)
+//        isolation   berth::sdk::IsolationBackend  (isolation_backend.hpp)
+//   2. Give it a public static factory, called when berthd enables the driver:
+//        static berth::sdk::Result<std::unique_ptr<MyDriver>> create(const berth::sdk::InitContext&);
+//      InitContext carries the driver id, its root directory, its daemon.json section
+//      (config_json; read it with berth/sdk/config_reader.hpp) and the host's logger. An error
+//      returned here is what `berth plugin ls` shows for the driver.
+//   3. Register it in the plugin's entry block (one per plugin):
 //
 //   BERTH_PLUGIN("storage-zfs", "1.0.0", "acme") {
 //     return registrar.add_storage<ZfsDriver>("zfs");   // driver id "storage.zfs"
 //   }
+//
+// registrar.add_<kind><T>() checks 1 and 2 at compile time (check_driver_class below) and says
+// which is missing. A complete, tested example: sdk/examples/network-acme/.
 //
 // BERTH_PLUGIN exports exactly one symbol, the alias berth_plugin_abi_v<MAJOR>, whose descriptor
 // carries the ABI version, so berthd can refuse a mismatched plugin before running its code.
 #pragma once
 
 #include <boost/dll/alias.hpp>
+#include <concepts>
+#include <memory>
 #include <string_view>
+#include <type_traits>
 
 #include "berth/sdk/abi.h"
 #include "berth/sdk/detail/plugin_support.hpp"
 
 namespace berth::sdk {
+
+// What registrar.add_<kind><T>() requires of a driver class T of interface Iface, each with
+// the sentence a compiler prints when it is missing.
+template <class T, class Iface>
+constexpr void check_driver_class() {
+  static_assert(std::derived_from<T, Iface>,
+                "a driver class must derive from the interface of its kind (see plugin.hpp)");
+  static_assert(!std::is_abstract_v<T>,
+                "a driver class must implement every pure virtual call of its interface");
+  static_assert(requires(const InitContext& ctx) {
+    { T::create(ctx) } -> std::same_as<Result<std::unique_ptr<T>>>;
+  }, "a driver class needs `static Result<std::unique_ptr<T>> create(const InitContext&)`");
+}
 
 class Registrar {
  public:
@@ -24,22 +55,26 @@ class Registrar {
 
   template <class T>
   Status add_storage(std::string_view name) {
+    check_driver_class<T, StorageDriver>();
     return add(BERTH_KIND_STORAGE, name, detail::storage_vtable(),
                &detail::create_driver<StorageDriver, T>, &detail::destroy_driver<StorageDriver>);
   }
   template <class T>
   Status add_network(std::string_view name) {
+    check_driver_class<T, NetworkDriver>();
     return add(BERTH_KIND_NETWORK, name, detail::network_vtable(),
                &detail::create_driver<NetworkDriver, T>, &detail::destroy_driver<NetworkDriver>);
   }
   template <class T>
   Status add_registry(std::string_view name) {
+    check_driver_class<T, RegistryTransport>();
     return add(BERTH_KIND_REGISTRY, name, detail::registry_vtable(),
                &detail::create_driver<RegistryTransport, T>,
                &detail::destroy_driver<RegistryTransport>);
   }
   template <class T>
   Status add_isolation(std::string_view name) {
+    check_driver_class<T, IsolationBackend>();
     return add(BERTH_KIND_ISOLATION, name, detail::isolation_vtable(),
                &detail::create_driver<IsolationBackend, T>,
                &detail::destroy_driver<IsolationBackend>);

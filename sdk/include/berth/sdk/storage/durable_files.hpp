@@ -17,9 +17,7 @@ namespace berth::sdk::storage {
 // the driver messages users read in `berth plugin ls` and berthd's log.
 Error sys_error(std::string_view what, int err);
 
-// Replaces dir/name with `data` so that a crash leaves either the old or the new content: write
-// dir/name.tmp, fsync it, rename over dir/name, fsync dir.
-Status write_file_atomic(const std::string& dir, const std::string& name, std::string_view data);
+// Crash-safe replacement of a file is berth::sdk::fs::atomic_write (berth/sdk/fs.hpp).
 // Unlinks dir/name and fsyncs dir, so the removal is durable before the caller goes on. A missing
 // file is fine.
 Status remove_file_durable(const std::string& dir, const std::string& name);

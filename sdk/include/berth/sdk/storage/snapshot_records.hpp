@@ -38,7 +38,8 @@ class SnapshotRecordStore {
   SnapshotRecordStore(std::string dir, std::string driver, bool accept_unnamed_records = false)
       : dir_(std::move(dir)), driver_(std::move(driver)), accept_unnamed_(accept_unnamed_records) {}
 
-  // Every record, ordered by id. Leftover "<id>.json.tmp" files of an interrupted write are
+  // Every record, ordered by id. Temp files of an interrupted write (fs::atomic_write's, and the
+  // older "<id>.json.tmp") are
   // removed, other foreign files ignored; a record that cannot be read fails the load, naming the
   // file (it is the only copy of that snapshot's identity: better stop than forget a layer).
   [[nodiscard]] Result<std::vector<SnapshotRecord>> load_all() const;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "berth/sdk/fs.hpp"
 #include "berth/sdk/result.hpp"
 
 namespace berth::sdk::testing {
@@ -43,10 +44,7 @@ Result<std::string> read_file(const std::string& path);
 Status make_dirs(const std::string& path, mode_t mode = 0755);
 // lstat: a dangling symlink exists.
 bool exists(const std::string& path);
-// rm -rf that never follows symlinks and never descends into another mount (a mount point inside
-// makes it fail with the path named). Btrfs subvolumes inside (a btrfs driver's snapshots, which
-// have their own st_dev but are not mounts) are deleted, read-only ones included. A missing path
-// is not an error.
-Status remove_tree(const std::string& path);
+// rm -rf that never crosses a mount point and deletes btrfs subvolumes inside: the SDK's.
+using fs::remove_tree;
 
 }  // namespace berth::sdk::testing
