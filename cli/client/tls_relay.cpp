@@ -12,27 +12,11 @@
 #include <string>
 #include <thread>
 
+#include "cli/util/socket_io.hpp"
+
 namespace berth::cli {
 
 namespace {
-
-bool send_all(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        pollfd p{fd, POLLOUT, 0};
-        ::poll(&p, 1, -1);
-        continue;
-      }
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 // Moves bytes between the TLS connection and `local` until both directions ended, the local
 // side went away, or `stop` becomes readable.

@@ -13,25 +13,9 @@
 #include "cli/commands/common.hpp"
 #include "cli/stream/stdcopy.hpp"
 #include "cli/term/terminal.hpp"
+#include "cli/util/socket_io.hpp"
 
 namespace berth::cli {
-
-namespace {
-
-bool send_all(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
 
 HijackEnd pump_hijacked(Hijacked& session, const HijackOptions& opts) {
   int sock = session.conn->native_handle();
