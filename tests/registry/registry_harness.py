@@ -31,7 +31,9 @@ class Registry:
         line = self.proc.stdout.readline().decode()
         if "listening on" not in line:
             self.proc.wait(timeout=5)
-            raise RuntimeError("berth-registry did not start: %r\n%s" % (line, self.log()))
+            message = "berth-registry did not start: %r\n%s" % (line, self.log())
+            self.cleanup()  # a registry that never started leaves no directory behind
+            raise RuntimeError(message)
         self.port = int(line.strip().rsplit(":", 1)[1])
         return self
 
