@@ -9,15 +9,9 @@
 #include <system_error>
 #include <vector>
 
-#include "core/common/ids.hpp"
 #include "core/common/unique_fd.hpp"
 
 namespace berth::fs {
-
-std::filesystem::path temp_sibling(const std::filesystem::path& path) {
-  auto name = "." + path.filename().string() + ".tmp-" + random_hex(6);
-  return path.parent_path() / name;
-}
 
 Status write_if_changed(const std::filesystem::path& path, std::string_view data, mode_t mode,
                         Durability durability) {

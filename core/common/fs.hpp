@@ -34,7 +34,4 @@ Status ensure_dir(const std::filesystem::path& path, mode_t mode = 0755);
 // `path` instead of emptying what is mounted there. A missing path is fine.
 inline Status remove_all(const std::filesystem::path& path) { return sdk::fs::remove_tree(path); }
 
-// A temp path beside `path` (same directory, unique name), for write-then-rename.
-std::filesystem::path temp_sibling(const std::filesystem::path& path);
-
 }  // namespace berth::fs

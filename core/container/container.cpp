@@ -167,24 +167,11 @@ Result<ContainerRecord> record_from_json(const json::object& o) {
 Status save_record(const std::string& containers_dir, const ContainerRecord& c) {
   auto dir = std::filesystem::path(containers_dir) / c.id;
   BERTH_TRY_STATUS(fs::ensure_dir(dir, 0710));
-  // Atomic by rename; not fsynced: state changes many times per run and the isolation backend
-  // keeps the truth about tasks, which a restart reconciles against.
-  auto path = dir / "config.v2.json";
-  auto tmp = fs::temp_sibling(path);
-  {
-    std::string text = json::serialize(to_json(c));
-    FILE* f = std::fopen(tmp.c_str(), "we");
-    if (f == nullptr) return errno_error("write " + tmp.string());
-    size_t n = std::fwrite(text.data(), 1, text.size(), f);
-    bool ok = n == text.size() && std::fclose(f) == 0;
-    if (!ok) {
-      std::filesystem::remove(tmp);
-      return make_error(ErrorCode::kInternal, "write " + tmp.string() + " failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return make_error(ErrorCode::kInternal, "rename " + tmp.string() + ": " + ec.message());
+  // Atomic, not fsynced: state changes many times per run and the isolation backend keeps the
+  // truth about tasks, which a restart reconciles against.
+  auto written = fs::atomic_write((dir / "config.v2.json").string(), json::serialize(to_json(c)), 0600,
+                                  fs::Durability::kVolatile);
+  if (!written) return written.error().wrap("save container " + c.short_id());
   return {};
 }
 
