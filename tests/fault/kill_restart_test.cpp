@@ -120,6 +120,18 @@ class FaultTest : public ::testing::Test {
     auto left = processes_in_cgroup(cgroup_parent_);
     EXPECT_TRUE(left.empty()) << left.size() << " process(es) left in " << cgroup_parent_;
     for (pid_t p : left) ::kill(p, SIGKILL);
+    // Nor a cgroup: a create killed between its cgroups and its record once left one behind.
+    std::error_code ec;
+    for (const auto& h : stdfs::directory_iterator("/sys/fs/cgroup", ec)) {
+      const auto parent = h.path() / cgroup_parent_;
+      std::error_code ec2;
+      for (const auto& e : stdfs::directory_iterator(parent, ec2)) {
+        if (!e.is_directory()) continue;
+        ADD_FAILURE() << "cgroup left: " << e.path().string();
+        ::rmdir(e.path().c_str());
+      }
+      ::rmdir(parent.c_str());  // the daemon's parent of this test, empty by now
+    }
   }
 
   static std::vector<pid_t> processes_in_cgroup(const std::string& name) {

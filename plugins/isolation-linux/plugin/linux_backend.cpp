@@ -341,25 +341,6 @@ sdk::Result<int> LinuxBackend::create(sdk::Context& /*ctx*/, std::string_view id
     }
     return sdk::errno_error(what + ": mkdir " + dir);
   }
-  // From here on a failure removes everything made so far.
-  {
-    std::lock_guard lock(parents_mu_);
-    std::vector<std::string> created;
-    if (auto s = cgroups_->create(cgroup, oci->resources, created); !s) {
-      (void)remove_tree(dir);
-      return std::move(s).error().wrap(what);
-    }
-    record_parents(created, cgroup);
-  }
-  MonitorProcess monitor;
-  auto fail = [&](sdk::Error error) {
-    // A monitor that started holds a live (held) process: end it so the monitor finishes.
-    if (monitor.pid > 0) {
-      (void)monitor_request(dir, "kill - " + std::to_string(SIGKILL), kRequestTimeoutMs);
-    }
-    destroy(id, cgroup, monitor.pid, monitor.start_time);
-    return std::move(error).wrap(what);
-  };
   const bool pid_namespace = oci->find_namespace("pid") != nullptr;
   TaskRecord record;
   record.id = id;
@@ -369,10 +350,31 @@ sdk::Result<int> LinuxBackend::create(sdk::Context& /*ctx*/, std::string_view id
   record.pid_namespace = pid_namespace;
   record.created_at = now_unix_nano();
   record.creating = true;
-  // Recorded before anything runs, so a berthd dying from here on leaves something to clean.
+  // Recorded before anything is made (the cgroups first), so a berthd dying from here on leaves
+  // a record that adopt() cleans up: a kill between the cgroups and the record once left an
+  // empty cgroup nobody knew of.
   if (auto s = write_file_atomic(dir + "/" + std::string(kTaskFile), record_to_json(record)); !s) {
-    return fail(s.error());
+    (void)remove_tree(dir);
+    return std::move(s).error().wrap(what);
   }
+  MonitorProcess monitor;
+  // From here on a failure removes everything made so far.
+  auto fail = [&](sdk::Error error) {
+    // A monitor that started holds a live (held) process: end it so the monitor finishes.
+    if (monitor.pid > 0) {
+      (void)monitor_request(dir, "kill - " + std::to_string(SIGKILL), kRequestTimeoutMs);
+    }
+    destroy(id, cgroup, monitor.pid, monitor.start_time);
+    return std::move(error).wrap(what);
+  };
+  sdk::Status made;
+  {
+    std::lock_guard lock(parents_mu_);
+    std::vector<std::string> created;
+    made = cgroups_->create(cgroup, oci->resources, created);
+    if (made) record_parents(created, cgroup);
+  }
+  if (!made) return fail(made.error());
 
   CreateConfig cc;
   cc.id = id;
@@ -728,7 +730,11 @@ void LinuxBackend::adopt() {
     if (!valid_token(id)) continue;
     auto text = read_file(task_dir(id) + "/" + std::string(kTaskFile));
     auto record = text ? record_from_json(*text) : sdk::Result<TaskRecord>(not_found(id));
-    if (!record) continue;
+    if (!record) {
+      // A create killed before its first record: nothing was made yet but the directory.
+      if (!text) (void)remove_tree(task_dir(id));
+      continue;
+    }
     if (record->creating) {
       cleanup_half_created(*record);
       continue;
