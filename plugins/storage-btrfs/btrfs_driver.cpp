@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 #include <set>
 
@@ -155,7 +156,8 @@ sdk::DriverInfo BtrfsDriver::describe(size_t snapshots) {
   }
   sdk::DriverInfo info;
   info.name = "btrfs";
-  info.capabilities = {"view", "usage", "labels", "cleanup", "snapshots"};
+  info.capabilities = {"view", "usage", "labels", "cleanup", "snapshots",
+                       std::string(sdk::kSizeLimitCapability)};
   info.status = {
       {"Backing Filesystem", "btrfs"},
       {"Library Version", std::to_string(BTRFS_UTIL_VERSION_MAJOR) + "." +
@@ -171,6 +173,37 @@ sdk::DriverInfo BtrfsDriver::describe(size_t snapshots) {
 // subvolume without parent.
 sdk::Status BtrfsDriver::create_data(const SnapshotRecord& record,
                                      const SnapshotRecord* parent_record) {
+  BERTH_TRY_STATUS(create_subvolume_for(record, parent_record));
+  if (auto s = apply_size_limit(record); !s) {
+    (void)delete_subvolume(snapshot_path(record.id));
+    return s;
+  }
+  return {};
+}
+
+// --storage-opt size: the subvolume's qgroup capped, with quotas turned on first if they are off
+// (as dockerd's btrfs driver does; logged, since it is a filesystem-wide change).
+sdk::Status BtrfsDriver::apply_size_limit(const SnapshotRecord& record) {
+  auto it = record.info.labels.find(sdk::kSnapshotSizeLabel);
+  if (it == record.info.labels.end()) return {};
+  uint64_t bytes = 0;
+  const auto& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), bytes);
+  if (ec != std::errc() || end != text.data() + text.size() || bytes == 0) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "invalid size limit \"" + text + "\": a positive number of bytes");
+  }
+  auto quotas = quota_status(root());
+  if (!quotas) return std::move(quotas).error();
+  if (!quotas->enabled) {
+    BERTH_TRY_STATUS(enable_quota(root()));
+    log(sdk::LogLevel::kInfo, "enabled btrfs quotas for a size limit", {{"root", root()}});
+  }
+  return limit_subvolume(snapshot_path(record.id), bytes);
+}
+
+sdk::Status BtrfsDriver::create_subvolume_for(const SnapshotRecord& record,
+                                              const SnapshotRecord* parent_record) {
   const std::string path = snapshot_path(record.id);
   const bool read_only = record.info.kind == SnapshotKind::kView;
   if (parent_record != nullptr) {

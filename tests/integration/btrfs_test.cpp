@@ -210,6 +210,40 @@ TEST_F(BtrfsDaemonTest, ImageAndContainerCycleOnBtrfs) {
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
+// --storage-opt size on btrfs: the container's subvolume is capped (quotas turned on for it), a
+// write past the cap fails with the kernel's EDQUOT, and one under it works; a bad size is
+// refused by create with nothing made.
+TEST_F(BtrfsDaemonTest, StorageOptSizeCapsTheContainersSubvolume) {
+  MAKE_FS_OR_SKIP(mnt, "btrfs");
+  auto& d = daemon(mnt + "/d");
+  ASSERT_TRUE(d.start(options("btrfs"))) << d.log();
+  ok({"import", "--change", "CMD [\"sh\"]", busybox_tar(), "busybox:local"});
+  const size_t layers = btrfs_snapshots(d.data_root());
+
+  auto over = d.berth({"run", "--rm", "--storage-opt", "size=16m", "busybox:local", "sh", "-c",
+                       "dd if=/dev/zero of=/big bs=1M count=48 conv=fsync 2>&1; echo rc=$?"});
+  ASSERT_EQ(over.exit_code, 0) << over.err << d.log();
+  EXPECT_TRUE(contains(over.out, "Disk quota exceeded")) << over.out;
+  EXPECT_TRUE(contains(over.out, "rc=1")) << over.out;
+
+  auto under = d.berth({"run", "--rm", "--storage-opt", "size=16m", "busybox:local", "sh", "-c",
+                        "dd if=/dev/zero of=/small bs=1M count=4 conv=fsync 2>/dev/null && echo ok"});
+  EXPECT_EQ(under.out, "ok\n") << under.err;
+  auto uncapped = d.berth({"run", "--rm", "busybox:local", "sh", "-c",
+                           "dd if=/dev/zero of=/big bs=1M count=48 conv=fsync 2>/dev/null && echo ok"});
+  EXPECT_EQ(uncapped.out, "ok\n") << "the cap applies only to the container that asked for it: "
+                                   << uncapped.err;
+
+  auto bad = d.berth({"create", "--storage-opt", "size=lots", "busybox:local"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(contains(bad.err, "invalid storage option size=lots")) << bad.err;
+  auto other = d.berth({"create", "--storage-opt", "inodes=5", "busybox:local"});
+  EXPECT_TRUE(contains(other.err, "unknown storage option: inodes")) << other.err;
+  EXPECT_EQ(ok({"ps", "-aq"}), "") << "a refused create made a container";
+  EXPECT_EQ(btrfs_snapshots(d.data_root()), layers) << "a container's subvolume was left behind";
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
 // btrfs configured, data-root not on btrfs: exit 1 with the table and the reason; with the
 // default (overlay) the same data-root works and lists btrfs as skipped, with the reason.
 TEST_F(BtrfsDaemonTest, BtrfsOnANonBtrfsDataRootStopsStartupWithTheReason) {
