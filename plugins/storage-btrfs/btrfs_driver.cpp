@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <random>
 #include <set>
 
@@ -184,22 +183,16 @@ sdk::Status BtrfsDriver::create_data(const SnapshotRecord& record,
 // --storage-opt size: the subvolume's qgroup capped, with quotas turned on first if they are off
 // (as dockerd's btrfs driver does; logged, since it is a filesystem-wide change).
 sdk::Status BtrfsDriver::apply_size_limit(const SnapshotRecord& record) {
-  auto it = record.info.labels.find(sdk::kSnapshotSizeLabel);
-  if (it == record.info.labels.end()) return {};
-  uint64_t bytes = 0;
-  const auto& text = it->second;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), bytes);
-  if (ec != std::errc() || end != text.data() + text.size() || bytes == 0) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "invalid size limit \"" + text + "\": a positive number of bytes");
-  }
+  auto bytes = size_limit_of(record);
+  if (!bytes) return std::move(bytes).error();
+  if (!*bytes) return {};
   auto quotas = quota_status(root());
   if (!quotas) return std::move(quotas).error();
   if (!quotas->enabled) {
     BERTH_TRY_STATUS(enable_quota(root()));
     log(sdk::LogLevel::kInfo, "enabled btrfs quotas for a size limit", {{"root", root()}});
   }
-  return limit_subvolume(snapshot_path(record.id), bytes);
+  return limit_subvolume(snapshot_path(record.id), **bytes);
 }
 
 sdk::Status BtrfsDriver::create_subvolume_for(const SnapshotRecord& record,
