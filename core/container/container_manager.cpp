@@ -270,16 +270,23 @@ void ContainerManager::publish(const Container& c, const std::string& action,
 
 // ---- create --------------------------------------------------------------------------------
 
+namespace {
+// dockerd's words for a name another container holds (create and rename).
+Error name_in_use(const std::string& name, const std::string& holder_id) {
+  return make_error(ErrorCode::kAlreadyExists,
+                    "Conflict. The container name \"" + name + "\" is already in use by container \"" +
+                        holder_id + "\". You have to remove (or rename) that container to be able to "
+                        "reuse that name.");
+}
+}  // namespace
+
 Result<std::string> ContainerManager::unique_name(const std::string& requested, const std::string& id) {
   std::lock_guard lock(mutex_);
   if (!requested.empty()) {
     BERTH_TRY_STATUS(validate_name(requested));
     std::string name = requested[0] == '/' ? requested : "/" + requested;
     if (auto it = names_.find(name); it != names_.end()) {
-      return make_error(ErrorCode::kAlreadyExists,
-                        "Conflict. The container name \"" + name + "\" is already in use by container \"" +
-                            it->second + "\". You have to remove (or rename) that container to be able to "
-                            "reuse that name.");
+      return name_in_use(name, it->second);
     }
     names_[name] = id;
     return name;
@@ -565,10 +572,10 @@ Status ContainerManager::rename(std::string_view name, const std::string& new_na
       return make_error(ErrorCode::kInvalidArgument, "Renaming a container with the same name as its current name");
     }
     if (auto it = names_.find(full); it != names_.end()) {
-      return make_error(ErrorCode::kAlreadyExists,
-                        "Conflict. The container name \"" + full + "\" is already in use by container \"" +
-                            it->second + "\". You have to remove (or rename) that container to be able to "
-                            "reuse that name.");
+      // dockerd's rename says which step failed before the conflict itself.
+      Error e = name_in_use(full, it->second);
+      e.message = "Error when allocating new name: " + e.message;
+      return e;
     }
     (*c)->record.name = full;
     if (auto s = persist(**c); !s) {

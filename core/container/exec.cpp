@@ -49,7 +49,7 @@ Result<std::string> ContainerManager::exec_create(std::string_view name, const j
       case State::kRunning: break;
       case State::kPaused:
         return make_error(ErrorCode::kFailedPrecondition,
-                          "Container " + r.id + " is paused, unpause the container before exec");
+                          "Container " + std::string(name) + " is paused, unpause the container before exec");
       case State::kRestarting:
         return make_error(ErrorCode::kFailedPrecondition,
                           "Container " + r.id + " is restarting, wait until the container is running");

@@ -121,23 +121,25 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   if (!started) {
     std::string message = started.error().message;
     int code = start_failure_code(message);
+    message = "failed to create task for container: " + message;
     {
       std::lock_guard lock(c->mutex);
       auto t = transition(c->record.state.status, Action::kStartFailed, rec.id);
       c->record.state.status = t.next;
+      // State.Error is what start answered, as in dockerd. A start that failed is no exit:
+      // `next-exit` waiters keep waiting (dockerd's do too), `not-running` ones wake.
       c->record.state.error = message;
       c->record.state.exit_code = code;
       c->starting = false;
       c->task_ready = false;
       c->pending_exit.reset();
-      ++c->exits;
       (void)persist(*c);
     }
     c->changed.notify_all();
     attach_ready_.notify_all();
     release_task(c);
     Error e = started.error();
-    e.message = "failed to create task for container: " + message;
+    e.message = message;
     if (code == 127 || code == 126) e.code = ErrorCode::kInvalidArgument;
     return e;
   }

@@ -139,6 +139,11 @@ Result<ResolvedUser> resolve_user(const std::string& spec, const std::string& pa
       out.additional_gids.push_back(*gid);
     }
   }
+  // The primary group is also a supplementary one, as dockerd sets it (since the fix for
+  // CVE-2022-36109): `id` then shows `groups=<gid>`, and dropping the primary group with
+  // setgroups cannot be used to get around a group's negative permissions.
+  std::erase(out.additional_gids, out.gid);
+  out.additional_gids.insert(out.additional_gids.begin(), out.gid);
   return out;
 }
 

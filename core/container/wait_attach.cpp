@@ -35,7 +35,9 @@ Result<std::pair<int, std::string>> ContainerManager::wait(std::string_view name
       // with a restart: the waiter gets that exit's code.
       done = (!is_running(s.status) && !(*c)->starting) || (*c)->exits > exits_at_start;
     }
-    if (done) return std::make_pair(s.exit_code, s.error);
+    // A waiter for removal gets the exit code without the error dockerd clears on removal, so
+    // `run --rm` of a command that cannot start says so once, not also "Error waiting".
+    if (done) return std::make_pair(s.exit_code, condition == "removed" ? std::string() : s.error);
     (*c)->changed.wait_for(lock, std::chrono::milliseconds(500));
     if (gone && gone()) return make_error(ErrorCode::kCancelled, "context canceled");
     if (stopping_) return make_error(ErrorCode::kUnavailable, "daemon is shutting down");

@@ -182,8 +182,12 @@ std::shared_ptr<const ListEntry> make_list_entry(const ContainerRecord& r) {
   e->mounts = r.mounts;
   e->network = network_name(r.host_config);
   e->exposed = ports_json(r);
+  // dockerd's list shape: arguments with a space are put in single quotes (nothing else is
+  // escaped), so `ps` shows "sh -c 'echo hi'".
   std::string command = r.path;
-  for (const auto& a : r.args) command += " " + a;
+  for (const auto& a : r.args) {
+    command += a.find(' ') == std::string::npos ? " " + a : " '" + a + "'";
+  }
   json::object networks;
   if (!e->network.empty()) networks[e->network] = endpoint_json(e->network);
   json::object lab;

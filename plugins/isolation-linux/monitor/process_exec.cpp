@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "monitor/process_exec.hpp"
 
 #include <fcntl.h>
@@ -105,12 +107,18 @@ void finalize_and_exec(const ProcessSetup& s) {
   for (const auto& e : env) has_home = has_home || e.compare(0, 5, "HOME=") == 0;
   if (!has_home) env.push_back("HOME=" + user->home);
 
-  std::vector<uint32_t> groups = user->groups;
-  for (uint32_t g : p.user.additional_gids) groups.push_back(g);
+  // The primary group first, also as a supplementary one, as dockerd sets it (since the fix
+  // for CVE-2022-36109); each group once.
+  std::vector<uint32_t> groups = {user->gid};
+  auto add_group = [&groups](uint32_t g) {
+    if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
+  };
+  for (uint32_t g : user->groups) add_group(g);
+  for (uint32_t g : p.user.additional_gids) add_group(g);
   for (const auto& name : s.group_add) {
     auto gid = resolve_group(name);
     if (!gid) fail_setup(s.ready_fd, gid.error());
-    groups.push_back(*gid);
+    add_group(*gid);
   }
   if (s.create_cwd && ::access(p.cwd.c_str(), F_OK) != 0) {
     // Still root here: the directory is made like dockerd makes it, root-owned, 0755.
