@@ -13,7 +13,7 @@ namespace berth::core::container {
 
 using namespace lifecycle;
 
-Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
+Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Container>& c) {
   ContainerRecord rec;
   {
     std::unique_lock lock(c->mutex);
@@ -25,7 +25,6 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     }
     rec = c->record;
   }
-  sdk::Context ctx;
   SpecContext spec_ctx;
   spec_ctx.cgroup_v2 = options_.cgroup_v2;
   auto placement = network_placement(rec.host_config, [this](const std::string& other)
@@ -86,7 +85,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   auto t_created = std::chrono::steady_clock::now();
   if (!pid) {
     finish_starting();
-    release_task(c);  // a half-created task, its bundle and the volume mounts
+    release_task(ctx, c);  // a half-created task, its bundle and the volume mounts
     return pid.error();
   }
   // Attaches that came first (docker run: attach, wait, start) get their streams before the
@@ -135,7 +134,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     }
     c->changed.notify_all();
     attach_ready_.notify_all();
-    release_task(c);
+    release_task(ctx, c);
     Error e = started.error();
     e.message = "failed to create task for container: " + message;
     if (code == 127 || code == 126) e.code = ErrorCode::kInvalidArgument;
@@ -168,7 +167,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   return {};
 }
 
-Result<Done> ContainerManager::start(std::string_view name) {
+Result<Done> ContainerManager::start(sdk::Context& ctx, std::string_view name) {
   auto c = find(name);
   if (!c) return c.error();
   std::lock_guard op((*c)->op);
@@ -180,7 +179,7 @@ Result<Done> ContainerManager::start(std::string_view name) {
     (*c)->record.state.manually_stopped = false;
     ++(*c)->restart_generation;  // a pending automatic restart is superseded
   }
-  auto s = start_task(*c);
+  auto s = start_task(ctx, *c);
   if (!s) {
     bool remove_after;
     {
