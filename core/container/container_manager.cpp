@@ -5,6 +5,7 @@
 #include "core/common/json_fields.hpp"
 #include "core/common/json_text.hpp"
 #include "core/container/container_manager.hpp"
+#include "core/container/lifecycle_common.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +29,9 @@
 namespace json = boost::json;
 
 namespace berth::core::container {
+
+using lifecycle::no_such_container;
+
 namespace {
 
 using json_fields::str;
@@ -53,10 +57,6 @@ Status shift_owners_to_host(const std::string& dir, const layer::IdShift& ids) {
   }
   if (ec) return make_error(ErrorCode::kInternal, "walk " + dir + ": " + ec.message());
   return {};
-}
-
-Error no_such_container(std::string_view name) {
-  return make_error(ErrorCode::kNotFound, "No such container: " + std::string(name));
 }
 
 }  // namespace

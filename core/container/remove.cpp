@@ -60,7 +60,7 @@ Status ContainerManager::remove(sdk::Context& ctx, std::string_view name, bool f
   {
     std::lock_guard lock((*c)->mutex);
     auto& r = (*c)->record;
-    if ((*c)->removed) return make_error(ErrorCode::kNotFound, "No such container: " + std::string(name));
+    if ((*c)->removed) return no_such_container(name);
     auto t = transition(r.state.status, force ? Action::kForceRemove : Action::kRemove, r.id);
     if (t.kind == Transition::kConflict) return conflict(t.message);
     running = is_running(r.state.status);

@@ -55,20 +55,23 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
                                                config::LogOpts{options_.log_max_size, options_.log_max_file}});
   if (!built) return built.error();
   sdk::CreateSpec& create = *built;
-  // Host side effects from here: undone on the way out when the task cannot be created.
-  std::vector<std::string> mounted_volumes;
+  // Host side effects from here: the volumes mounted so far are unmounted on any way out until
+  // the task holds them (release_task() unmounts them from then on).
+  struct VolumeMountGuard {
+    volume::VolumeManager& volumes;
+    std::vector<std::string> mounted;
+    bool handed_over = false;
+    ~VolumeMountGuard() {
+      if (handed_over) return;
+      for (const auto& v : mounted) (void)volumes.unmount(v);
+    }
+  } volume_guard{volumes_, {}};
   for (const auto& m : rec.mounts) {
     if (m.type != "volume") continue;
-    if (auto s = volumes_.mount(m.name); !s) {
-      for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
-      return s.error();
-    }
-    mounted_volumes.push_back(m.name);
+    BERTH_TRY_STATUS(volumes_.mount(m.name));
+    volume_guard.mounted.push_back(m.name);
   }
-  if (auto s = fs::ensure_dir(create.bundle, 0700); !s) {
-    for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
-    return s.error();
-  }
+  BERTH_TRY_STATUS(fs::ensure_dir(create.bundle, 0700));
 
   {
     std::lock_guard lock(c->mutex);
@@ -76,6 +79,7 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
     c->task_held = true;
     c->pending_exit.reset();
   }
+  volume_guard.handed_over = true;
   auto finish_starting = [&] {
     std::lock_guard lock(c->mutex);
     c->starting = false;
