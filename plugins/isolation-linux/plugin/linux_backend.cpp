@@ -1,3 +1,6 @@
+// The IsolationBackend verbs of isolation.linux over its task records. Over 600 lines on purpose:
+// the verbs share the record store and its locking; cgroups, exit watching, the monitor launcher
+// and seccomp are files of their own.
 #include "plugin/linux_backend.hpp"
 
 #include <dirent.h>
