@@ -1,5 +1,5 @@
 // Docker's label filters ("key" or "key=value"), one matcher for every list and prune filter:
-// containers (GET /containers/json, POST /containers/prune), volumes.
+// containers (GET /containers/json, POST /containers/prune), volumes (list, prune), events.
 #pragma once
 
 #include <set>
