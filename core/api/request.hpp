@@ -5,12 +5,14 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/common/io.hpp"
+#include "berth/sdk/host.hpp"
 #include "core/common/result.hpp"
 
 namespace berth::core::api {
@@ -34,6 +36,10 @@ struct Request {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string request_id;
   BodySource* body_source = nullptr;
+  // Handed to every driver call the request makes: the request id, and cancelled once the client
+  // hung up (the server sets it; a bare Request, as in unit tests, has an empty one).
+  std::shared_ptr<sdk::Context> context = std::make_shared<sdk::Context>();
+  sdk::Context& ctx() const { return *context; }
 
   [[nodiscard]] std::optional<std::string> query_value(std::string_view name) const;
   [[nodiscard]] std::vector<std::string> query_values(std::string_view name) const;

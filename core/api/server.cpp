@@ -231,6 +231,18 @@ Result<UniqueFd> listen_tcp(const std::string& address) {
   return fd;
 }
 
+// One request's driver-call context. Cancelled when the client hung up for good; a half-close
+// is not a hang-up (docker's attach half-closes when it has no more stdin and still reads).
+class RequestContext final : public sdk::Context {
+ public:
+  RequestContext(std::string request_id, Transport& transport)
+      : sdk::Context(std::move(request_id)), transport_(&transport) {}
+  [[nodiscard]] bool cancelled() const noexcept override { return transport_->peer_hung_up(); }
+
+ private:
+  Transport* transport_;
+};
+
 }  // namespace
 
 bool is_loopback_tcp_host(std::string_view host) {
@@ -428,6 +440,7 @@ void Server::serve_requests(Transport& transport) {
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     req.request_id = std::to_string(next_request_id_++);
+    req.context = std::make_shared<RequestContext>(req.request_id, transport);
     for (const auto& field : msg) {
       std::string name(field.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -103,7 +103,7 @@ ContainerManager::RootfsAccess::~RootfsAccess() {
   }
 }
 
-Result<ContainerManager::RootfsAccess> ContainerManager::open_rootfs(std::string_view name, bool live) {
+Result<ContainerManager::RootfsAccess> ContainerManager::open_rootfs(sdk::Context& ctx, std::string_view name, bool live) {
   auto c = find(name);
   if (!c) return c.error();
   ContainerRecord rec;
@@ -119,7 +119,6 @@ Result<ContainerManager::RootfsAccess> ContainerManager::open_rootfs(std::string
     access.path_ = "/proc/" + std::to_string(rec.state.pid) + "/root";
     return access;
   }
-  sdk::Context ctx;
   auto mounts = storage_.mounts(ctx, rec.storage_key);
   if (!mounts) return mounts.error().wrap("root filesystem of " + rec.short_id());
   std::string target = options_.exec_root + "/mounts/rootfs-" + rec.short_id() + "-" + random_hex(4);
@@ -147,7 +146,7 @@ Result<ContainerManager::RootfsAccess> ContainerManager::open_rootfs(std::string
   return access;
 }
 
-Result<json::array> ContainerManager::changes(std::string_view name) {
+Result<json::array> ContainerManager::changes(sdk::Context& ctx, std::string_view name) {
   auto c = find(name);
   if (!c) return c.error();
   ContainerRecord rec;
@@ -155,7 +154,6 @@ Result<json::array> ContainerManager::changes(std::string_view name) {
     std::lock_guard lock((*c)->mutex);
     rec = (*c)->record;
   }
-  sdk::Context ctx;
   auto mounts = storage_.mounts(ctx, rec.storage_key);
   if (!mounts) return mounts.error();
   Result<std::vector<layer::Change>> list = std::vector<layer::Change>{};
@@ -186,7 +184,7 @@ Result<json::array> ContainerManager::changes(std::string_view name) {
     std::string base_dir = options_.exec_root + "/mounts/" + key;
     (void)fs::ensure_dir(base_dir, 0700);
     auto base = sdk::ScopedMounts::mount(*base_mounts, base_dir);
-    auto root = open_rootfs(rec.id, false);
+    auto root = open_rootfs(ctx, rec.id, false);
     if (base && root) list = layer::tree_changes(base_dir, root->path());
     else list = base ? root.error() : base.error();
     if (base) (void)base->unmount();
@@ -213,7 +211,7 @@ Result<json::array> ContainerManager::changes(std::string_view name) {
   return out;
 }
 
-Result<std::string> ContainerManager::commit(std::string_view name, const std::string& repo,
+Result<std::string> ContainerManager::commit(sdk::Context& ctx, std::string_view name, const std::string& repo,
                                              const std::string& tag, const std::string& comment,
                                              const std::string& author,
                                              const std::vector<std::string>& changes, bool pause,
@@ -242,16 +240,14 @@ Result<std::string> ContainerManager::commit(std::string_view name, const std::s
 
   bool paused_here = false;
   if (pause && rec.state.status == State::kRunning && isolation_ != nullptr) {
-    sdk::Context ctx;
     paused_here = isolation_->pause(ctx, rec.id).has_value();
   }
   auto resume = [&] {
     if (paused_here) {
-      sdk::Context ctx;
       (void)isolation_->resume(ctx, rec.id);
     }
   };
-  auto diff = this->changes(rec.id);
+  auto diff = this->changes(ctx, rec.id);
   Result<std::string> diff_id = std::string();
   {
     std::vector<layer::Change> list;
@@ -262,7 +258,7 @@ Result<std::string> ContainerManager::commit(std::string_view name, const std::s
                                      static_cast<layer::Change::Kind>(o.at("Kind").as_int64())});
       }
     }
-    auto root = diff ? open_rootfs(rec.id, false) : Result<RootfsAccess>(diff.error());
+    auto root = diff ? open_rootfs(ctx, rec.id, false) : Result<RootfsAccess>(diff.error());
     if (!root) {
       resume();
       return root.error();
@@ -323,7 +319,7 @@ Result<std::string> ContainerManager::commit(std::string_view name, const std::s
   return *id;
 }
 
-Result<json::object> ContainerManager::top(std::string_view name, const std::string& ps_args) {
+Result<json::object> ContainerManager::top(sdk::Context& ctx, std::string_view name, const std::string& ps_args) {
   auto c = find(name);
   if (!c) return c.error();
   std::string id;
@@ -334,7 +330,6 @@ Result<json::object> ContainerManager::top(std::string_view name, const std::str
     }
     id = (*c)->record.id;
   }
-  sdk::Context ctx;
   auto pids = isolation_->pids(ctx, id);
   if (!pids) return pids.error();
   // As dockerd: run the host's ps and keep the rows of the container's processes.
@@ -396,51 +391,26 @@ Result<json::object> ContainerManager::top(std::string_view name, const std::str
   return json::object{{"Titles", std::move(t)}, {"Processes", std::move(processes)}};
 }
 
-Result<json::object> ContainerManager::stats_sample(std::string_view name) {
+Result<StatsSample> ContainerManager::stats_sample(sdk::Context& ctx, std::string_view name) {
   auto c = find(name);
   if (!c) return c.error();
-  std::string id, cname;
+  StatsSample sample;
   bool running;
   {
     std::lock_guard lock((*c)->mutex);
-    id = (*c)->record.id;
-    cname = (*c)->record.name;
+    sample.id = (*c)->record.id;
+    sample.name = (*c)->record.name;
     running = is_running((*c)->record.state.status);
   }
-  json::object sample;
   if (running) {
-    sdk::Context ctx;
-    auto raw = isolation_->stats(ctx, id);
-    if (raw) {
-      json::error_code ec;
-      auto v = json::parse(*raw, ec);
-      if (!ec && v.is_object()) sample = std::move(v.get_object());
-    }
+    // A failed read reports zeros, like a stopped container (the container may just have exited).
+    if (auto metrics = isolation_->stats(ctx, sample.id)) sample.metrics = std::move(*metrics);
   }
-  // A stopped container reports zeros, as dockerd does.
-  for (const char* key : {"cpu_stats", "memory_stats", "pids_stats", "blkio_stats"}) {
-    if (!sample.contains(key)) sample[key] = json::object();
-  }
-  if (!sample.at("cpu_stats").as_object().contains("cpu_usage")) {
-    sample["cpu_stats"].as_object()["cpu_usage"] = json::object{{"total_usage", 0}};
-  }
-  // No memory limit shows as the host's memory, as dockerd reports it (the cgroup says 8 EiB).
-  auto& mem = sample["memory_stats"].as_object();
-  if (const auto* limit = mem.if_contains("limit"); limit != nullptr && limit->is_number()) {
-    static const int64_t host_total = read_host_info().mem_total;
-    double l = limit->to_number<double>();
-    if (host_total > 0 && l > static_cast<double>(host_total)) mem["limit"] = host_total;
-  }
-  sample["read"] = rfc3339_nano(now_unix_nano());
-  sample["name"] = cname;
-  sample["id"] = id;
-  sample["num_procs"] = 0;
-  sample["storage_stats"] = json::object();
+  sample.read_unix_nano = now_unix_nano();
   return sample;
 }
 
-Result<int64_t> ContainerManager::size_rw(const Container& c) const {
-  sdk::Context ctx;
+Result<int64_t> ContainerManager::size_rw(sdk::Context& ctx, const Container& c) const {
   auto usage = storage_.usage(ctx, c.record.storage_key);
   if (!usage) return usage.error();
   return usage->size;

@@ -5,6 +5,7 @@
 #include "core/common/json_fields.hpp"
 #include "core/common/json_text.hpp"
 #include "core/container/container_manager.hpp"
+#include "core/container/lifecycle_common.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "berth/sdk/codec.hpp"
 #include "berth/sdk/mount.hpp"
 #include "core/common/fs.hpp"
+#include "core/common/label_filter.hpp"
 #include "core/common/ids.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/sha256.hpp"
@@ -27,6 +29,9 @@
 namespace json = boost::json;
 
 namespace berth::core::container {
+
+using lifecycle::no_such_container;
+
 namespace {
 
 using json_fields::str;
@@ -52,10 +57,6 @@ Status shift_owners_to_host(const std::string& dir, const layer::IdShift& ids) {
   }
   if (ec) return make_error(ErrorCode::kInternal, "walk " + dir + ": " + ec.message());
   return {};
-}
-
-Error no_such_container(std::string_view name) {
-  return make_error(ErrorCode::kNotFound, "No such container: " + std::string(name));
 }
 
 }  // namespace
@@ -144,25 +145,14 @@ void ContainerManager::timer_loop() {
   }
 }
 
-void ContainerManager::on_backend_event(std::string_view type, std::string_view payload) {
-  if (type != "task-exit") return;
-  json::error_code ec;
-  auto v = json::parse(payload, ec);
-  if (ec || !v.is_object()) return;
-  const auto& o = v.get_object();
-  std::string id = str(o, "id");
-  std::string exec_id = str(o, "exec_id");
+void ContainerManager::task_exited(const sdk::TaskExit& exit) noexcept try {
+  const std::string& id = exit.id;
+  const std::string& exec_id = exit.exec_id;
   ExitInfo info;
-  if (const auto* c = o.if_contains("exit_code"); c != nullptr && c->is_number()) {
-    info.exit_code = static_cast<int>(c->to_number<int64_t>());
-  }
-  if (const auto* c = o.if_contains("oom_killed"); c != nullptr && c->is_bool()) info.oom_killed = c->get_bool();
-  if (const auto* c = o.if_contains("exited_at_unix_nano"); c != nullptr && c->is_number()) {
-    info.exited_at = c->to_number<int64_t>();
-  }
-  if (const auto* c = o.if_contains("pid"); c != nullptr && c->is_number()) {
-    info.pid = static_cast<int>(c->to_number<int64_t>());
-  }
+  info.exit_code = exit.exit_code;
+  info.oom_killed = exit.oom_killed;
+  info.exited_at = exit.exited_at_unix_nano;
+  info.pid = exit.pid;
   if (info.exited_at == 0) info.exited_at = now_unix_nano();
   // A healthcheck probe's exit goes to the scheduler (no ExecRecord is kept for probes).
   if (!exec_id.empty() && health_ && health_->exec_exited(exec_id, info.exit_code)) return;
@@ -197,6 +187,9 @@ void ContainerManager::on_backend_event(std::string_view type, std::string_view 
     if (!c) return;
     handle_exit(*c, info);
   });
+} catch (const std::exception& e) {
+  // Nothing may escape into the backend's thread; restore() finds the exit again at next start.
+  logging::get("container")->error("task exit of {}: {}", exit.id, e.what());
 }
 
 // ---- lookups -------------------------------------------------------------------------------
@@ -399,14 +392,13 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec, const config::Use
   return {};
 }
 
-Status ContainerManager::prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,
+Status ContainerManager::prepare_volumes(sdk::Context& ctx, ContainerRecord& rec, const image::ResolvedImage& image,
                                          std::vector<std::string>& created,
                                          const config::UsernsRemap* remap) {
   std::optional<sdk::ScopedMounts> rootfs;  // mounted once, only when a new volume wants copy-up
   std::string rootfs_dir = options_.exec_root + "/mounts/copyup-" + rec.id;
   auto image_root = [&]() -> Result<std::string> {
     if (rootfs) return rootfs_dir;
-    sdk::Context ctx;
     auto mounts = storage_.mounts(ctx, rec.storage_key);
     if (!mounts) return mounts.error();
     // Read-only: the copy-up only reads the image's files.
@@ -471,7 +463,7 @@ Status ContainerManager::size_limit_label(const json::object& host_config, sdk::
   return {};
 }
 
-Result<ContainerManager::Created> ContainerManager::create(const std::string& name,
+Result<ContainerManager::Created> ContainerManager::create(sdk::Context& ctx, const std::string& name,
                                                            const json::value& body) {
   auto log = logging::get("container");
   if (isolation_ == nullptr) {
@@ -527,7 +519,6 @@ Result<ContainerManager::Created> ContainerManager::create(const std::string& na
   std::vector<std::string> created_volumes;
   bool snapshot = false;
   auto undo = [&](Error e) -> Error {
-    sdk::Context ctx;
     if (snapshot) (void)storage_.remove(ctx, rec.storage_key);
     for (const auto& m : rec.mounts) {
       if (m.type == "volume" && !m.name.empty()) volumes_.remove_user(m.name, id);
@@ -540,11 +531,10 @@ Result<ContainerManager::Created> ContainerManager::create(const std::string& na
     return e;
   };
   if (auto s = fs::ensure_dir(containers_dir() + "/" + id, 0710); !s) return undo(s.error());
-  sdk::Context ctx;
   auto mounts = storage_.prepare(ctx, rec.storage_key, image->record.top_chain, snapshot_labels);
   if (!mounts) return undo(mounts.error().wrap("prepare root filesystem"));
   snapshot = true;
-  if (auto s = prepare_volumes(rec, *image, created_volumes, *remap); !s) return undo(s.error());
+  if (auto s = prepare_volumes(ctx, rec, *image, created_volumes, *remap); !s) return undo(s.error());
   if (auto s = write_etc_files(rec, *remap); !s) return undo(s.error());
   if (auto s = save_record(containers_dir(), rec); !s) return undo(s.error());
   auto c = std::make_shared<Container>();
@@ -589,7 +579,7 @@ Status ContainerManager::rename(std::string_view name, const std::string& new_na
   return {};
 }
 
-Result<json::object> ContainerManager::update(std::string_view name, const json::object& body) {
+Result<json::object> ContainerManager::update(sdk::Context& call, std::string_view name, const json::object& body) {
   auto c = find(name);
   if (!c) return c.error();
   std::lock_guard op((*c)->op);
@@ -640,7 +630,6 @@ Result<json::object> ContainerManager::update(std::string_view name, const json:
   }
   if (running && isolation_ != nullptr) {
     SpecContext ctx{"", false, options_.cgroup_v2, true};
-    sdk::Context call;
     BERTH_TRY_STATUS(isolation_->update(call, id, json::serialize(build_resources(hc, ctx))));
   }
   {
@@ -652,7 +641,7 @@ Result<json::object> ContainerManager::update(std::string_view name, const json:
   return json::object{{"Warnings", json::array()}};
 }
 
-Status ContainerManager::resize(std::string_view name, uint32_t rows, uint32_t cols) {
+Status ContainerManager::resize(sdk::Context& ctx, std::string_view name, uint32_t rows, uint32_t cols) {
   auto c = find(name);
   if (!c) return c.error();
   std::string id;
@@ -665,11 +654,10 @@ Status ContainerManager::resize(std::string_view name, uint32_t rows, uint32_t c
   if (!is_running(s)) {
     return make_error(ErrorCode::kFailedPrecondition, "Container " + id + " is not running");
   }
-  sdk::Context ctx;
   return isolation_->resize(ctx, id, "", rows, cols);
 }
 
-Result<std::pair<std::vector<std::string>, int64_t>> ContainerManager::prune(const Filters& filters) {
+Result<std::pair<std::vector<std::string>, int64_t>> ContainerManager::prune(sdk::Context& ctx, const Filters& filters) {
   for (const auto& [k, _] : filters) {
     if (k != "until" && k != "label" && k != "label!") {
       return make_error(ErrorCode::kInvalidArgument, "invalid filter '" + k + "'");
@@ -692,24 +680,12 @@ Result<std::pair<std::vector<std::string>, int64_t>> ContainerManager::prune(con
     if (st != State::kExited && st != State::kCreated && st != State::kDead) continue;
     if (until && r.created > *until) continue;
     auto labels = r.labels();
-    bool ok = true;
-    if (auto it = filters.find("label"); it != filters.end()) {
-      for (const auto& v : it->second) {
-        auto eq = v.find('=');
-        auto l = labels.find(v.substr(0, eq));
-        ok = ok && l != labels.end() && (eq == std::string::npos || l->second == v.substr(eq + 1));
-      }
+    if (auto it = filters.find("label"); it != filters.end() && !labels_match(labels, it->second)) continue;
+    if (auto it = filters.find("label!"); it != filters.end() && !labels_match_none(labels, it->second)) {
+      continue;
     }
-    if (auto it = filters.find("label!"); it != filters.end()) {
-      for (const auto& v : it->second) {
-        auto eq = v.find('=');
-        auto l = labels.find(v.substr(0, eq));
-        if (l != labels.end() && (eq == std::string::npos || l->second == v.substr(eq + 1))) ok = false;
-      }
-    }
-    if (!ok) continue;
-    auto rw = size_rw(*c);
-    if (remove(r.id, false, false)) {
+    auto rw = size_rw(ctx, *c);
+    if (remove(ctx, r.id, false, false)) {
       deleted.push_back(r.id);
       reclaimed += rw ? *rw : 0;
     }

@@ -57,7 +57,23 @@ enum class Done { kChanged, kNotModified };
 
 using Filters = std::map<std::string, std::set<std::string>>;
 
-class ContainerManager {
+// The driver-call context of work berthd does on its own, for no client (exits, restart policy,
+// healthchecks, restore, auto-remove): its request id names the job in the drivers' logs; it is
+// never cancelled.
+inline sdk::Context background_context(std::string_view job) {
+  return sdk::Context("berthd-" + std::string(job));
+}
+
+// A container's cgroup metrics at one moment; none when it is not running (or they could not be
+// read).
+struct StatsSample {
+  std::string id;
+  std::string name;
+  std::optional<sdk::CgroupStats> metrics;
+  int64_t read_unix_nano = 0;
+};
+
+class ContainerManager final : public sdk::TaskExitSink {
  public:
   ContainerManager(ManagerOptions options, image::ImageService& images, sdk::StorageDriver& storage,
                    sdk::IsolationBackend* isolation, volume::VolumeManager& volumes,
@@ -69,8 +85,9 @@ class ContainerManager {
   Status restore();
   // Stops timers and workers; containers keep running under their monitors.
   void shutdown();
-  // From the isolation backend (any thread).
-  void on_backend_event(std::string_view type, std::string_view payload);
+  // A task's process ended, reported by the isolation backend (any thread); registered with
+  // PluginManager::set_task_exit_sink.
+  void task_exited(const sdk::TaskExit& exit) noexcept override;
 
   // ---- lookups --------------------------------------------------------------------------------
   // Full id, name (with or without "/"), or unique id prefix; 404 "No such container: x".
@@ -83,22 +100,25 @@ class ContainerManager {
   Counts counts() const;
 
   // ---- API ------------------------------------------------------------------------------------
+  // Every call that reaches a driver takes the request's sdk::Context (its id for the drivers'
+  // logs, cancelled once the client hung up); work of the daemon's own (exits, restart policy,
+  // healthchecks, restore) runs under a background_context().
   struct Created {
     std::string id;
     std::vector<std::string> warnings;
   };
-  Result<Created> create(const std::string& name, const boost::json::value& body);
-  Result<Done> start(std::string_view name);
+  Result<Created> create(sdk::Context& ctx, const std::string& name, const boost::json::value& body);
+  Result<Done> start(sdk::Context& ctx, std::string_view name);
   // timeout: seconds to wait after the stop signal; nullopt: the container's or 10; -1: forever.
-  Result<Done> stop(std::string_view name, std::optional<int> timeout, std::string_view signal = "");
-  Status restart(std::string_view name, std::optional<int> timeout);
-  Status kill(std::string_view name, std::string_view signal);
-  Status pause(std::string_view name);
-  Status unpause(std::string_view name);
-  Status remove(std::string_view name, bool force, bool remove_volumes);
+  Result<Done> stop(sdk::Context& ctx, std::string_view name, std::optional<int> timeout, std::string_view signal = "");
+  Status restart(sdk::Context& ctx, std::string_view name, std::optional<int> timeout);
+  Status kill(sdk::Context& ctx, std::string_view name, std::string_view signal);
+  Status pause(sdk::Context& ctx, std::string_view name);
+  Status unpause(sdk::Context& ctx, std::string_view name);
+  Status remove(sdk::Context& ctx, std::string_view name, bool force, bool remove_volumes);
   Status rename(std::string_view name, const std::string& new_name);
-  Result<boost::json::object> update(std::string_view name, const boost::json::object& body);
-  Status resize(std::string_view name, uint32_t rows, uint32_t cols);
+  Result<boost::json::object> update(sdk::Context& ctx, std::string_view name, const boost::json::object& body);
+  Status resize(sdk::Context& ctx, std::string_view name, uint32_t rows, uint32_t cols);
 
   // condition: "not-running" (default), "next-exit", "removed". `prepared` is called once the
   // waiter is registered (the handler sends its 200 headers then); `gone` is polled to stop
@@ -107,12 +127,12 @@ class ContainerManager {
                                            const std::function<void()>& prepared,
                                            const std::function<bool()>& gone);
 
-  Result<std::pair<std::vector<std::string>, int64_t>> prune(const Filters& filters);
+  Result<std::pair<std::vector<std::string>, int64_t>> prune(sdk::Context& ctx, const Filters& filters);
 
   // Streams to attach: the backend's fd speaking Docker's attach protocol. Waits for the task
   // when the container is not running yet (attach comes before start in docker run), up to
   // `gone`. An empty fd means the container finished without running again.
-  Result<UniqueFd> attach_stream(std::string_view name, const sdk::AttachOptions& options,
+  Result<UniqueFd> attach_stream(sdk::Context& ctx, std::string_view name, const sdk::AttachOptions& options,
                                  const std::function<bool()>& gone);
   void publish(const Container& c, const std::string& action,
                std::map<std::string, std::string> extra = {}) const;
@@ -121,11 +141,11 @@ class ContainerManager {
   Result<std::string> exec_create(std::string_view name, const boost::json::object& body);
   Result<std::shared_ptr<ExecRecord>> find_exec(std::string_view exec_id) const;
   // Starts a created exec; with `attach`, returns the stream before the process runs.
-  Result<UniqueFd> exec_start(const std::shared_ptr<ExecRecord>& exec, bool attach);
+  Result<UniqueFd> exec_start(sdk::Context& ctx, const std::shared_ptr<ExecRecord>& exec, bool attach);
   // Waits (bounded) until the exec's exit code is recorded.
   void exec_wait_exit(const std::shared_ptr<ExecRecord>& exec, int timeout_ms);
   boost::json::object exec_inspect(const ExecRecord& exec) const;
-  Status exec_resize(std::string_view exec_id, uint32_t rows, uint32_t cols);
+  Status exec_resize(sdk::Context& ctx, std::string_view exec_id, uint32_t rows, uint32_t cols);
 
   // ---- filesystems ----------------------------------------------------------------------------
   // The container's root filesystem for cp: /proc/<pid>/root while running, else a mount of
@@ -152,20 +172,20 @@ class ContainerManager {
   // live: the container's files as it sees them: /proc/<pid>/root while it runs, else its
   // snapshot with its volumes and binds mounted over it (cp, archive). Not live: the snapshot
   // alone (export, commit).
-  Result<RootfsAccess> open_rootfs(std::string_view name, bool live);
+  Result<RootfsAccess> open_rootfs(sdk::Context& ctx, std::string_view name, bool live);
   // Changes of the container's filesystem against its image (docker diff).
-  Result<boost::json::array> changes(std::string_view name);
+  Result<boost::json::array> changes(sdk::Context& ctx, std::string_view name);
   // docker commit: the container's changes become a layer of a new image.
-  Result<std::string> commit(std::string_view name, const std::string& repo, const std::string& tag,
+  Result<std::string> commit(sdk::Context& ctx, std::string_view name, const std::string& repo, const std::string& tag,
                              const std::string& comment, const std::string& author,
                              const std::vector<std::string>& changes, bool pause,
                              const boost::json::object& config_override);
   // docker top: ps output filtered to the container's processes.
-  Result<boost::json::object> top(std::string_view name, const std::string& ps_args);
-  // One stats sample in Docker's shape (without precpu).
-  Result<boost::json::object> stats_sample(std::string_view name);
+  Result<boost::json::object> top(sdk::Context& ctx, std::string_view name, const std::string& ps_args);
+  // One stats sample: the backend's typed metrics (api/views/stats_view.hpp makes Docker's JSON).
+  Result<StatsSample> stats_sample(sdk::Context& ctx, std::string_view name);
   // docker system df's containers.
-  Result<int64_t> size_rw(const Container& c) const;
+  Result<int64_t> size_rw(sdk::Context& ctx, const Container& c) const;
   // For the views: the storage driver's name and the images containers were made from.
   const image::ImageService& images() const { return images_; }
 
@@ -178,7 +198,7 @@ class ContainerManager {
   Status persist(Container& c);  // caller holds c.mutex
   Result<std::string> unique_name(const std::string& requested, const std::string& id);
   Status size_limit_label(const boost::json::object& host_config, sdk::Labels& labels);
-  Status prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,
+  Status prepare_volumes(sdk::Context& ctx, ContainerRecord& rec, const image::ResolvedImage& image,
                          std::vector<std::string>& created_volumes,
                          const config::UsernsRemap* remap);
   // owner: the remapped root that owns them (null: root).
@@ -188,7 +208,7 @@ class ContainerManager {
   Result<const config::UsernsRemap*> userns_remap_for(const boost::json::object& host_config) const;
   // Host ids <-> the remapped container's (identity for null).
   static layer::IdShift id_shift(const config::UsernsRemap* remap);
-  Status start_task(const std::shared_ptr<Container>& c);  // caller holds c->op
+  Status start_task(sdk::Context& ctx, const std::shared_ptr<Container>& c);  // caller holds c->op
   void handle_exit(const std::shared_ptr<Container>& c, ExitInfo info);
   // Records an exit and decides on a restart; caller holds c->mutex. Returns the restart delay
   // when the restart policy restarts it.
@@ -197,12 +217,12 @@ class ContainerManager {
                   std::optional<std::chrono::milliseconds> restart);
   void schedule_restart(const std::shared_ptr<Container>& c, std::chrono::milliseconds delay,
                         uint64_t generation);
-  void release_task(const std::shared_ptr<Container>& c);
+  void release_task(sdk::Context& ctx, const std::shared_ptr<Container>& c);
   // Kills (if it runs) and removes a task no container may keep (restore).
-  void end_task(const std::string& id, const sdk::TaskState& task);
+  void end_task(sdk::Context& ctx, const std::string& id, const sdk::TaskState& task);
   void auto_remove(const std::shared_ptr<Container>& c);
-  Status cleanup(const std::shared_ptr<Container>& c, bool remove_volumes);
-  Status kill_task(Container& c, int signal, bool all);
+  Status cleanup(sdk::Context& ctx, const std::shared_ptr<Container>& c, bool remove_volumes);
+  Status kill_task(sdk::Context& ctx, Container& c, int signal, bool all);
   bool wait_stopped(const std::shared_ptr<Container>& c, std::chrono::milliseconds timeout);
   void post(std::function<void()> job);
   void worker_loop();

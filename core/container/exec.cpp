@@ -75,7 +75,7 @@ Result<std::shared_ptr<ExecRecord>> ContainerManager::find_exec(std::string_view
   return it->second;
 }
 
-Result<UniqueFd> ContainerManager::exec_start(const std::shared_ptr<ExecRecord>& exec, bool attach) {
+Result<UniqueFd> ContainerManager::exec_start(sdk::Context& ctx, const std::shared_ptr<ExecRecord>& exec, bool attach) {
   auto c = find(exec->container_id);
   if (!c) return c.error();
   ContainerRecord rec;
@@ -122,7 +122,6 @@ Result<UniqueFd> ContainerManager::exec_start(const std::shared_ptr<ExecRecord>&
   sdk::ExecSpec es;
   es.process_json = json::serialize(*process);
   es.stdio = {flag(config, "Tty"), attach && flag(config, "AttachStdin"), true};
-  sdk::Context ctx;
   auto pid = isolation_->exec(ctx, rec.id, exec->id, es);
   if (!pid) return fail(pid.error());
   {
@@ -184,10 +183,9 @@ json::object ContainerManager::exec_inspect(const ExecRecord& e) const {
       {"Pid", e.pid}};
 }
 
-Status ContainerManager::exec_resize(std::string_view exec_id, uint32_t rows, uint32_t cols) {
+Status ContainerManager::exec_resize(sdk::Context& ctx, std::string_view exec_id, uint32_t rows, uint32_t cols) {
   auto exec = find_exec(exec_id);
   if (!exec) return exec.error();
-  sdk::Context ctx;
   return isolation_->resize(ctx, (*exec)->container_id, (*exec)->id, rows, cols);
 }
 

@@ -62,7 +62,8 @@ void ContainerManager::after_exit(const std::shared_ptr<Container>& c, const Exi
                                   std::optional<std::chrono::milliseconds> restart) {
   if (info.oom_killed) publish(*c, "oom");
   publish(*c, "die", {{"exitCode", std::to_string(info.exit_code)}});
-  release_task(c);
+  sdk::Context ctx = background_context("exit");
+  release_task(ctx, c);
   attach_ready_.notify_all();
   if (restart) {
     uint64_t generation;
@@ -81,7 +82,7 @@ void ContainerManager::after_exit(const std::shared_ptr<Container>& c, const Exi
   if (auto_rm) auto_remove(c);
 }
 
-void ContainerManager::release_task(const std::shared_ptr<Container>& c) {
+void ContainerManager::release_task(sdk::Context& ctx, const std::shared_ptr<Container>& c) {
   std::string id;
   std::vector<std::string> volumes;
   {
@@ -92,7 +93,6 @@ void ContainerManager::release_task(const std::shared_ptr<Container>& c) {
     }
   }
   if (isolation_ != nullptr) {
-    sdk::Context ctx;
     if (auto r = isolation_->remove(ctx, id); !r && r.error().code != ErrorCode::kNotFound) {
       logging::get("container")->warn("release task {}: {}", id.substr(0, 12), r.error().message);
     }
@@ -119,7 +119,8 @@ void ContainerManager::schedule_restart(const std::shared_ptr<Container>& c,
                            return;
                          }
                        }
-                       if (auto s = start_task(c); !s) {
+                       sdk::Context ctx = background_context("restart-policy");
+                       if (auto s = start_task(ctx, c); !s) {
                          // A restart that cannot start counts as a failed run.
                          ExitInfo info{start_failure_code(s.error().message), false, now_unix_nano(), 0};
                          std::optional<std::chrono::milliseconds> again;
@@ -143,7 +144,8 @@ void ContainerManager::auto_remove(const std::shared_ptr<Container>& c) {
     if (c->removed) return;
     id = c->record.id;
   }
-  if (auto s = remove(id, true, true); !s && s.error().code != ErrorCode::kNotFound) {
+  sdk::Context ctx = background_context("auto-remove");
+  if (auto s = remove(ctx, id, true, true); !s && s.error().code != ErrorCode::kNotFound) {
     logging::get("container")->warn("auto-remove {}: {}", id.substr(0, 12), s.error().message);
   }
 }

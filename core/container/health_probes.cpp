@@ -87,7 +87,7 @@ Result<HealthScheduler::Launch> ContainerManager::launch_probe(const std::string
   sdk::ExecSpec spec;
   spec.process_json = json::serialize(*process);
   spec.stdio = {false, false, false};
-  sdk::Context ctx;
+  sdk::Context ctx = background_context("healthcheck");
   auto pid = isolation_->exec(ctx, rec.id, exec_id, spec);
   if (!pid) return pid.error();
   HealthScheduler::Launch launch;

@@ -1,9 +1,10 @@
 // What the lifecycle's files (start.cpp, stop_kill.cpp, pause.cpp, remove.cpp, exits.cpp,
 // wait_attach.cpp, restore.cpp) share: state changes through the state machine, Docker's
-// conflict status, and the exit code of a failed start.
+// not-found and conflict statuses, and the exit code of a failed start.
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/common/result.hpp"
 #include "core/container/container.hpp"
@@ -18,6 +19,11 @@ inline bool apply(ContainerRecord& r, Action action) {
   if (t.kind != Transition::kOk) return false;
   r.state.status = t.next;
   return true;
+}
+
+// 404, with dockerd's message: the one wording for a container that is not (or no longer) there.
+inline Error no_such_container(std::string_view name) {
+  return make_error(ErrorCode::kNotFound, "No such container: " + std::string(name));
 }
 
 // 409, with dockerd's message.

@@ -6,7 +6,7 @@ namespace berth::core::container {
 
 using namespace lifecycle;
 
-Status ContainerManager::pause(std::string_view name) {
+Status ContainerManager::pause(sdk::Context& ctx, std::string_view name) {
   auto c = find(name);
   if (!c) return c.error();
   std::lock_guard op((*c)->op);
@@ -17,7 +17,6 @@ Status ContainerManager::pause(std::string_view name) {
     if (t.kind != Transition::kOk) return conflict(t.message);
     id = (*c)->record.id;
   }
-  sdk::Context ctx;
   BERTH_TRY_STATUS(isolation_->pause(ctx, id));
   {
     std::lock_guard lock((*c)->mutex);
@@ -30,7 +29,7 @@ Status ContainerManager::pause(std::string_view name) {
   return {};
 }
 
-Status ContainerManager::unpause(std::string_view name) {
+Status ContainerManager::unpause(sdk::Context& ctx, std::string_view name) {
   auto c = find(name);
   if (!c) return c.error();
   std::lock_guard op((*c)->op);
@@ -41,7 +40,6 @@ Status ContainerManager::unpause(std::string_view name) {
     if (t.kind != Transition::kOk) return conflict(t.message);
     id = (*c)->record.id;
   }
-  sdk::Context ctx;
   BERTH_TRY_STATUS(isolation_->resume(ctx, id));
   {
     std::lock_guard lock((*c)->mutex);

@@ -10,15 +10,14 @@ namespace berth::core::container {
 
 using namespace lifecycle;
 
-Status ContainerManager::cleanup(const std::shared_ptr<Container>& c, bool remove_volumes) {
+Status ContainerManager::cleanup(sdk::Context& ctx, const std::shared_ptr<Container>& c, bool remove_volumes) {
   ContainerRecord rec;
   {
     std::lock_guard lock(c->mutex);
     rec = c->record;
   }
-  release_task(c);
+  release_task(ctx, c);
   health_->unwatch(rec.id);
-  sdk::Context ctx;
   if (auto s = storage_.remove(ctx, rec.storage_key); !s && s.error().code != ErrorCode::kNotFound) {
     return s.error().wrap("remove root filesystem");
   }
@@ -36,7 +35,7 @@ Status ContainerManager::cleanup(const std::shared_ptr<Container>& c, bool remov
   return {};
 }
 
-Status ContainerManager::remove(std::string_view name, bool force, bool remove_volumes) {
+Status ContainerManager::remove(sdk::Context& ctx, std::string_view name, bool force, bool remove_volumes) {
   auto c = find(name);
   if (!c) return c.error();
   {
@@ -61,7 +60,7 @@ Status ContainerManager::remove(std::string_view name, bool force, bool remove_v
   {
     std::lock_guard lock((*c)->mutex);
     auto& r = (*c)->record;
-    if ((*c)->removed) return make_error(ErrorCode::kNotFound, "No such container: " + std::string(name));
+    if ((*c)->removed) return no_such_container(name);
     auto t = transition(r.state.status, force ? Action::kForceRemove : Action::kRemove, r.id);
     if (t.kind == Transition::kConflict) return conflict(t.message);
     running = is_running(r.state.status);
@@ -70,7 +69,7 @@ Status ContainerManager::remove(std::string_view name, bool force, bool remove_v
     ++(*c)->restart_generation;
   }
   if (running) {
-    (void)kill_task(**c, SIGKILL, true);
+    (void)kill_task(ctx, **c, SIGKILL, true);
     bool restarting;
     {
       std::lock_guard lock((*c)->mutex);
@@ -86,7 +85,7 @@ Status ContainerManager::remove(std::string_view name, bool force, bool remove_v
     apply((*c)->record, Action::kForceRemove);
     (void)persist(**c);
   }
-  auto s = cleanup(*c, remove_volumes || (*c)->record.auto_remove());
+  auto s = cleanup(ctx, *c, remove_volumes || (*c)->record.auto_remove());
   if (!s) {
     std::lock_guard lock((*c)->mutex);
     apply((*c)->record, Action::kRemoveFailed);

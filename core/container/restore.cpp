@@ -14,8 +14,7 @@ namespace berth::core::container {
 
 using namespace lifecycle;
 
-void ContainerManager::end_task(const std::string& id, const sdk::TaskState& task) {
-  sdk::Context ctx;
+void ContainerManager::end_task(sdk::Context& ctx, const std::string& id, const sdk::TaskState& task) {
   if (task.status == sdk::TaskStatus::kRunning || task.status == sdk::TaskStatus::kPaused) {
     (void)isolation_->kill(ctx, id, SIGKILL, true);
     // A backend removes only stopped tasks: wait (bounded) for the kill to land.
@@ -37,8 +36,8 @@ Status ContainerManager::restore() {
   auto records = load_records(containers_dir());
   if (!records) return records.error();
   std::map<std::string, sdk::TaskState> tasks;
+  sdk::Context ctx = background_context("restore");
   if (isolation_ != nullptr) {
-    sdk::Context ctx;
     auto listed = isolation_->list(ctx);
     if (!listed) return listed.error().wrap("list tasks of the isolation backend");
     for (auto& t : *listed) tasks[t.id] = t;
@@ -97,13 +96,13 @@ Status ContainerManager::restore() {
     // may have left it running: the container stays as its record says, created, and the
     // process goes); "always" starts again at a daemon start, even after a manual stop
     // (docker's rule).
-    if (task && isolation_ != nullptr) end_task(r.id, *task);
+    if (task && isolation_ != nullptr) end_task(ctx, r.id, *task);
     if (r.restart_policy() == "always" && r.state.has_been_started) to_start.push_back(c);
   }
   // Tasks nobody owns (a container removed while we were away): end them.
   for (const auto& [id, task] : tasks) {
     log->warn("removing task {} that belongs to no container", id.substr(0, 12));
-    end_task(id, task);
+    end_task(ctx, id, task);
   }
   for (auto& exited : exited_meanwhile) {
     // Named copies: structured bindings cannot be captured by lambdas before clang 16.
@@ -120,14 +119,16 @@ Status ContainerManager::restore() {
   }
   for (auto& c : to_remove) {
     post([this, c] {
-      if (auto s = remove(c->record.id, true, false); !s) {
+      sdk::Context job = background_context("restore");
+      if (auto s = remove(job, c->record.id, true, false); !s) {
         logging::get("container")->warn("finishing removal of {}: {}", c->record.short_id(), s.error().message);
       }
     });
   }
   for (auto& c : to_start) {
     post([this, c] {
-      if (auto s = start(c->record.id); !s) {
+      sdk::Context job = background_context("restart-policy");
+      if (auto s = start(job, c->record.id); !s) {
         logging::get("container")->warn("restart policy: starting {}: {}", c->record.short_id(), s.error().message);
       }
     });

@@ -13,7 +13,7 @@ namespace berth::core::container {
 
 using namespace lifecycle;
 
-Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
+Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Container>& c) {
   ContainerRecord rec;
   {
     std::unique_lock lock(c->mutex);
@@ -25,7 +25,6 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     }
     rec = c->record;
   }
-  sdk::Context ctx;
   SpecContext spec_ctx;
   spec_ctx.cgroup_v2 = options_.cgroup_v2;
   auto placement = network_placement(rec.host_config, [this](const std::string& other)
@@ -56,20 +55,23 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
                                                config::LogOpts{options_.log_max_size, options_.log_max_file}});
   if (!built) return built.error();
   sdk::CreateSpec& create = *built;
-  // Host side effects from here: undone on the way out when the task cannot be created.
-  std::vector<std::string> mounted_volumes;
+  // Host side effects from here: the volumes mounted so far are unmounted on any way out until
+  // the task holds them (release_task() unmounts them from then on).
+  struct VolumeMountGuard {
+    volume::VolumeManager& volumes;
+    std::vector<std::string> mounted;
+    bool handed_over = false;
+    ~VolumeMountGuard() {
+      if (handed_over) return;
+      for (const auto& v : mounted) (void)volumes.unmount(v);
+    }
+  } volume_guard{volumes_, {}};
   for (const auto& m : rec.mounts) {
     if (m.type != "volume") continue;
-    if (auto s = volumes_.mount(m.name); !s) {
-      for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
-      return s.error();
-    }
-    mounted_volumes.push_back(m.name);
+    BERTH_TRY_STATUS(volumes_.mount(m.name));
+    volume_guard.mounted.push_back(m.name);
   }
-  if (auto s = fs::ensure_dir(create.bundle, 0700); !s) {
-    for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
-    return s.error();
-  }
+  BERTH_TRY_STATUS(fs::ensure_dir(create.bundle, 0700));
 
   {
     std::lock_guard lock(c->mutex);
@@ -77,6 +79,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     c->task_held = true;
     c->pending_exit.reset();
   }
+  volume_guard.handed_over = true;
   auto finish_starting = [&] {
     std::lock_guard lock(c->mutex);
     c->starting = false;
@@ -86,7 +89,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   auto t_created = std::chrono::steady_clock::now();
   if (!pid) {
     finish_starting();
-    release_task(c);  // a half-created task, its bundle and the volume mounts
+    release_task(ctx, c);  // a half-created task, its bundle and the volume mounts
     return pid.error();
   }
   // Attaches that came first (docker run: attach, wait, start) get their streams before the
@@ -137,7 +140,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     }
     c->changed.notify_all();
     attach_ready_.notify_all();
-    release_task(c);
+    release_task(ctx, c);
     Error e = started.error();
     e.message = message;
     if (code == 127 || code == 126) e.code = ErrorCode::kInvalidArgument;
@@ -170,7 +173,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   return {};
 }
 
-Result<Done> ContainerManager::start(std::string_view name) {
+Result<Done> ContainerManager::start(sdk::Context& ctx, std::string_view name) {
   auto c = find(name);
   if (!c) return c.error();
   std::lock_guard op((*c)->op);
@@ -182,7 +185,7 @@ Result<Done> ContainerManager::start(std::string_view name) {
     (*c)->record.state.manually_stopped = false;
     ++(*c)->restart_generation;  // a pending automatic restart is superseded
   }
-  auto s = start_task(*c);
+  auto s = start_task(ctx, *c);
   if (!s) {
     bool remove_after;
     {

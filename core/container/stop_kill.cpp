@@ -10,7 +10,7 @@ namespace berth::core::container {
 
 using namespace lifecycle;
 
-Status ContainerManager::kill_task(Container& c, int signal, bool all) {
+Status ContainerManager::kill_task(sdk::Context& ctx, Container& c, int signal, bool all) {
   std::string id;
   bool paused;
   {
@@ -18,7 +18,6 @@ Status ContainerManager::kill_task(Container& c, int signal, bool all) {
     id = c.record.id;
     paused = c.record.state.status == State::kPaused;
   }
-  sdk::Context ctx;
   BERTH_TRY_STATUS(isolation_->kill(ctx, id, signal, all));
   // A frozen task only receives the signal once thawed (as dockerd does for kill and stop).
   if (paused) {
@@ -45,7 +44,7 @@ bool ContainerManager::wait_stopped(const std::shared_ptr<Container>& c,
   return c->changed.wait_for(lock, timeout, stopped);
 }
 
-Result<Done> ContainerManager::stop(std::string_view name, std::optional<int> timeout,
+Result<Done> ContainerManager::stop(sdk::Context& ctx, std::string_view name, std::optional<int> timeout,
                                     std::string_view signal) {
   auto c = find(name);
   if (!c) return c.error();
@@ -77,10 +76,10 @@ Result<Done> ContainerManager::stop(std::string_view name, std::optional<int> ti
     if (!timeout) timeout = r.stop_timeout().value_or(10);
   }
   publish(**c, "kill", {{"signal", std::to_string(sig)}});
-  if (auto s = kill_task(**c, sig, false); !s && s.error().code != ErrorCode::kNotFound) return s.error();
+  if (auto s = kill_task(ctx, **c, sig, false); !s && s.error().code != ErrorCode::kNotFound) return s.error();
   if (!wait_stopped(*c, std::chrono::seconds(*timeout < 0 ? -1 : *timeout))) {
     publish(**c, "kill", {{"signal", "9"}});
-    (void)kill_task(**c, SIGKILL, true);
+    (void)kill_task(ctx, **c, SIGKILL, true);
     if (!wait_stopped(*c, std::chrono::seconds(30))) {
       return make_error(ErrorCode::kInternal, "container " + (*c)->record.id + " did not stop after SIGKILL");
     }
@@ -89,18 +88,18 @@ Result<Done> ContainerManager::stop(std::string_view name, std::optional<int> ti
   return Done::kChanged;
 }
 
-Status ContainerManager::restart(std::string_view name, std::optional<int> timeout) {
+Status ContainerManager::restart(sdk::Context& ctx, std::string_view name, std::optional<int> timeout) {
   auto c = find(name);
   if (!c) return c.error();
-  auto stopped = stop((*c)->record.id, timeout);
+  auto stopped = stop(ctx, (*c)->record.id, timeout);
   if (!stopped) return stopped.error();
-  auto started = start((*c)->record.id);
+  auto started = start(ctx, (*c)->record.id);
   if (!started) return started.error();
   publish(**c, "restart");
   return {};
 }
 
-Status ContainerManager::kill(std::string_view name, std::string_view signal) {
+Status ContainerManager::kill(sdk::Context& ctx, std::string_view name, std::string_view signal) {
   auto c = find(name);
   if (!c) return c.error();
   int sig = SIGKILL;
@@ -127,7 +126,7 @@ Status ContainerManager::kill(std::string_view name, std::string_view signal) {
     (void)persist(**c);
   }
   publish(**c, "kill", {{"signal", std::to_string(sig)}});
-  auto s = kill_task(**c, sig, sig == SIGKILL);
+  auto s = kill_task(ctx, **c, sig, sig == SIGKILL);
   if (!s && s.error().code == ErrorCode::kNotFound) {
     return conflict("Cannot kill container: " + std::string(name) + ": Container " + (*c)->record.id +
                     " is not running");

@@ -44,7 +44,7 @@ Result<std::pair<int, std::string>> ContainerManager::wait(std::string_view name
   }
 }
 
-Result<UniqueFd> ContainerManager::attach_stream(std::string_view name, const sdk::AttachOptions& options,
+Result<UniqueFd> ContainerManager::attach_stream(sdk::Context& ctx, std::string_view name, const sdk::AttachOptions& options,
                                                  const std::function<bool()>& gone) {
   auto c = find(name);
   if (!c) return c.error();
@@ -61,7 +61,6 @@ Result<UniqueFd> ContainerManager::attach_stream(std::string_view name, const sd
     }
   }
   if (!pending) {
-    sdk::Context ctx;
     auto fd = isolation_->attach(ctx, id, "", options);
     if (!fd) return fd.error();
     return UniqueFd(*fd);

@@ -175,9 +175,7 @@ Status Daemon::start() {
   s.images->image_users = [&s](const std::string& id) { return s.containers->image_users(id); };
   // Exits reported by the isolation backend reach the container manager; set before restore so
   // that an exit between the backend's start and ours is reconciled by restore's list().
-  s.plugins->set_event_handler([&s](std::string_view driver, std::string_view type, std::string_view payload) {
-    if (driver.rfind("isolation.", 0) == 0 && s.containers) s.containers->on_backend_event(type, payload);
-  });
+  s.plugins->set_task_exit_sink(s.containers.get());
   BERTH_TRY_STATUS(s.containers->restore());
   // What a kill -9 in the middle of an import, load, commit or rm left goes now, before any
   // client can start a new operation.
@@ -247,8 +245,8 @@ void Daemon::stop() {
     }
   }
   // Containers keep running under their monitors; berthd re-adopts them when it starts again.
+  if (s.plugins) s.plugins->set_task_exit_sink(nullptr);
   if (s.containers) s.containers->shutdown();
-  if (s.plugins) s.plugins->set_event_handler(nullptr);
   s.exec_root.release();
   if (s.server) log->info("berthd stopped");
 }

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 
+#include "core/common/label_filter.hpp"
 #include "core/common/time.hpp"
 
 namespace json = boost::json;
@@ -83,11 +84,7 @@ bool EventFilter::matches(const Event& e) const {
       })) {
     return false;
   }
-  if (!allowed("label", [&](const std::string& v) {
-        auto eq = v.find('=');
-        if (eq == std::string::npos) return e.attributes.contains(v);
-        return attr(v.substr(0, eq)) == v.substr(eq + 1) && e.attributes.contains(v.substr(0, eq));
-      })) {
+  if (!allowed("label", [&](const std::string& v) { return label_matches(e.attributes, v); })) {
     return false;
   }
   if (!allowed("daemon", [&](const std::string& v) { return e.type == "daemon" && (e.actor_id == v || attr("name") == v); })) {

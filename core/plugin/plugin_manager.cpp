@@ -65,22 +65,28 @@ class DriverLogger final : public sdk::Logger {
   std::shared_ptr<spdlog::logger> log_;
 };
 
-struct EventRelay final : public sdk::EventEmitter {
-  std::string driver_id;
-  std::shared_ptr<DriverEventHandler> handler;
-  std::shared_ptr<std::mutex> mutex;
-  void emit(std::string_view type, std::string_view payload) noexcept override {
-    try {
-      DriverEventHandler h;
-      {
-        std::lock_guard lock(*mutex);
-        h = *handler;
-      }
-      if (h) h(driver_id, type, payload);
-    } catch (...) {
-    }
+}  // namespace
+
+// The one sink every isolation backend reports exits to. Backends are created before the
+// container manager that consumes exits, so this forwards to whatever sink is registered (none
+// at startup or shutdown: an exit then is found again by the manager's restore through list()).
+class PluginManager::TaskExitRelay final : public sdk::TaskExitSink {
+ public:
+  void set(sdk::TaskExitSink* sink) {
+    std::lock_guard lock(mutex_);
+    sink_ = sink;
   }
+  void task_exited(const sdk::TaskExit& exit) noexcept override {
+    std::lock_guard lock(mutex_);  // held while delivering, so set(nullptr) waits for it
+    if (sink_ != nullptr) sink_->task_exited(exit);
+  }
+
+ private:
+  std::mutex mutex_;
+  sdk::TaskExitSink* sink_ = nullptr;
 };
+
+namespace {
 
 std::string file_stem(const std::filesystem::path& path) {
   std::string stem = path.filename().string();
@@ -135,7 +141,6 @@ bool matches(const std::vector<std::string>& list, const PluginRecord& r) {
 struct PluginManager::Driver {
   std::string id;
   DriverLogger logger;
-  EventRelay events;
   std::variant<std::monostate, std::unique_ptr<sdk::StorageDriver>,
                std::unique_ptr<sdk::NetworkDriver>, std::unique_ptr<sdk::RegistryTransport>,
                std::unique_ptr<sdk::IsolationBackend>>
@@ -154,9 +159,7 @@ Result<std::unique_ptr<PluginManager>> PluginManager::start(
     const config::DaemonConfig& config, const std::vector<std::string>& plugin_dirs) {
   auto log = logging::get("plugin");
   std::unique_ptr<PluginManager> pm(new PluginManager());
-  auto event_mutex = std::make_shared<std::mutex>();
-  pm->events_ = std::make_shared<DriverEventHandler>();
-  pm->event_mutex_ = event_mutex;
+  pm->task_exits_ = std::make_unique<TaskExitRelay>();
 
   // ---- discover ---------------------------------------------------------------------------
   std::vector<std::filesystem::path> files;
@@ -283,9 +286,6 @@ Result<std::unique_ptr<PluginManager>> PluginManager::start(
       continue;
     }
     auto driver = std::make_unique<Driver>(id);
-    driver->events.driver_id = id;
-    driver->events.handler = pm->events_;
-    driver->events.mutex = event_mutex;
     host::HostInit init;
     init.driver_id = id;
     auto section = config.plugins.find(id);
@@ -294,7 +294,7 @@ Result<std::unique_ptr<PluginManager>> PluginManager::start(
     init.state_dir = config.exec_root + "/plugins/" + id;
     init.core_version = std::string(kBerthVersion);
     init.log = &driver->logger;
-    init.events = &driver->events;
+    if (def.kind == BERTH_KIND_ISOLATION) init.task_exits = pm->task_exits_.get();
 
     sdk::Error error;
     bool ok = false;
@@ -438,10 +438,7 @@ std::vector<std::string> PluginManager::network_driver_names() const {
 
 std::vector<PluginRecord> PluginManager::records() const { return records_; }
 
-void PluginManager::set_event_handler(DriverEventHandler handler) {
-  std::lock_guard lock(*event_mutex_);
-  *events_ = std::move(handler);
-}
+void PluginManager::set_task_exit_sink(sdk::TaskExitSink* sink) { task_exits_->set(sink); }
 
 std::string PluginManager::format_table(const std::vector<PluginRecord>& records) {
   std::vector<std::array<std::string, 5>> rows;

@@ -38,10 +38,6 @@ struct PluginRecord {
   std::vector<std::string> capabilities;
 };
 
-// Receives asynchronous driver events ("task-exit", ...), tagged with the driver id.
-using DriverEventHandler =
-    std::function<void(std::string_view driver_id, std::string_view type, std::string_view payload)>;
-
 class PluginManager {
  public:
   // Loads and creates everything; an error carries the table of every plugin when a configured
@@ -58,12 +54,15 @@ class PluginManager {
   [[nodiscard]] std::vector<std::string> network_driver_names() const;
 
   [[nodiscard]] std::vector<PluginRecord> records() const;
-  void set_event_handler(DriverEventHandler handler);
+  // Where the isolation backend's task exits go (the container manager); nullptr stops them.
+  // Returns once no exit is being delivered to the previous sink.
+  void set_task_exit_sink(sdk::TaskExitSink* sink);
 
   // The table printed when startup stops (also useful in logs).
   static std::string format_table(const std::vector<PluginRecord>& records);
 
   struct Driver;  // one created driver and its host services
+  class TaskExitRelay;
 
  private:
   PluginManager() = default;
@@ -75,8 +74,7 @@ class PluginManager {
   sdk::IsolationBackend* isolation_ = nullptr;
   std::map<std::string, sdk::NetworkDriver*, std::less<>> networks_;
   std::map<std::string, sdk::RegistryTransport*, std::less<>> registries_;
-  std::shared_ptr<DriverEventHandler> events_;
-  std::shared_ptr<std::mutex> event_mutex_;
+  std::unique_ptr<TaskExitRelay> task_exits_;
 };
 
 // <dir of the running berthd>/../lib/berth/plugins: works from a build tree and an install.

@@ -15,6 +15,7 @@
 #include "berth/sdk/fs.hpp"
 #include "core/common/fs.hpp"
 #include "core/common/ids.hpp"
+#include "core/common/label_filter.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/layer/safe_path.hpp"
@@ -112,13 +113,6 @@ std::string metadata_json(const Volume& v) {
   o["Options"] = string_map_json(v.options);
   o["Anonymous"] = v.anonymous;
   return json::serialize(o) + "\n";
-}
-
-bool label_matches(const std::map<std::string, std::string>& labels, const std::string& filter) {
-  size_t eq = filter.find('=');
-  if (eq == std::string::npos) return labels.contains(filter);
-  auto it = labels.find(filter.substr(0, eq));
-  return it != labels.end() && it->second == filter.substr(eq + 1);
 }
 
 Result<bool> parse_bool_filter(const std::set<std::string>& values) {
@@ -396,15 +390,11 @@ Result<PruneResult> VolumeManager::prune(
   }
   auto matches = [&](const Volume& v) {
     if (!all && !v.anonymous && !v.labels.contains(std::string(kAnonymousLabel))) return false;
-    if (auto it = filters.find("label"); it != filters.end()) {
-      for (const auto& f : it->second) {
-        if (!label_matches(v.labels, f)) return false;
-      }
+    if (auto it = filters.find("label"); it != filters.end() && !labels_match(v.labels, it->second)) {
+      return false;
     }
-    if (auto it = filters.find("label!"); it != filters.end()) {
-      for (const auto& f : it->second) {
-        if (label_matches(v.labels, f)) return false;
-      }
+    if (auto it = filters.find("label!"); it != filters.end() && !labels_match_none(v.labels, it->second)) {
+      return false;
     }
     return true;
   };

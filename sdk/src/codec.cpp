@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <stdexcept>
 
+#include "codec_internal.hpp"
+
 namespace json = boost::json;
 
 namespace berth::sdk {
@@ -31,42 +33,7 @@ std::string_view task_status_name(TaskStatus status) {
 namespace codec {
 namespace {
 
-struct ShapeError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-const json::object& as_object(const json::value& v, std::string_view what) {
-  if (!v.is_object()) throw ShapeError(std::string(what) + " must be a JSON object");
-  return v.get_object();
-}
-
-const json::array& as_array(const json::value& v, std::string_view what) {
-  if (!v.is_array()) throw ShapeError(std::string(what) + " must be a JSON array");
-  return v.get_array();
-}
-
-std::string str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return {};
-  if (!v->is_string()) throw ShapeError("field \"" + std::string(key) + "\" must be a string");
-  return std::string(v->get_string());
-}
-
-int64_t i64(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
-  throw ShapeError("field \"" + std::string(key) + "\" must be a number");
-}
-
-bool boolean(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return false;
-  if (!v->is_bool()) throw ShapeError("field \"" + std::string(key) + "\" must be a boolean");
-  return v->get_bool();
-}
+using namespace codec_internal;
 
 // A nested JSON document carried as a value; encoded back to text for the C++ side.
 std::string raw(const json::object& o, std::string_view key, std::string_view fallback) {
@@ -506,7 +473,6 @@ struct Codec<CreateSpec> {
   static json::value encode(const CreateSpec& s) {
     return json::object{
         {"bundle", s.bundle},
-        {"oci", parse_raw(s.oci_json, "oci spec")},
         {"rootfs_mounts", Codec<std::vector<Mount>>::encode(s.rootfs)},
         {"stdio", stdio_value(s.stdio)},
         {"log", json::object{{"path", s.log.path}, {"max_size", s.log.max_size}, {"max_files", s.log.max_files}}},
@@ -516,7 +482,6 @@ struct Codec<CreateSpec> {
     const auto& o = as_object(v, "create spec");
     CreateSpec s;
     s.bundle = str(o, "bundle");
-    s.oci_json = raw(o, "oci", "{}");
     if (const auto* m = o.if_contains("rootfs_mounts"); m != nullptr && !m->is_null()) {
       s.rootfs = Codec<std::vector<Mount>>::decode(*m);
     }
@@ -596,14 +561,7 @@ std::string to_json(const T& value) {
 
 template <class T>
 Result<T> from_json(std::string_view text) {
-  try {
-    json::error_code ec;
-    json::value v = json::parse(text, ec);
-    if (ec) return make_error(ErrorCode::kInvalidArgument, "invalid JSON: " + ec.message());
-    return Codec<T>::decode(v);
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::kInvalidArgument, e.what());
-  }
+  return decode_with<T>(text, [](const json::value& v) { return Codec<T>::decode(v); });
 }
 
 #define BERTH_CODEC_INSTANTIATE(T)                 \

@@ -1,5 +1,8 @@
 // Mounting driver mount specs (see mount.hpp). Compiled into both sides of the SDK: plugins (the
 // isolation backend mounts a container's rootfs) and the host (the core applies layers).
+// Over 600 lines on purpose: bind, overlay (fsconfig and the relative-path fallback for long
+// lowerdirs) and their undo share one parsed-options type and the same error wording; split,
+// every part would export its internals to the others.
 #include "berth/sdk/mount.hpp"
 #include "berth/sdk/mount_options.hpp"
 

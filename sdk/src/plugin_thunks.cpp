@@ -361,10 +361,11 @@ berth_status info(void* self, const berth_call* call, berth_sink* out) {
     return {};
   });
 }
-berth_status create(void* self, const berth_call* call, berth_str id, berth_str spec_json,
-                    berth_sink* out) {
+berth_status create(void* self, const berth_call* call, berth_str id, berth_str oci_spec_json,
+                    berth_str spec_json, berth_sink* out) {
   return guarded(call, [&]() -> Status {
     BERTH_DECODE(spec, CreateSpec, spec_json);
+    spec.oci_json = std::string(view(oci_spec_json));  // passed through, never re-encoded
     CallContext ctx(call);
     auto pid = d(self).create(ctx, view(id), spec);
     if (!pid) return pid.error();
@@ -440,10 +441,7 @@ berth_status update(void* self, const berth_call* call, berth_str id, berth_str 
 berth_status stats(void* self, const berth_call* call, berth_str id, berth_sink* out) {
   return guarded(call, [&]() -> Status {
     CallContext ctx(call);
-    auto r = d(self).stats(ctx, view(id));
-    if (!r) return r.error();
-    write_sink(out, *r);
-    return {};
+    return write_json(out, d(self).stats(ctx, view(id)));
   });
 }
 berth_status pids(void* self, const berth_call* call, berth_str id, berth_sink* out) {
@@ -498,9 +496,12 @@ void HostServices::write(LogLevel level, std::string_view message, const Field* 
   }
 }
 
-void HostServices::emit(std::string_view type, std::string_view payload_json) noexcept {
-  if (api_ != nullptr && api_->emit != nullptr) {
-    api_->emit(api_->ctx, borrow(type), borrow(payload_json));
+void HostServices::task_exited(const TaskExit& exit) noexcept {
+  if (api_ == nullptr || api_->task_exit == nullptr) return;
+  try {
+    std::string json = codec::to_json(exit);
+    api_->task_exit(api_->ctx, borrow(json));
+  } catch (...) {  // an exit report must never take the backend's thread down
   }
 }
 
@@ -527,7 +528,7 @@ InitContext init_context_of(const berth_driver_init* init, HostServices& host) {
   ctx.state_dir = std::string(view(init->state_dir));
   ctx.core_version = std::string(view(init->core_version));
   ctx.log = &host;
-  ctx.events = &host;
+  ctx.task_exits = &host;
   ctx.credentials = &host;
   return ctx;
 }

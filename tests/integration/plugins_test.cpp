@@ -41,6 +41,7 @@ class PluginsTest : public ::testing::Test {
 
 TEST_F(PluginsTest, IncompatiblePluginsAreRefusedWithOneClearLineEach) {
   copy_fixture("abi_major_mismatch");
+  copy_fixture("abi_major_old");
   copy_fixture("abi_minor_newer");
   copy_fixture("init_fails");
   BerthdProcess d(dir_.path());
@@ -61,6 +62,17 @@ TEST_F(PluginsTest, IncompatiblePluginsAreRefusedWithOneClearLineEach) {
   EXPECT_NE(line.find("fix=\"rebuild the plugin against Berth SDK"), std::string::npos) << line;
   EXPECT_NE(log.find("plugin rejected: file=" + (plugins_ / "berth-abi_major_mismatch.so").string()),
             std::string::npos);
+  // A plugin of the previous ABI major is refused with the fix (rebuild against this SDK), and
+  // the daemon runs on.
+  std::string old_file = (plugins_ / "berth-abi_major_old.so").string();
+  size_t old_at = log.find("plugin rejected: file=" + old_file);
+  ASSERT_NE(old_at, std::string::npos) << log;
+  std::string old_line = log.substr(old_at, log.find('\n', old_at) - old_at);
+  EXPECT_NE(old_line.find("older than this berthd's " + std::to_string(BERTH_SDK_ABI_MAJOR)),
+            std::string::npos) << old_line;
+  EXPECT_NE(old_line.find("fix=\"rebuild the plugin against Berth SDK " BERTH_SDK_VERSION " (ABI " +
+                          accepted + ")"),
+            std::string::npos) << old_line;
   EXPECT_NE(log.find("plugin failed: file=" + (plugins_ / "berth-init_fails.so").string()),
             std::string::npos);
 

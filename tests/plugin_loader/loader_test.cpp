@@ -150,8 +150,23 @@ TEST(PluginLoader, OtherAbiMajorIsRefusedBeforeRunningCode) {
   EXPECT_EQ(file.outcome, host::LoadOutcome::kAbiMismatch);
   EXPECT_EQ(file.abi_major, static_cast<uint32_t>(BERTH_SDK_ABI_MAJOR + 1));
   std::string major = std::to_string(BERTH_SDK_ABI_MAJOR + 1);
-  EXPECT_EQ(file.reason, "built for SDK ABI major " + major + " (exports berth_plugin_abi_v" + major + ")");
+  EXPECT_EQ(file.reason, "built for SDK ABI major " + major + ", newer than this berthd's " +
+                             std::to_string(BERTH_SDK_ABI_MAJOR) + " (exports berth_plugin_abi_v" +
+                             major + ")");
   // Its descriptor was never read: no code of it ran.
+  EXPECT_TRUE(file.name.empty());
+}
+
+TEST(PluginLoader, OlderMajorIsRefusedWithoutRunningIt) {
+  // A plugin built against ABI 1.0 (before the typed isolation contract of 2.0): refused by its
+  // symbol table, before dlopen, so none of its code runs and nothing crashes.
+  auto file = host::load_plugin(fixture("abi_major_old"));
+  EXPECT_EQ(file.outcome, host::LoadOutcome::kAbiMismatch);
+  EXPECT_EQ(file.abi_major, static_cast<uint32_t>(BERTH_SDK_ABI_MAJOR - 1));
+  std::string major = std::to_string(BERTH_SDK_ABI_MAJOR - 1);
+  EXPECT_EQ(file.reason, "built for SDK ABI major " + major + ", older than this berthd's " +
+                             std::to_string(BERTH_SDK_ABI_MAJOR) + " (exports berth_plugin_abi_v" +
+                             major + ")");
   EXPECT_TRUE(file.name.empty());
 }
 

@@ -24,7 +24,8 @@ cp "$work/vendor-build/berth-network-acme.so" "$work/plugins/"
 chmod 644 "$work/plugins/berth-network-acme.so"
 # Only the entry alias is exported, as berth_add_plugin promises.
 exported=$(nm -D --defined-only "$work/plugins/berth-network-acme.so" | awk '{print $3}')
-[ "$exported" = "berth_plugin_abi_v1" ] || { echo "FAIL: plugin exports: $exported"; exit 1; }
+major=$(sed -n 's/^#define BERTH_SDK_ABI_MAJOR \([0-9]*\).*/\1/p' "$work/prefix/include/berth/sdk/version.h")
+[ "$exported" = "berth_plugin_abi_v$major" ] || { echo "FAIL: plugin exports: $exported (ABI $major)"; exit 1; }
 
 echo "{}" >"$work/none.json"
 "$build/bin/berthd" --data-root "$work/data" --exec-root "$work/exec" --host "unix://$work/berth.sock" \

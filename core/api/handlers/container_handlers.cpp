@@ -13,6 +13,8 @@
 #include "core/api/stdcopy.hpp"
 #include "core/api/stream_splice.hpp"
 #include "core/api/views/container_view.hpp"
+#include "core/api/views/stats_view.hpp"
+#include "core/common/host_info.hpp"
 #include "core/common/json_text.hpp"
 #include "core/common/time.hpp"
 #include "core/container/archive.hpp"
@@ -62,7 +64,7 @@ void handle_attach(ContainerManager& m, Request& req, ResponseWriter& res) {
     }, [] { return false; });
   }
   if (!stream) return;
-  auto fd = m.attach_stream(id, options, [&] { return client.peer_hung_up(); });
+  auto fd = m.attach_stream(req.ctx(), id, options, [&] { return client.peer_hung_up(); });
   if (!fd) {
     write_frame(client, 3, fd.error().message + "\n", tty);
     return;
@@ -166,13 +168,15 @@ void handle_stats(ContainerManager& m, Request& req, ResponseWriter& res) {
   bool one_shot = req.query_bool("one-shot");
   json::object previous_cpu{{"cpu_usage", json::object{{"total_usage", 0}}}, {"throttling_data", json::object()}};
   std::string previous_read = "0001-01-01T00:00:00Z";
+  static const int64_t host_memory = read_host_info().mem_total;
   auto next = [&]() -> Result<json::object> {
-    auto s = m.stats_sample((*c)->record.id);
-    if (!s) return s.error();
-    s->operator[]("preread") = previous_read;
-    s->operator[]("precpu_stats") = previous_cpu;
-    previous_read = std::string(s->at("read").as_string());
-    previous_cpu = s->at("cpu_stats").as_object();
+    auto sample = m.stats_sample(req.ctx(), (*c)->record.id);
+    if (!sample) return sample.error();
+    auto s = views::stats_json(*sample, host_memory);
+    s["preread"] = previous_read;
+    s["precpu_stats"] = previous_cpu;
+    previous_read = std::string(s.at("read").as_string());
+    previous_cpu = s.at("cpu_stats").as_object();
     return s;
   };
   if (!stream) {
@@ -240,7 +244,7 @@ void handle_archive(ContainerManager& m, Request& req, ResponseWriter& res) {
     std::lock_guard lock((*c)->mutex);
     name = (*c)->record.bare_name();
   }
-  auto root = m.open_rootfs((*c)->record.id, true);
+  auto root = m.open_rootfs(req.ctx(), (*c)->record.id, true);
   if (!root) return res.send_error(root.error());
   if (req.method == "PUT") {
     auto s = container::extract_archive(root->path(), *path, req.body(),
@@ -274,7 +278,7 @@ void handle_archive(ContainerManager& m, Request& req, ResponseWriter& res) {
 }
 
 void handle_export(ContainerManager& m, Request& req, ResponseWriter& res) {
-  auto root = m.open_rootfs(req.param("id"), false);
+  auto root = m.open_rootfs(req.ctx(), req.param("id"), false);
   if (!root) return res.send_error(root.error());
   StreamWriter out(res, "application/octet-stream");
   auto s = container::export_rootfs(root->path(), out, root->ids());
@@ -292,7 +296,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
   router.add("POST", "/containers/create", [mgr](Request& req, ResponseWriter& res) {
     auto body = req.read_json(container_create_schema());
     if (!body) return res.send_error(body.error());
-    auto created = mgr->create(req.query_value("name").value_or(""), *body);
+    auto created = mgr->create(req.ctx(), req.query_value("name").value_or(""), *body);
     if (!created) return res.send_error(created.error());
     json::array warnings;
     for (const auto& w : created->warnings) warnings.emplace_back(w);
@@ -308,7 +312,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
       return res.send_error(400, "invalid value for limit: \"" + *req.query_value("limit") +
                                      "\" (a count, or -1 for all)");
     }
-    auto list = views::list_containers(*mgr, *filters, req.query_bool("all"), static_cast<int>(*limit),
+    auto list = views::list_containers(req.ctx(), *mgr, *filters, req.query_bool("all"), static_cast<int>(*limit),
                                       req.query_bool("size"));
     if (!list) return res.send_error(list.error());
     res.send(200, *list, "application/json");
@@ -316,7 +320,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
   router.add("POST", "/containers/prune", [mgr](Request& req, ResponseWriter& res) {
     auto filters = parse_filters(req.query_value("filters").value_or(""));
     if (!filters) return res.send_error(filters.error());
-    auto pruned = mgr->prune(*filters);
+    auto pruned = mgr->prune(req.ctx(), *filters);
     if (!pruned) return res.send_error(pruned.error());
     json::array ids;
     for (const auto& id : pruned->first) ids.emplace_back(id);
@@ -329,31 +333,31 @@ void register_container_routes(Router& router, ContainerManager& m) {
     json::object out;
     {
       std::lock_guard lock((*c)->mutex);
-      out = views::inspect_container(*mgr, **c, req.query_bool("size"));
+      out = views::inspect_container(req.ctx(), *mgr, **c, req.query_bool("size"));
     }
     res.send_json(200, out);
   });
   router.add("POST", "/containers/{id}/start", [mgr](Request& req, ResponseWriter& res) {
-    send_done(res, mgr->start(req.param("id")));
+    send_done(res, mgr->start(req.ctx(), req.param("id")));
   });
   router.add("POST", "/containers/{id}/stop", [mgr](Request& req, ResponseWriter& res) {
     auto t = optional_int(req, "t");
     if (!t) return res.send_error(t.error());
-    send_done(res, mgr->stop(req.param("id"), *t, req.query_value("signal").value_or("")));
+    send_done(res, mgr->stop(req.ctx(), req.param("id"), *t, req.query_value("signal").value_or("")));
   });
   router.add("POST", "/containers/{id}/restart", [mgr](Request& req, ResponseWriter& res) {
     auto t = optional_int(req, "t");
     if (!t) return res.send_error(t.error());
-    send_status(res, mgr->restart(req.param("id"), *t));
+    send_status(res, mgr->restart(req.ctx(), req.param("id"), *t));
   });
   router.add("POST", "/containers/{id}/kill", [mgr](Request& req, ResponseWriter& res) {
-    send_status(res, mgr->kill(req.param("id"), req.query_value("signal").value_or("")));
+    send_status(res, mgr->kill(req.ctx(), req.param("id"), req.query_value("signal").value_or("")));
   });
   router.add("POST", "/containers/{id}/pause", [mgr](Request& req, ResponseWriter& res) {
-    send_status(res, mgr->pause(req.param("id")));
+    send_status(res, mgr->pause(req.ctx(), req.param("id")));
   });
   router.add("POST", "/containers/{id}/unpause", [mgr](Request& req, ResponseWriter& res) {
-    send_status(res, mgr->unpause(req.param("id")));
+    send_status(res, mgr->unpause(req.ctx(), req.param("id")));
   });
   router.add("POST", "/containers/{id}/rename", [mgr](Request& req, ResponseWriter& res) {
     send_status(res, mgr->rename(req.param("id"), req.query_value("name").value_or("")));
@@ -362,7 +366,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
     auto body = req.read_json(host_config_schema());
     if (!body) return res.send_error(body.error());
     if (!body->is_object()) return res.send_error(400, "update body must be a JSON object");
-    auto r = mgr->update(req.param("id"), body->get_object());
+    auto r = mgr->update(req.ctx(), req.param("id"), body->get_object());
     if (!r) return res.send_error(r.error());
     res.send_json(200, *r);
   });
@@ -370,22 +374,22 @@ void register_container_routes(Router& router, ContainerManager& m) {
     auto h = req.query_int("h", 0);
     auto w = req.query_int("w", 0);
     if (!h || !w) return res.send_error(400, "invalid size");
-    send_status(res, mgr->resize(req.param("id"), static_cast<uint32_t>(*h), static_cast<uint32_t>(*w)), 200);
+    send_status(res, mgr->resize(req.ctx(), req.param("id"), static_cast<uint32_t>(*h), static_cast<uint32_t>(*w)), 200);
   });
   router.add("DELETE", "/containers/{id}", [mgr](Request& req, ResponseWriter& res) {
-    send_status(res, mgr->remove(req.param("id"), req.query_bool("force"), req.query_bool("v")));
+    send_status(res, mgr->remove(req.ctx(), req.param("id"), req.query_bool("force"), req.query_bool("v")));
   });
   router.add("POST", "/containers/{id}/wait", [mgr](Request& req, ResponseWriter& res) { handle_wait(*mgr, req, res); });
   router.add("POST", "/containers/{id}/attach", [mgr](Request& req, ResponseWriter& res) { handle_attach(*mgr, req, res); });
   router.add("GET", "/containers/{id}/logs", [mgr](Request& req, ResponseWriter& res) { handle_logs(*mgr, req, res); });
   router.add("GET", "/containers/{id}/stats", [mgr](Request& req, ResponseWriter& res) { handle_stats(*mgr, req, res); });
   router.add("GET", "/containers/{id}/top", [mgr](Request& req, ResponseWriter& res) {
-    auto top = mgr->top(req.param("id"), req.query_value("ps_args").value_or(""));
+    auto top = mgr->top(req.ctx(), req.param("id"), req.query_value("ps_args").value_or(""));
     if (!top) return res.send_error(top.error());
     res.send_json(200, *top);
   });
   router.add("GET", "/containers/{id}/changes", [mgr](Request& req, ResponseWriter& res) {
-    auto changes = mgr->changes(req.param("id"));
+    auto changes = mgr->changes(req.ctx(), req.param("id"));
     if (!changes) return res.send_error(changes.error());
     res.send_json(200, changes->empty() ? json::value(nullptr) : json::value(*changes));
   });
@@ -400,7 +404,7 @@ void register_container_routes(Router& router, ContainerManager& m) {
     if (!body) return res.send_error(body.error());
     json::object override_config;
     if (body->is_object()) override_config = body->get_object();
-    auto id = mgr->commit(req.query_value("container").value_or(""), req.query_value("repo").value_or(""),
+    auto id = mgr->commit(req.ctx(), req.query_value("container").value_or(""), req.query_value("repo").value_or(""),
                           req.query_value("tag").value_or(""), req.query_value("comment").value_or(""),
                           req.query_value("author").value_or(""), req.query_values("changes"),
                           req.query_bool("pause", true), override_config);

@@ -12,7 +12,7 @@ namespace berth::core::api {
 
 void register_system_df_route(Router& router, container::ContainerManager& containers,
                               image::ImageService& images, volume::VolumeManager& volumes) {
-  router.add("GET", "/system/df", [&containers, &images, &volumes](Request&, ResponseWriter& res) {
+  router.add("GET", "/system/df", [&containers, &images, &volumes](Request& req, ResponseWriter& res) {
     auto image_list = images.list({}, true, true);
     if (!image_list) return res.send_error(image_list.error());
     int64_t layers_size = 0;
@@ -26,7 +26,7 @@ void register_system_df_route(Router& router, container::ContainerManager& conta
       o["Containers"] = users;
       o["SharedSize"] = 0;
     }
-    auto ctr_list = views::list_containers(containers, {}, true, -1, true);
+    auto ctr_list = views::list_containers(req.ctx(), containers, {}, true, -1, true);
     if (!ctr_list) return res.send_error(ctr_list.error());
     json::array vols;
     for (const auto& v : volumes.list()) {

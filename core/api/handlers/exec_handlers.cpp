@@ -39,7 +39,7 @@ void handle_exec_start(ContainerManager& m, Request& req, ResponseWriter& res) {
                           : tty              ? OutputFraming::kUnframe
                                              : OutputFraming::kFrame;
   if (detach) {
-    auto fd = m.exec_start(*exec, false);
+    auto fd = m.exec_start(req.ctx(), *exec, false);
     if (!fd) return res.send_error(fd.error());
     return res.send(200, "", "");
   }
@@ -54,7 +54,7 @@ void handle_exec_start(ContainerManager& m, Request& req, ResponseWriter& res) {
   auto hijack = res.hijack(tty ? "application/vnd.docker.raw-stream"
                                : "application/vnd.docker.multiplexed-stream");
   if (!hijack) return;
-  auto fd = m.exec_start(*exec, true);
+  auto fd = m.exec_start(req.ctx(), *exec, true);
   if (!fd) {
     // After the 101 the error travels in the stream; the exit code (126) is in exec inspect.
     write_frame(*hijack->transport, 1, fd.error().message + "\r\n", tty);
@@ -84,7 +84,7 @@ void register_exec_routes(Router& router, ContainerManager& m) {
     auto h = req.query_int("h", 0);
     auto w = req.query_int("w", 0);
     if (!h || !w) return res.send_error(400, "invalid size");
-    send_status(res, mgr->exec_resize(req.param("id"), static_cast<uint32_t>(*h), static_cast<uint32_t>(*w)), 200);
+    send_status(res, mgr->exec_resize(req.ctx(), req.param("id"), static_cast<uint32_t>(*h), static_cast<uint32_t>(*w)), 200);
   });
   router.add("GET", "/exec/{id}/json", [mgr](Request& req, ResponseWriter& res) {
     auto exec = mgr->find_exec(req.param("id"));

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "core/api/filters.hpp"
+#include "core/common/label_filter.hpp"
 #include "core/common/time.hpp"
 
 namespace json = boost::json;
@@ -47,20 +48,6 @@ bool filter_match(const std::set<std::string>& patterns, const std::string& text
     }
   }
   return false;
-}
-
-bool labels_match(const std::map<std::string, std::string>& labels,
-                  const std::set<std::string>& filters) {
-  for (const auto& f : filters) {
-    size_t eq = f.find('=');
-    if (eq == std::string::npos) {
-      if (!labels.contains(f)) return false;
-      continue;
-    }
-    auto it = labels.find(f.substr(0, eq));
-    if (it == labels.end() || it->second != f.substr(eq + 1)) return false;
-  }
-  return true;
 }
 
 // A JSON object of strings from the create body; null or absent is empty.

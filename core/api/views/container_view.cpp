@@ -9,6 +9,7 @@
 
 #include "core/common/json_fields.hpp"
 #include "core/common/json_text.hpp"
+#include "core/common/label_filter.hpp"
 #include "core/common/sha256.hpp"
 #include "core/common/time.hpp"
 #include "core/container/status_text.hpp"
@@ -78,7 +79,7 @@ json::object ports_json(const ContainerRecord& c) {
 
 }  // namespace
 
-json::object inspect_container(const ContainerManager& m, const Container& c, bool size) {
+json::object inspect_container(sdk::Context& ctx, const ContainerManager& m, const Container& c, bool size) {
   const auto& r = c.record;
   const auto& s = r.state;
   json::array args;
@@ -127,7 +128,7 @@ json::object inspect_container(const ContainerManager& m, const Container& c, bo
       {"HostConfig", r.host_config},
       {"GraphDriver", json::object{{"Data", nullptr}, {"Name", m.images().storage_name()}}}};
   if (size) {
-    auto rw = m.size_rw(c);
+    auto rw = m.size_rw(ctx, c);
     out["SizeRw"] = rw ? *rw : 0;
     auto img = m.images().resolve(r.image_id);
     out["SizeRootFs"] = (rw ? *rw : 0) + (img ? img->record.size : 0);
@@ -218,7 +219,7 @@ std::shared_ptr<const ListEntry> make_list_entry(const ContainerRecord& r) {
 
 }  // namespace
 
-Result<std::string> list_containers(const ContainerManager& m, const Filters& filters, bool all, int limit,
+Result<std::string> list_containers(sdk::Context& ctx, const ContainerManager& m, const Filters& filters, bool all, int limit,
                                     bool size) {
   static const std::set<std::string> kKeys = {"ancestor", "before", "expose", "exited", "health",
                                               "id", "isolation", "is-task", "label", "name",
@@ -320,14 +321,8 @@ Result<std::string> list_containers(const ContainerManager& m, const Filters& fi
       continue;
     }
     // Every label filter must hold (Docker ANDs labels).
-    if (auto it = filters.find("label"); it != filters.end()) {
-      bool ok = true;
-      for (const auto& v : it->second) {
-        auto eq = v.find('=');
-        auto l = e.labels.find(v.substr(0, eq));
-        ok = ok && l != e.labels.end() && (eq == std::string::npos || l->second == v.substr(eq + 1));
-      }
-      if (!ok) continue;
+    if (auto it = filters.find("label"); it != filters.end() && !labels_match(e.labels, it->second)) {
+      continue;
     }
     if (!ancestors.empty() && !ancestors.contains(e.image_id)) continue;
     if (before && e.created >= *before) continue;
@@ -376,7 +371,7 @@ Result<std::string> list_containers(const ContainerManager& m, const Filters& fi
       }
       Container tmp;
       tmp.record = r;
-      auto rw = m.size_rw(tmp);
+      auto rw = m.size_rw(ctx, tmp);
       auto img = m.images().resolve(r.image_id);
       out += ",\"SizeRw\":" + std::to_string(rw ? *rw : 0);
       out += ",\"SizeRootFs\":" + std::to_string((rw ? *rw : 0) + (img ? img->record.size : 0));

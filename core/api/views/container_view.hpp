@@ -15,12 +15,15 @@ namespace berth::core::api::views {
 // Stable ids for the predefined networks, so `docker network ls` and inspect agree.
 std::string network_id(std::string_view name);
 
-// Inspect of one container; the caller holds c.mutex. `size` adds SizeRw and SizeRootFs.
-boost::json::object inspect_container(const container::ContainerManager& m, const container::Container& c,
+// Inspect of one container; the caller holds c.mutex. `size` adds SizeRw and SizeRootFs (asked
+// of the storage driver under the request's ctx).
+boost::json::object inspect_container(sdk::Context& ctx, const container::ContainerManager& m,
+                                      const container::Container& c,
                                       bool size);
 
 // The list, serialized (each container's fixed parts are serialized once and cached in it).
-Result<std::string> list_containers(const container::ContainerManager& m, const container::Filters& filters,
+Result<std::string> list_containers(sdk::Context& ctx, const container::ContainerManager& m,
+                                    const container::Filters& filters,
                                     bool all, int limit, bool size);
 
 }  // namespace berth::core::api::views

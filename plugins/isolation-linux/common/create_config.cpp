@@ -6,12 +6,6 @@ namespace berth::plugins::isolation {
 namespace json = boost::json;
 
 std::string create_config_to_json(const CreateConfig& config) {
-  json::error_code ec;
-  json::value oci = json::parse(config.oci_json, ec);
-  if (ec || !oci.is_object()) oci = json::object();
-  if (auto* lx = oci.get_object().if_contains("linux"); lx != nullptr && lx->is_object()) {
-    lx->get_object().erase("seccomp");
-  }
   json::array procs;
   for (const auto& p : config.cgroup.procs_files) procs.emplace_back(p);
   json::array dirs;
@@ -20,7 +14,7 @@ std::string create_config_to_json(const CreateConfig& config) {
   }
   json::object out{{"id", config.id},
                    {"bundle", config.bundle},
-                   {"oci", std::move(oci)},
+                   {"oci", config.oci.is_object() ? config.oci : json::value(json::object())},
                    {"rootfs", mounts_to_json(config.rootfs)},
                    {"init", config.init_path},
                    {"terminal", config.terminal},

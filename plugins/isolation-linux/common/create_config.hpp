@@ -9,6 +9,7 @@
 //            "path":"<v2 dir>"}}
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,7 +31,9 @@ struct CgroupPlacement {
 struct CreateConfig {
   std::string id;
   std::string bundle;
-  std::string oci_json;  // in: what create_config_to_json embeds; not filled by parsing
+  // in: the OCI spec as the plugin parsed it (once), linux.seccomp already removed; what
+  // create_config_to_json embeds. Not filled by parsing (`spec` is).
+  boost::json::value oci;
   OciSpec spec;
   std::vector<sdk::Mount> rootfs;
   std::string init_path;  // empty: no init

@@ -1,3 +1,6 @@
+// The monitor's event loop and its handlers. Over 600 lines on purpose: every handler works on
+// the one Monitor state (processes, attach clients, subscribers, backpressure); what stands
+// alone (setup, terminal, logs, namespaces, launcher) is in files of its own.
 #include "monitor/monitor.hpp"
 
 #include <fcntl.h>

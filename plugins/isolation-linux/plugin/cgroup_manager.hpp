@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "berth/sdk/isolation_backend.hpp"
 #include "berth/sdk/result.hpp"
 #include "common/create_config.hpp"
 #include "common/oci_spec.hpp"
@@ -36,8 +37,8 @@ class CgroupManager {
   virtual sdk::Result<bool> frozen(const std::string& rel) = 0;
   virtual sdk::Result<std::vector<int>> pids(const std::string& rel) = 0;
   virtual sdk::Status kill_all(const std::string& rel, int signal) = 0;
-  // cpu_stats, memory_stats, pids_stats, blkio_stats in Docker's stats shape.
-  virtual sdk::Result<boost::json::object> stats(const std::string& rel) = 0;
+  // The cgroup's metrics, typed (the host maps them to Docker's stats); networks are not here.
+  virtual sdk::Result<sdk::CgroupStats> stats(const std::string& rel) = 0;
   // What the monitor's setup child needs to place a process in the task's cgroup.
   [[nodiscard]] virtual CgroupPlacement placement(const std::string& rel) const = 0;
   // For the monitor: a cgroup.procs file, cgroup.kill (v2), the file holding "oom_kill N".

@@ -81,6 +81,15 @@ uint64_t stat_value(std::string_view text, std::string_view key) {
   return parse_uint64(*v).value_or(0);
 }
 
+std::vector<std::pair<std::string, uint64_t>> memory_stat(std::string_view text) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (auto line : split(text, '\n')) {
+    auto kv = split(line, ' ');
+    if (kv.size() == 2) out.emplace_back(std::string(kv[0]), parse_uint64(kv[1]).value_or(0));
+  }
+  return out;
+}
+
 uint64_t read_number(const std::string& path, uint64_t max_value) {
   auto text = read_file(path);
   if (!text) return 0;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "berth/sdk/result.hpp"
@@ -31,6 +32,8 @@ sdk::Status remove_cgroup(const std::string& dir);
 
 // "key value" lines (memory.stat, cpu.stat, memory.events) -> number, 0 when absent.
 uint64_t stat_value(std::string_view text, std::string_view key);
+// memory.stat's "key value" lines, in file order.
+std::vector<std::pair<std::string, uint64_t>> memory_stat(std::string_view text);
 // A whole file holding one number ("max" -> `max_value`); 0 when unreadable.
 uint64_t read_number(const std::string& path, uint64_t max_value = 0);
 

@@ -227,66 +227,50 @@ class CgroupV1 final : public CgroupManager {
     return {};
   }
 
-  sdk::Result<json::object> stats(const std::string& rel) override {
-    json::object out;
-    // cpu
-    json::object usage;
-    json::object cpu_stats;
+  sdk::Result<sdk::CgroupStats> stats(const std::string& rel) override {
+    sdk::CgroupStats out;
+    sdk::CgroupStats::Cpu cpu;
     if (const std::string dir = path_of("cpuacct", rel); !dir.empty()) {
-      usage["total_usage"] = read_number(dir + "/cpuacct.usage");
-      json::array percpu;
+      sdk::CgroupStats::CpuUsage usage;
+      usage.total = read_number(dir + "/cpuacct.usage");
+      std::vector<uint64_t> percpu;
       if (auto text = read_file(dir + "/cpuacct.usage_percpu")) {
         for (auto v : split(trim(*text), ' ')) percpu.push_back(parse_uint64(v).value_or(0));
       }
-      usage["percpu_usage"] = std::move(percpu);
+      usage.per_cpu = std::move(percpu);
       const long hz = ::sysconf(_SC_CLK_TCK);
       const uint64_t tick = 1000000000ULL / static_cast<uint64_t>(hz > 0 ? hz : 100);
       auto text = read_file(dir + "/cpuacct.stat");
-      usage["usage_in_usermode"] = text ? stat_value(*text, "user") * tick : 0;
-      usage["usage_in_kernelmode"] = text ? stat_value(*text, "system") * tick : 0;
+      usage.user = text ? stat_value(*text, "user") * tick : 0;
+      usage.kernel = text ? stat_value(*text, "system") * tick : 0;
+      cpu.usage = std::move(usage);
     }
-    cpu_stats["cpu_usage"] = std::move(usage);
-    cpu_stats["system_cpu_usage"] = system_cpu_usage();
-    cpu_stats["online_cpus"] = online_cpus();
-    json::object throttling{{"periods", 0}, {"throttled_periods", 0}, {"throttled_time", 0}};
+    cpu.system = system_cpu_usage();
+    cpu.online_cpus = online_cpus();
     if (const std::string dir = path_of("cpu", rel); !dir.empty()) {
       if (auto text = read_file(dir + "/cpu.stat")) {
-        throttling["periods"] = stat_value(*text, "nr_periods");
-        throttling["throttled_periods"] = stat_value(*text, "nr_throttled");
-        throttling["throttled_time"] = stat_value(*text, "throttled_time");
+        cpu.throttling_periods = stat_value(*text, "nr_periods");
+        cpu.throttled_periods = stat_value(*text, "nr_throttled");
+        cpu.throttled_time = stat_value(*text, "throttled_time");
       }
     }
-    cpu_stats["throttling_data"] = std::move(throttling);
-    out["cpu_stats"] = std::move(cpu_stats);
-    // memory
-    json::object memory;
+    out.cpu = std::move(cpu);
     if (const std::string dir = path_of("memory", rel); !dir.empty()) {
-      memory["usage"] = read_number(dir + "/memory.usage_in_bytes");
-      memory["max_usage"] = read_number(dir + "/memory.max_usage_in_bytes");
-      memory["limit"] = read_number(dir + "/memory.limit_in_bytes");
-      memory["failcnt"] = read_number(dir + "/memory.failcnt");
-      json::object st;
-      if (auto text = read_file(dir + "/memory.stat")) {
-        for (auto line : split(*text, '\n')) {
-          auto kv = split(line, ' ');
-          if (kv.size() == 2) st[std::string(kv[0])] = parse_uint64(kv[1]).value_or(0);
-        }
-      }
-      memory["stats"] = std::move(st);
+      sdk::CgroupStats::Memory memory;
+      memory.usage = read_number(dir + "/memory.usage_in_bytes");
+      memory.max_usage = read_number(dir + "/memory.max_usage_in_bytes");
+      memory.limit = read_number(dir + "/memory.limit_in_bytes");
+      memory.failcnt = read_number(dir + "/memory.failcnt");
+      if (auto text = read_file(dir + "/memory.stat")) memory.stat = memory_stat(*text);
+      out.memory = std::move(memory);
     }
-    out["memory_stats"] = std::move(memory);
-    // pids
-    json::object pids_stats;
     if (const std::string dir = path_of("pids", rel); !dir.empty()) {
-      pids_stats["current"] = read_number(dir + "/pids.current");
-      pids_stats["limit"] = read_number(dir + "/pids.max", 0);
+      out.pids = sdk::CgroupStats::Pids{read_number(dir + "/pids.current"),
+                                        read_number(dir + "/pids.max", 0)};
     }
-    out["pids_stats"] = std::move(pids_stats);
-    // blkio
-    json::object blkio;
     if (const std::string dir = path_of("blkio", rel); !dir.empty()) {
       auto entries = [&](const char* primary, const char* fallback) {
-        json::array list;
+        std::vector<sdk::CgroupStats::BlkioEntry> list;
         auto text = read_file(dir + "/" + primary);
         if (!text || trim(*text).empty() || trim(*text).substr(0, 5) == "Total") {
           text = read_file(dir + "/" + fallback);
@@ -297,19 +281,15 @@ class CgroupV1 final : public CgroupManager {
           if (f.size() != 3) continue;
           auto dev = split(f[0], ':');
           if (dev.size() != 2) continue;
-          list.push_back(json::object{{"major", parse_uint64(dev[0]).value_or(0)},
-                                      {"minor", parse_uint64(dev[1]).value_or(0)},
-                                      {"op", std::string(f[1])},
-                                      {"value", parse_uint64(f[2]).value_or(0)}});
+          list.push_back({parse_uint64(dev[0]).value_or(0), parse_uint64(dev[1]).value_or(0),
+                          std::string(f[1]), parse_uint64(f[2]).value_or(0)});
         }
         return list;
       };
-      blkio["io_service_bytes_recursive"] =
-          entries("blkio.io_service_bytes_recursive", "blkio.throttle.io_service_bytes_recursive");
-      blkio["io_serviced_recursive"] =
-          entries("blkio.io_serviced_recursive", "blkio.throttle.io_serviced_recursive");
+      out.blkio = sdk::CgroupStats::Blkio{
+          entries("blkio.io_service_bytes_recursive", "blkio.throttle.io_service_bytes_recursive"),
+          entries("blkio.io_serviced_recursive", "blkio.throttle.io_serviced_recursive")};
     }
-    out["blkio_stats"] = std::move(blkio);
     return out;
   }
 

@@ -152,45 +152,34 @@ class CgroupV2 final : public CgroupManager {
     return {};
   }
 
-  sdk::Result<json::object> stats(const std::string& rel) override {
+  sdk::Result<sdk::CgroupStats> stats(const std::string& rel) override {
     const std::string dir = dir_of(rel);
-    json::object out;
-    json::object usage;
-    json::object throttling{{"periods", 0}, {"throttled_periods", 0}, {"throttled_time", 0}};
+    sdk::CgroupStats out;
+    sdk::CgroupStats::Cpu cpu;
     if (auto text = read_file(dir + "/cpu.stat")) {
-      usage["total_usage"] = stat_value(*text, "usage_usec") * 1000;
-      usage["usage_in_usermode"] = stat_value(*text, "user_usec") * 1000;
-      usage["usage_in_kernelmode"] = stat_value(*text, "system_usec") * 1000;
-      throttling["periods"] = stat_value(*text, "nr_periods");
-      throttling["throttled_periods"] = stat_value(*text, "nr_throttled");
-      throttling["throttled_time"] = stat_value(*text, "throttled_usec") * 1000;
+      cpu.usage = sdk::CgroupStats::CpuUsage{stat_value(*text, "usage_usec") * 1000,
+                                             stat_value(*text, "user_usec") * 1000,
+                                             stat_value(*text, "system_usec") * 1000, std::nullopt};
+      cpu.throttling_periods = stat_value(*text, "nr_periods");
+      cpu.throttled_periods = stat_value(*text, "nr_throttled");
+      cpu.throttled_time = stat_value(*text, "throttled_usec") * 1000;
     }
-    out["cpu_stats"] = json::object{{"cpu_usage", std::move(usage)},
-                                    {"system_cpu_usage", system_cpu_usage()},
-                                    {"online_cpus", online_cpus()},
-                                    {"throttling_data", std::move(throttling)}};
-    json::object memory;
+    cpu.system = system_cpu_usage();
+    cpu.online_cpus = online_cpus();
+    out.cpu = std::move(cpu);
     if (has_file(dir, "memory.current")) {
-      memory["usage"] = read_number(dir + "/memory.current");
-      if (has_file(dir, "memory.peak")) memory["max_usage"] = read_number(dir + "/memory.peak");
-      memory["limit"] = read_number(dir + "/memory.max", host_memory_total());
-      json::object st;
-      if (auto text = read_file(dir + "/memory.stat")) {
-        for (auto line : split(*text, '\n')) {
-          auto kv = split(line, ' ');
-          if (kv.size() == 2) st[std::string(kv[0])] = parse_uint64(kv[1]).value_or(0);
-        }
-      }
-      memory["stats"] = std::move(st);
+      sdk::CgroupStats::Memory memory;
+      memory.usage = read_number(dir + "/memory.current");
+      if (has_file(dir, "memory.peak")) memory.max_usage = read_number(dir + "/memory.peak");
+      memory.limit = read_number(dir + "/memory.max", host_memory_total());
+      if (auto text = read_file(dir + "/memory.stat")) memory.stat = memory_stat(*text);
+      out.memory = std::move(memory);
     }
-    out["memory_stats"] = std::move(memory);
-    json::object pids_stats;
     if (has_file(dir, "pids.current")) {
-      pids_stats["current"] = read_number(dir + "/pids.current");
-      pids_stats["limit"] = read_number(dir + "/pids.max", 0);
+      out.pids = sdk::CgroupStats::Pids{read_number(dir + "/pids.current"),
+                                        read_number(dir + "/pids.max", 0)};
     }
-    out["pids_stats"] = std::move(pids_stats);
-    json::array bytes, ios;
+    sdk::CgroupStats::Blkio blkio;
     if (auto text = read_file(dir + "/io.stat")) {
       for (auto line : split(*text, '\n')) {
         auto fields = split(line, ' ');
@@ -203,18 +192,14 @@ class CgroupV2 final : public CgroupManager {
           auto kv = split(fields[i], '=');
           if (kv.size() != 2) continue;
           const uint64_t value = parse_uint64(kv[1]).value_or(0);
-          auto entry = [&](const char* op) {
-            return json::object{{"major", major}, {"minor", minor}, {"op", op}, {"value", value}};
-          };
-          if (kv[0] == "rbytes") bytes.push_back(entry("read"));
-          if (kv[0] == "wbytes") bytes.push_back(entry("write"));
-          if (kv[0] == "rios") ios.push_back(entry("read"));
-          if (kv[0] == "wios") ios.push_back(entry("write"));
+          if (kv[0] == "rbytes") blkio.service_bytes.push_back({major, minor, "read", value});
+          if (kv[0] == "wbytes") blkio.service_bytes.push_back({major, minor, "write", value});
+          if (kv[0] == "rios") blkio.serviced.push_back({major, minor, "read", value});
+          if (kv[0] == "wios") blkio.serviced.push_back({major, minor, "write", value});
         }
       }
     }
-    out["blkio_stats"] = json::object{{"io_service_bytes_recursive", std::move(bytes)},
-                                      {"io_serviced_recursive", std::move(ios)}};
+    out.blkio = std::move(blkio);
     return out;
   }
 

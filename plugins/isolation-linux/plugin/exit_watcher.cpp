@@ -4,7 +4,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <cerrno>
 #include <vector>
 
@@ -12,18 +11,8 @@
 
 namespace berth::plugins::isolation {
 
-std::string task_exit_payload(const ExitEvent& e) {
-  boost::json::object o{{"id", e.id},
-                        {"exec_id", e.exec_id},
-                        {"pid", e.pid},
-                        {"exit_code", e.exit_code},
-                        {"oom_killed", e.oom_killed},
-                        {"exited_at_unix_nano", e.exited_at_unix_nano}};
-  return boost::json::serialize(o);
-}
-
-ExitWatcher::ExitWatcher(sdk::EventEmitter* events, sdk::Logger* log, LostFn on_lost)
-    : events_(events), log_(log), on_lost_(std::move(on_lost)) {}
+ExitWatcher::ExitWatcher(sdk::TaskExitSink* exits, sdk::Logger* log, LostFn on_lost)
+    : exits_(exits), log_(log), on_lost_(std::move(on_lost)) {}
 
 ExitWatcher::~ExitWatcher() {
   {
@@ -80,7 +69,7 @@ void ExitWatcher::forget(const std::string& id) {
 }
 
 void ExitWatcher::emit(const ExitEvent& event) {
-  if (events_ != nullptr) events_->emit("task-exit", task_exit_payload(event));
+  if (exits_ != nullptr) exits_->task_exited(event);
 }
 
 void ExitWatcher::loop() {

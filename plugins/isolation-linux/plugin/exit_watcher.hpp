@@ -1,6 +1,6 @@
 // The plugin's own thread: one epoll loop over the monitors' subscription sockets. Each monitor
 // writes one line per exit ("exit <exec> <pid> <code> <oom> <unix_nano>"); the watcher turns it
-// into the host's "task-exit" event, exactly once per process. A subscription that ends without
+// into a typed sdk::TaskExit for the host's sink, exactly once per process. A subscription that ends without
 // the container's exit line means the monitor died: `on_lost` decides what to report.
 #pragma once
 
@@ -14,26 +14,18 @@
 #include <thread>
 
 #include "berth/sdk/host.hpp"
+#include "berth/sdk/isolation_backend.hpp"
 #include "common/unique_fd.hpp"
 
 namespace berth::plugins::isolation {
 
-struct ExitEvent {
-  std::string id;
-  std::string exec_id;  // empty: the container's own process
-  int pid = 0;
-  int exit_code = 0;
-  bool oom_killed = false;
-  int64_t exited_at_unix_nano = 0;
-};
-
-std::string task_exit_payload(const ExitEvent& event);
+using ExitEvent = sdk::TaskExit;
 
 class ExitWatcher {
  public:
   using LostFn = std::function<void(const std::string& id)>;
 
-  ExitWatcher(sdk::EventEmitter* events, sdk::Logger* log, LostFn on_lost);
+  ExitWatcher(sdk::TaskExitSink* exits, sdk::Logger* log, LostFn on_lost);
   ~ExitWatcher();
   ExitWatcher(const ExitWatcher&) = delete;
   ExitWatcher& operator=(const ExitWatcher&) = delete;
@@ -59,7 +51,7 @@ class ExitWatcher {
   void loop();
   void on_readable(int fd);
 
-  sdk::EventEmitter* events_;
+  sdk::TaskExitSink* exits_;
   sdk::Logger* log_;
   LostFn on_lost_;
   UniqueFd epoll_, wake_;

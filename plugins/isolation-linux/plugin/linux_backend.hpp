@@ -44,7 +44,7 @@ class LinuxBackend final : public sdk::IsolationBackend {
                      uint32_t rows, uint32_t cols) override;
   sdk::Status update(sdk::Context& ctx, std::string_view id,
                      std::string_view resources_json) override;
-  sdk::Result<std::string> stats(sdk::Context& ctx, std::string_view id) override;
+  sdk::Result<sdk::CgroupStats> stats(sdk::Context& ctx, std::string_view id) override;
   sdk::Result<std::vector<int>> pids(sdk::Context& ctx, std::string_view id) override;
   sdk::Result<sdk::TaskState> remove(sdk::Context& ctx, std::string_view id) override;
   sdk::Result<std::vector<sdk::TaskState>> list(sdk::Context& ctx) override;
@@ -66,7 +66,7 @@ class LinuxBackend final : public sdk::IsolationBackend {
  private:
   LinuxBackend(Config config, std::string state_dir, std::string monitor_path,
                std::string init_path, std::unique_ptr<CgroupManager> cgroups, sdk::Logger* log,
-               sdk::EventEmitter* events);
+               sdk::TaskExitSink* exits);
 
   [[nodiscard]] std::string tasks_dir() const;
   [[nodiscard]] std::string task_dir(std::string_view id) const;
@@ -89,7 +89,7 @@ class LinuxBackend final : public sdk::IsolationBackend {
   std::string init_path_;
   std::unique_ptr<CgroupManager> cgroups_;
   sdk::Logger* log_;
-  sdk::EventEmitter* events_;
+  sdk::TaskExitSink* exits_;
   std::unique_ptr<ExitWatcher> watcher_;
   MonitorLauncher launcher_;
   std::mutex parents_mu_;  // cgroup parent creation/removal and their record

@@ -101,8 +101,11 @@ PluginFile load_plugin(const std::filesystem::path& path) {
     if (other_major >= 0) {
       file.outcome = LoadOutcome::kAbiMismatch;
       file.abi_major = static_cast<uint32_t>(other_major);
-      file.reason = "built for SDK ABI major " + std::to_string(other_major) +
-                    " (exports " BERTH_SDK_ENTRY_PREFIX + std::to_string(other_major) + ")";
+      // An older major is the common case after an upgrade of berthd: say which way it is off.
+      file.reason = "built for SDK ABI major " + std::to_string(other_major) + ", " +
+                    (other_major < BERTH_SDK_ABI_MAJOR ? "older" : "newer") +
+                    " than this berthd's " + std::to_string(BERTH_SDK_ABI_MAJOR) + " (exports " +
+                    BERTH_SDK_ENTRY_PREFIX + std::to_string(other_major) + ")";
     } else {
       file.outcome = LoadOutcome::kNotAPlugin;
       file.reason = "not a berth plugin: no " BERTH_SDK_ENTRY_NAME " entry symbol";

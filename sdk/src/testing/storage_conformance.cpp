@@ -1,6 +1,8 @@
 // The storage driver conformance suite (see testing/storage_conformance.hpp). Modelled on
 // containerd's core/snapshots/testsuite: every case drives the snapshot state machine through the
 // StorageDriver interface and checks the result on real mounts.
+// Over 600 lines on purpose: it is one suite's list of cases, each a short self-contained function
+// read top to bottom (as containerd's testsuite); its shared helpers are in fs.cpp.
 #include "berth/sdk/testing/storage_conformance.hpp"
 
 #include <fcntl.h>

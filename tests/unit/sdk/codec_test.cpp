@@ -42,9 +42,11 @@ TEST(Codec, IsolationTypes) {
   c.stdio = {true, true, false};
   c.log = {"/var/log/x.json", 1024, 3};
   c.init = true;
+  // The OCI spec is create's own ABI argument: the create spec's JSON never carries it.
+  EXPECT_EQ(to_json(c).find("ociVersion"), std::string::npos);
   auto c2 = round_trip(c);
   EXPECT_EQ(c2.bundle, c.bundle);
-  EXPECT_EQ(c2.oci_json, c.oci_json);
+  EXPECT_TRUE(c2.oci_json.empty());
   EXPECT_EQ(c2.rootfs, c.rootfs);
   EXPECT_TRUE(c2.stdio.terminal);
   EXPECT_EQ(c2.log.max_size, 1024);
@@ -55,6 +57,54 @@ TEST(Codec, IsolationTypes) {
   EXPECT_EQ(t2.exit_code, 137);
   EXPECT_TRUE(t2.oom_killed);
   EXPECT_EQ(round_trip(std::vector<int>{1, 2, 3}), (std::vector<int>{1, 2, 3}));
+}
+
+TEST(Codec, TaskExitRoundTripsAndNeedsAnId) {
+  TaskExit e{"c1", "e1", 42, 137, true, 1700000000123456789};
+  auto e2 = round_trip(e);
+  EXPECT_EQ(e2.id, "c1");
+  EXPECT_EQ(e2.exec_id, "e1");
+  EXPECT_EQ(e2.pid, 42);
+  EXPECT_EQ(e2.exit_code, 137);
+  EXPECT_TRUE(e2.oom_killed);
+  EXPECT_EQ(e2.exited_at_unix_nano, 1700000000123456789);
+  auto no_id = from_json<TaskExit>(R"({"exit_code":1})");
+  ASSERT_FALSE(no_id);
+  EXPECT_EQ(no_id.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(no_id.error().message.find("no id"), std::string::npos);
+  auto wrong_type = from_json<TaskExit>(R"({"id":"c","exit_code":"1"})");
+  ASSERT_FALSE(wrong_type);
+  EXPECT_NE(wrong_type.error().message.find("exit_code"), std::string::npos);
+}
+
+TEST(Codec, CgroupStatsKeepAbsentGroupsAbsentAndOrder) {
+  CgroupStats s;
+  s.cpu = CgroupStats::Cpu{CgroupStats::CpuUsage{100, 60, 40, std::vector<uint64_t>{70, 30}},
+                           5000, 2, 3, 1, 999};
+  s.memory = CgroupStats::Memory{4096, std::nullopt, 1 << 20, 7, {{"rss", 1}, {"cache", 2}, {"anon", 3}}};
+  s.blkio = CgroupStats::Blkio{{{8, 0, "Read", 512}}, {}};
+  s.networks = {{"eth0", 1, 2, 3, 4, 5, 6, 7, 8}};
+  auto s2 = round_trip(s);
+  ASSERT_TRUE(s2.cpu && s2.cpu->usage && s2.cpu->usage->per_cpu);
+  EXPECT_EQ(s2.cpu->usage->total, 100U);
+  EXPECT_EQ(s2.cpu->usage->kernel, 40U);
+  EXPECT_EQ(*s2.cpu->usage->per_cpu, (std::vector<uint64_t>{70, 30}));
+  EXPECT_EQ(s2.cpu->throttled_time, 999U);
+  ASSERT_TRUE(s2.memory);
+  EXPECT_FALSE(s2.memory->max_usage.has_value());
+  EXPECT_EQ(s2.memory->failcnt, std::optional<uint64_t>(7));
+  // memory.stat keeps the kernel's order (Docker's JSON shows it so).
+  ASSERT_EQ(s2.memory->stat.size(), 3U);
+  EXPECT_EQ(s2.memory->stat[0].first, "rss");
+  EXPECT_EQ(s2.memory->stat[2].first, "anon");
+  EXPECT_FALSE(s2.pids.has_value());
+  ASSERT_TRUE(s2.blkio);
+  EXPECT_EQ(s2.blkio->service_bytes.at(0).op, "Read");
+  ASSERT_EQ(s2.networks.size(), 1U);
+  EXPECT_EQ(s2.networks[0].tx_dropped, 8U);
+  auto empty = round_trip(CgroupStats{});
+  EXPECT_FALSE(empty.cpu || empty.memory || empty.pids || empty.blkio);
+  EXPECT_FALSE(from_json<CgroupStats>(R"({"memory":{"stat":[["rss"]]}})"));
 }
 
 TEST(Codec, NetworkAndRegistryTypes) {

@@ -12,9 +12,11 @@
  *  - Strings are borrowed views (berth_str, UTF-8, not NUL-terminated) valid only for the call.
  *  - Nothing allocated on one side is freed on the other: every output is written into a
  *    caller-provided sink that copies it before returning.
- *  - Variable-shaped payloads (mount lists, OCI runtime spec, stats, ...) are UTF-8 JSON; their
- *    shapes are documented next to each function and encoded by the SDK's codec (sdk/src). An
- *    empty input payload means the empty object {}.
+ *  - Variable-shaped payloads (mount lists, task specs, cgroup metrics, ...) are UTF-8 JSON; their
+ *    shapes are documented next to each function and encoded by the SDK's codec (sdk/src), so
+ *    both ends agree by construction. An empty input payload means the empty object {}.
+ *    A document that belongs to someone else (the OCI runtime spec) is its own string argument,
+ *    passed through as it came, never nested inside another JSON payload.
  *  - Functions return a berth_status; on failure they write a one-line, lowercase message without
  *    a trailing period into call->error ("mount overlay: invalid argument").
  *  - No exception ever crosses this boundary (the SDK thunks catch them).
@@ -104,9 +106,10 @@ typedef struct berth_host_api {
   int32_t (*log_enabled)(void* ctx, int32_t level);
   /* fields_json: a flat JSON object of structured fields ({"container":"3f2a"}), or empty. */
   void (*log)(void* ctx, int32_t level, berth_str message, berth_str fields_json);
-  /* Asynchronous events from the driver, e.g. type "task-exit" with payload
-   * {"id","exec_id","pid","exit_code","oom_killed","exited_at_unix_nano"}. */
-  void (*emit)(void* ctx, berth_str type, berth_str payload_json);
+  /* A task's process exited (an isolation backend's container, or one of its execs with exec_id
+   * set), reported exactly once per process: {"id","exec_id","pid","exit_code","oom_killed",
+   * "exited_at_unix_nano"} (sdk::TaskExit). */
+  void (*task_exit)(void* ctx, berth_str task_exit_json);
   /* Registry credentials for a host ("127.0.0.1:5000"): writes {"username","password"} or
    * {"identity_token"} or {} to out_json. Only meaningful for registry transports. */
   berth_status (*credentials)(void* ctx, berth_str registry_host, berth_sink* out_json);
@@ -225,18 +228,18 @@ typedef struct berth_registry_vtable {
 } berth_registry_vtable;
 
 /* Isolation: OCI runtime verbs over OCI runtime-spec JSON, in containerd's task terms.
- * Container exits arrive through host->emit("task-exit", ...), also for execs (with exec_id).
+ * Container exits arrive through host->task_exit(...), also for execs (with exec_id).
  * Task state JSON: {"id","status":"created|running|paused|stopped","pid","exit_code",
  * "oom_killed","started_at_unix_nano","exited_at_unix_nano"}. */
 typedef struct berth_isolation_vtable {
   uint32_t struct_size;
   berth_status (*info)(void* self, const berth_call* call, berth_sink* out_json);
   /* Creates the task: namespaces, cgroups, rootfs and stdio ready, its process held before
-   * exec until start(). spec: {"bundle","oci":{runtime spec},"rootfs_mounts":[mounts],
-   * "stdio":{"terminal","stdin","stdin_once"},"log":{"path","max_size","max_files"},"init"}.
-   * out: {"pid"} */
-  berth_status (*create)(void* self, const berth_call* call, berth_str id, berth_str spec_json,
-                         berth_sink* out_json);
+   * exec until start(). oci_spec_json: the OCI runtime spec (config.json), as the host wrote it.
+   * spec: {"bundle","rootfs_mounts":[mounts],"stdio":{"terminal","stdin","stdin_once"},
+   * "log":{"path","max_size","max_files"},"init"}. out: {"pid"} */
+  berth_status (*create)(void* self, const berth_call* call, berth_str id,
+                         berth_str oci_spec_json, berth_str spec_json, berth_sink* out_json);
   /* Starts the container's process (exec_id empty) or a created exec: everything before this
    * (attach in particular) sees all of the process's output. */
   berth_status (*start)(void* self, const berth_call* call, berth_str id, berth_str exec_id);
@@ -261,6 +264,14 @@ typedef struct berth_isolation_vtable {
   /* resources: OCI linux.resources */
   berth_status (*update)(void* self, const berth_call* call, berth_str id,
                          berth_str resources_json);
+  /* The task's cgroup metrics, typed (sdk::CgroupStats); the host maps them to Docker's stats.
+   * out: {"cpu":{"usage":{"total","user","kernel","per_cpu":[...]},"system","online_cpus",
+   * "throttling":{"periods","throttled_periods","throttled_time"}},"memory":{"usage",
+   * "max_usage","limit","failcnt","stat":[["key",N],...]},"pids":{"current","limit"},
+   * "blkio":{"service_bytes":[{"major","minor","op","value"}],"serviced":[...]},
+   * "networks":[{"name","rx_bytes","rx_packets","rx_errors","rx_dropped","tx_bytes",
+   * "tx_packets","tx_errors","tx_dropped"}]}. A group the cgroup does not report is absent
+   * (all of them for a task that is not running); times in nanoseconds, sizes in bytes. */
   berth_status (*stats)(void* self, const berth_call* call, berth_str id,
                         berth_sink* out_stats_json);
   berth_status (*pids)(void* self, const berth_call* call, berth_str id,

@@ -17,13 +17,22 @@ namespace berth::sdk::codec {
 // Defined for: Labels, DriverInfo, Mount vectors, SnapshotInfo (and vectors), Usage, WalkFilter,
 // NetworkSpec, EndpointSpec, EndpointResult, JoinSpec, JoinResult, PortMapping vectors, RepoRef,
 // Descriptor, Credentials, LoginResult, string vectors, CreateSpec, ExecSpec, AttachOptions,
-// TaskState (and vectors), int vectors, Pid.
+// TaskState (and vectors), int vectors, Pid; TaskExit and CgroupStats (codec_task.cpp).
 template <class T>
 std::string to_json(const T& value);
 
 // Bad JSON or a wrong shape gives kInvalidArgument naming what was expected.
 template <class T>
 Result<T> from_json(std::string_view json);
+
+template <>
+std::string to_json<TaskExit>(const TaskExit& value);
+template <>
+Result<TaskExit> from_json<TaskExit>(std::string_view json);
+template <>
+std::string to_json<CgroupStats>(const CgroupStats& value);
+template <>
+Result<CgroupStats> from_json<CgroupStats>(std::string_view json);
 
 // {"pid": N}: the answer of create and exec.
 struct Pid {

@@ -1,5 +1,5 @@
 // What a driver gets from the host, in C++ terms: a logger, its own config section and
-// directories, an event emitter, and a per-call context. The same classes are used by the core
+// directories, a sink for task exits (isolation backends), and a per-call context. The same classes are used by the core
 // (which implements them) and by plugins (which see them through the SDK thunks).
 #pragma once
 
@@ -59,12 +59,7 @@ class Logger {
   }
 };
 
-// Asynchronous notifications from a driver to the host (task exits, warnings).
-class EventEmitter {
- public:
-  virtual ~EventEmitter() = default;
-  virtual void emit(std::string_view type, std::string_view payload_json) noexcept = 0;
-};
+class TaskExitSink;  // isolation_backend.hpp
 
 struct Credentials {
   std::string username;
@@ -113,7 +108,7 @@ struct InitContext {
   std::string state_dir;  // volatile (tmpfs), owned by the driver
   std::string core_version;
   Logger* log = nullptr;
-  EventEmitter* events = nullptr;
+  TaskExitSink* task_exits = nullptr;        // isolation backends: where exits go
   CredentialProvider* credentials = nullptr;  // registry transports only
 };
 

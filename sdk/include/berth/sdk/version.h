@@ -6,14 +6,18 @@
  *  - anything else (reordering, removing, changing a signature or a meaning) bumps the major.
  * tests/unit/sdk/abi_pin_test.cpp pins a hash of abi.h so no edit lands without a bump.
  *
+ * History: 1.0 first contract. 2.0: task exits through host->task_exit (typed sdk::TaskExit) instead
+ * of a generic emit(type, json); stats as typed cgroup metrics (sdk::CgroupStats) that the host
+ * maps to Docker's shape; the OCI spec as create's own argument instead of nested in the spec.
+ *
  * BERTH_SDK_VERSION is the release of the SDK package (headers, helpers, conformance suites). */
 #ifndef BERTH_SDK_VERSION_H
 #define BERTH_SDK_VERSION_H
 
-#define BERTH_SDK_ABI_MAJOR 1
+#define BERTH_SDK_ABI_MAJOR 2
 #define BERTH_SDK_ABI_MINOR 0
 
-#define BERTH_SDK_VERSION "0.1.0"
+#define BERTH_SDK_VERSION "0.2.0"
 
 /* The exported entry alias carries the ABI major in its name, so a plugin built for another major
  * is recognised (and refused) by reading its symbol table, before any of its code runs. */

@@ -24,13 +24,13 @@ inline void write_sink(berth_sink* sink, std::string_view data) {
 }
 
 // The host's services as the C++ interfaces a driver expects.
-class HostServices final : public Logger, public EventEmitter, public CredentialProvider {
+class HostServices final : public Logger, public TaskExitSink, public CredentialProvider {
  public:
   explicit HostServices(const berth_host_api* api) : api_(api) {}
   [[nodiscard]] bool enabled(LogLevel level) const noexcept override;
   void write(LogLevel level, std::string_view message, const Field* fields,
              size_t count) noexcept override;
-  void emit(std::string_view type, std::string_view payload_json) noexcept override;
+  void task_exited(const TaskExit& exit) noexcept override;
   Result<Credentials> lookup(std::string_view registry_host) override;
 
  private:

@@ -66,7 +66,7 @@ struct HostInit {
   std::string state_dir;
   std::string core_version;
   Logger* log = nullptr;                      // required
-  EventEmitter* events = nullptr;             // optional
+  TaskExitSink* task_exits = nullptr;         // optional; isolation backends report exits here
   CredentialProvider* credentials = nullptr;  // optional
 };
 
