@@ -22,6 +22,7 @@
 #include "core/common/ids.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/resident_code.hpp"
+#include "core/common/systemd.hpp"
 #include "core/config/userns_remap.hpp"
 #include "core/daemon/daemon_lock.hpp"
 #include "core/daemon/exec_root.hpp"
@@ -271,6 +272,12 @@ int Daemon::run() {
     stop();
     return 1;
   }
+  // Type=notify: the sockets listen and their accept threads run, so the API answers now.
+  if (auto s = systemd::notify("READY=1\nSTATUS=serving the API\nMAINPID=" +
+                               std::to_string(::getpid()));
+      !s) {
+    log->warn("{}", s.error().message);
+  }
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
@@ -281,6 +288,7 @@ int Daemon::run() {
     log->info("received {}, shutting down", sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
     break;
   }
+  (void)systemd::notify("STOPPING=1\nSTATUS=shutting down");
   stop();
   return 0;
 }
