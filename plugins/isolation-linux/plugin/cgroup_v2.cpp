@@ -15,6 +15,7 @@
 #include "common/sys_util.hpp"
 #include "plugin/cgroup_manager.hpp"
 #include "plugin/cgroup_util.hpp"
+#include "plugin/cgroup_v2_devices.hpp"
 #include "plugin/cgroup_v2_setup.hpp"
 
 namespace berth::plugins::isolation {
@@ -118,8 +119,8 @@ class CgroupV2 final : public CgroupManager {
       }
     }
     // memory.swappiness and disableOOMKiller have no v2 equivalent (runc ignores them too).
-    // linux.resources.devices needs an eBPF program on v2; not implemented: the rules are not
-    // enforced (the container still gets only the device nodes its spec lists).
+    // linux.resources.devices: an eBPF device program on v2 (cgroup_v2_devices).
+    if (!r.devices.empty()) BERTH_TRY_STATUS(cgroup_v2::apply_device_filter(dir, r.devices));
     return {};
   }
 
