@@ -20,6 +20,7 @@
 #include "core/common/fs.hpp"
 #include "core/common/host_info.hpp"
 #include "core/common/ids.hpp"
+#include "core/common/kernel_floor.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/resident_code.hpp"
 #include "core/common/systemd.hpp"
@@ -108,6 +109,12 @@ Daemon::~Daemon() = default;
 Status Daemon::start() {
   auto log = logging::get("daemon");
   auto& s = *state_;
+  // The kernel floor first: a kernel too old for berthd is refused before anything is made.
+  {
+    auto features = kernel::probe();
+    BERTH_TRY_STATUS(kernel::check_floor(features, read_host_info().kernel_version));
+    for (const auto& note : kernel::fallback_notes(features)) log->info("kernel: {}", note);
+  }
   BERTH_TRY_STATUS(fs::ensure_dir(config_.data_root, 0711));
   auto lock = DaemonLock::acquire(config_.data_root);
   if (!lock) return lock.error();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace berth::plugins::isolation::cgroup_v2 {
 namespace {
 
@@ -32,6 +34,22 @@ int run(const std::vector<bpf_insn>& prog, char type, uint32_t major, uint32_t m
   }
   ADD_FAILURE() << "fell off the end";
   return -1;
+}
+
+// The kernel's verifier refuses a program with an instruction no path reaches.
+bool every_instruction_reachable(const std::vector<bpf_insn>& prog) {
+  std::vector<bool> seen(prog.size(), false);
+  std::vector<size_t> todo{0};
+  while (!todo.empty()) {
+    size_t pc = todo.back();
+    todo.pop_back();
+    if (pc >= prog.size() || seen[pc]) continue;
+    seen[pc] = true;
+    if (prog[pc].code == (BPF_JMP | BPF_EXIT)) continue;
+    if (prog[pc].code == (BPF_JMP | BPF_JNE | BPF_K)) todo.push_back(pc + 1 + prog[pc].off);
+    todo.push_back(pc + 1);
+  }
+  return std::find(seen.begin(), seen.end(), false) == seen.end();
 }
 
 DeviceRule rule(bool allow, char type, std::optional<int64_t> major, std::optional<int64_t> minor,
@@ -65,6 +83,17 @@ TEST(CgroupV2Devices, LastMatchingRuleDecides) {
   EXPECT_EQ(run(p, 'c', 5, 1, 'r'), 1);
   EXPECT_EQ(run(p, 'c', 5, 1, 'w'), 0);
   EXPECT_EQ(run(p, 'b', 7, 0, 'w'), 1);  // privileged-like: everything else allowed
+}
+
+TEST(CgroupV2Devices, AnAllowAllRuleEndsTheProgram) {
+  // --privileged: deny all, then allow all. Nothing after the allow-all is reachable.
+  auto p = device_filter_program({rule(false, 'a', {}, {}, "rwm"), rule(true, 'a', {}, {}, "rwm")});
+  EXPECT_TRUE(every_instruction_reachable(p));
+  EXPECT_EQ(run(p, 'b', 8, 0, 'r'), 1);
+  auto q = device_filter_program({rule(true, 'a', {}, {}, "rwm"), rule(false, 'c', 5, 1, "w")});
+  EXPECT_TRUE(every_instruction_reachable(q));
+  auto d = device_filter_program({rule(false, 'a', {}, {}, "rwm"), rule(true, 'c', 1, 3, "rwm")});
+  EXPECT_TRUE(every_instruction_reachable(d));
 }
 
 TEST(CgroupV2Devices, NoRuleMeansDenied) {
