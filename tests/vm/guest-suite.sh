@@ -75,6 +75,9 @@ run integration_containers "$tests/berth_integration_containers" --gtest_brief=1
   --gtest_filter="$(filter Containers "${integration[@]}")"
 run integration_cgroup_limits "$tests/berth_integration_cgroup_limits" --gtest_brief=1 \
   --gtest_filter="$(filter CgroupLimits "${limits[@]}")"
+# berthd alone in a Delegate=yes-like cgroup with cgroup-layout "delegated".
+run delegated_layout "$(dirname "$0")/delegated-check.sh" "$build" \
+  "$(cat /run/berth-vm-out/state 2>/dev/null || echo systemd)"
 # The kernel floor on 6.1 (berthd's startup probes), and socket activation with sd_notify.
 run kernel_floor "$tests/berth_common_unit_tests" --gtest_brief=1 --gtest_filter='KernelFloor.*'
 run integration_systemd "$tests/berth_integration_systemd" --gtest_brief=1
