@@ -17,9 +17,16 @@ for tool in qemu-system-x86_64 busybox; do
 done
 
 rc=0
+accel_file=$(mktemp /tmp/berth-vm-accel-XXXXXX)
+trap 'rm -f "$accel_file"' EXIT
 for state in "${states[@]}"; do
   start=$(date +%s)
-  if "$here/run-vm.sh" --state "$state" -- "$here/guest-suite.sh" "$build"; then
+  # KVM is probed once (20 s when it does not work), then reused for the next state.
+  if [ -z "${BERTH_VM_ACCEL:-}" ] && [ -s "$accel_file" ]; then
+    export BERTH_VM_ACCEL=$(cat "$accel_file")
+  fi
+  if BERTH_VM_ACCEL_FILE=$accel_file "$here/run-vm.sh" --state "$state" -- \
+       "$here/guest-suite.sh" "$build"; then
     echo "run-suite.sh: state $state passed ($(( $(date +%s) - start )) s)"
   else
     echo "run-suite.sh: state $state FAILED ($(( $(date +%s) - start )) s)"

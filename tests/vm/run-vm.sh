@@ -14,8 +14,9 @@
 #                    a minimal or nested host): berthd must enable what it needs itself
 #
 # Environment: BERTH_VM_CACHE (default /var/cache/berth-vm: kernel package, unpacked modules,
-# initramfs), BERTH_VM_ACCEL (kvm|tcg; default kvm when /dev/kvm opens, else tcg),
-# BERTH_VM_TIMEOUT (seconds, default 900). Needs root (the 9p export of / reads every file),
+# initramfs), BERTH_VM_ACCEL (kvm|tcg; default kvm when a kernel boots under it, else tcg),
+# BERTH_VM_TIMEOUT (seconds, default 900), BERTH_VM_ACCEL_FILE (where the chosen accel is
+# written). Needs root (the 9p export of / reads every file),
 # qemu-system-x86 and busybox-static (scripts/install-deps.sh).
 set -euo pipefail
 
@@ -80,6 +81,8 @@ if [ -z "$accel" ]; then
     [ "$accel" = kvm ] || echo "run-vm.sh: KVM does not boot a kernel here: TCG" >&2
   fi
 fi
+# run-suite.sh boots several VMs: the probe's answer is passed on to the next boot.
+[ -n "${BERTH_VM_ACCEL_FILE:-}" ] && echo "$accel" >"$BERTH_VM_ACCEL_FILE"
 cpu=max
 [ "$accel" = kvm ] && cpu=host
 
