@@ -18,6 +18,7 @@ packages=(
   busybox-static btrfs-progs xfsprogs iproute2 iptables procps psmisc util-linux tar gzip curl openssl
   python3 python3-docker skopeo apache2-utils podman docker.io docker-registry
   openssh-client openssh-server hyperfine
+  qemu-system-x86 e2fsprogs systemd
 )
 
 missing=()

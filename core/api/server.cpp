@@ -20,6 +20,7 @@
 
 #include "core/api/tls_transport.hpp"
 #include "core/common/json_text.hpp"
+#include "core/common/systemd.hpp"
 #include "core/common/logging.hpp"
 
 namespace http = boost::beast::http;
@@ -278,6 +279,27 @@ Status Server::listen(const std::vector<std::string>& hosts, const TlsSettings& 
       auto fd = listen_tcp(address);
       if (!fd) return fd.error();
       listener->fd = std::move(*fd);
+    } else if (host == "fd://") {
+      // Sockets systemd opened (berthd.socket): taken as they are, never unlinked on stop.
+      auto fds = systemd::take_listen_fds();
+      if (!fds) return fds.error();
+      if (fds->empty()) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "host fd:// needs sockets from systemd socket activation (LISTEN_FDS); "
+                          "start berthd through berthd.socket, or use unix:///run/berth.sock");
+      }
+      for (int fd : *fds) {
+        auto inherited = std::make_unique<Listener>();
+        inherited->address = "fd://" + std::to_string(fd);
+        inherited->fd = UniqueFd(fd);
+        inherited->inherited = true;
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        inherited->unix_socket = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+                                 addr.ss_family == AF_UNIX;
+        listeners_.push_back(std::move(inherited));
+      }
+      continue;
     } else {
       return make_error(ErrorCode::kInvalidArgument, "unsupported host " + host);
     }
@@ -285,6 +307,20 @@ Status Server::listen(const std::vector<std::string>& hosts, const TlsSettings& 
   }
   return {};
 }
+
+namespace {
+
+// Wakes an accept() blocked on an inherited socket by connecting to it: shutting the socket down
+// instead would also shut systemd's copy, and the next activation would find it refusing.
+void wake_accept(int listen_fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
+  UniqueFd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd.get() >= 0) (void)::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len);
+}
+
+}  // namespace
 
 void Server::start() {
   for (auto& l : listeners_) {
@@ -509,7 +545,13 @@ size_t Server::connection_count() const {
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
-  for (auto& l : listeners_) ::shutdown(l->fd.get(), SHUT_RDWR);
+  for (auto& l : listeners_) {
+    if (l->inherited) {
+      wake_accept(l->fd.get());
+    } else {
+      ::shutdown(l->fd.get(), SHUT_RDWR);
+    }
+  }
   for (auto& t : accept_threads_) {
     if (t.joinable()) t.join();
   }
@@ -520,7 +562,7 @@ void Server::stop() {
     idle_.wait_for(lock, std::chrono::seconds(10), [this] { return connections_.empty(); });
   }
   for (auto& l : listeners_) {
-    if (l->unix_socket) ::unlink(l->path.c_str());
+    if (l->unix_socket && !l->inherited) ::unlink(l->path.c_str());
     l->fd.reset();
   }
 }

@@ -77,6 +77,7 @@ class Server {
     bool unix_socket = false;
     std::string path;  // unix socket file
     bool tls = false;
+    bool inherited = false;  // from systemd socket activation (host "fd://")
   };
   void accept_loop(Listener* listener);
   // Adds a connection and starts its thread; refuses it with a 503 past max_connections or

@@ -3,7 +3,13 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iterator>
 #include <mutex>
+#include <string>
 
 namespace berth::logging {
 namespace {
@@ -13,12 +19,41 @@ std::mutex& mutex() {
   return m;
 }
 
+// stderr is journald's stream (a systemd service): $JOURNAL_STREAM names its device and inode.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  struct stat st {};
+  if (stream == nullptr || ::fstat(STDERR_FILENO, &st) != 0) return false;
+  return std::string(stream) == std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+// "<N>" before a line tells journald its priority (sd-daemon(3)), so `journalctl -p warning`
+// finds berthd's warnings.
+class JournalPriority final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr std::string_view kPriority[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
+    auto p = kPriority[static_cast<size_t>(msg.level) % std::size(kPriority)];
+    dest.append(p.data(), p.data() + p.size());
+  }
+  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JournalPriority>();
+  }
+};
+
 spdlog::sink_ptr& shared_sink() {
   static spdlog::sink_ptr sink = [] {
     auto s = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    s->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "time=%Y-%m-%dT%H:%M:%S.%fZ level=%l component=%n msg=\"%v\"",
-        spdlog::pattern_time_type::utc));
+    if (stderr_is_journal()) {
+      // journald stamps each line itself: the priority instead of a second timestamp.
+      auto f = std::make_unique<spdlog::pattern_formatter>();
+      f->add_flag<JournalPriority>('*').set_pattern("%*level=%l component=%n msg=\"%v\"");
+      s->set_formatter(std::move(f));
+    } else {
+      s->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+          "time=%Y-%m-%dT%H:%M:%S.%fZ level=%l component=%n msg=\"%v\"",
+          spdlog::pattern_time_type::utc));
+    }
     return s;
   }();
   return sink;

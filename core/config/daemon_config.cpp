@@ -309,8 +309,8 @@ Status validate(const DaemonConfig& c) {
       if (h.find(':', 6) == std::string::npos) {
         return bad(src, "host \"" + h + "\": a tcp address needs a port (tcp://127.0.0.1:2376)");
       }
-    } else {
-      return bad(src, "host \"" + h + "\": use unix:///path or tcp://address:port");
+    } else if (h != "fd://") {  // fd://: sockets from systemd socket activation
+      return bad(src, "host \"" + h + "\": use unix:///path, tcp://address:port or fd://");
     }
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};

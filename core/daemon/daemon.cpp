@@ -20,8 +20,10 @@
 #include "core/common/fs.hpp"
 #include "core/common/host_info.hpp"
 #include "core/common/ids.hpp"
+#include "core/common/kernel_floor.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/resident_code.hpp"
+#include "core/common/systemd.hpp"
 #include "core/config/userns_remap.hpp"
 #include "core/daemon/daemon_lock.hpp"
 #include "core/daemon/exec_root.hpp"
@@ -107,6 +109,12 @@ Daemon::~Daemon() = default;
 Status Daemon::start() {
   auto log = logging::get("daemon");
   auto& s = *state_;
+  // The kernel floor first: a kernel too old for berthd is refused before anything is made.
+  {
+    auto features = kernel::probe();
+    BERTH_TRY_STATUS(kernel::check_floor(features, read_host_info().kernel_version));
+    for (const auto& note : kernel::fallback_notes(features)) log->info("kernel: {}", note);
+  }
   BERTH_TRY_STATUS(fs::ensure_dir(config_.data_root, 0711));
   auto lock = DaemonLock::acquire(config_.data_root);
   if (!lock) return lock.error();
@@ -269,6 +277,12 @@ int Daemon::run() {
     stop();
     return 1;
   }
+  // Type=notify: the sockets listen and their accept threads run, so the API answers now.
+  if (auto s = systemd::notify("READY=1\nSTATUS=serving the API\nMAINPID=" +
+                               std::to_string(::getpid()));
+      !s) {
+    log->warn("{}", s.error().message);
+  }
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
@@ -279,6 +293,7 @@ int Daemon::run() {
     log->info("received {}, shutting down", sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM");
     break;
   }
+  (void)systemd::notify("STOPPING=1\nSTATUS=shutting down");
   stop();
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "berth/sdk/isolation_backend.hpp"
@@ -48,8 +49,11 @@ class CgroupManager {
 };
 
 // v2 when /sys/fs/cgroup is a cgroup2 mount (or `v2_root` is given), else v1 over every mounted
-// hierarchy. kUnsupported when neither is usable.
-sdk::Result<std::unique_ptr<CgroupManager>> make_cgroup_manager(const std::string& v2_root);
+// hierarchy. kUnsupported when neither is usable. On v2, `v2_layout` ("auto", "root",
+// "delegated": cgroup_v2_layout.hpp) places the containers; `notes` gets lines for the log.
+sdk::Result<std::unique_ptr<CgroupManager>> make_cgroup_manager(const std::string& v2_root,
+                                                                 std::string_view v2_layout,
+                                                                 std::vector<std::string>& notes);
 
 // Removes `dir` when it is an empty cgroup; false when it still holds children or processes.
 bool remove_cgroup_dir_if_empty(const std::string& dir);

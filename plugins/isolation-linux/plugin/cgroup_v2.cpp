@@ -1,5 +1,7 @@
-// cgroup v2 (unified): one directory per task under the cgroup2 root. Controllers are enabled in
-// the subtree_control of the parents this backend created (never in a cgroup it did not create);
+// cgroup v2 (unified): one directory per task, placed by cgroup_v2_layout (at the top of the
+// hierarchy, or under berthd's own delegated cgroup). Controllers are enabled along the task's
+// chain by cgroup_v2_setup (every offered one in parents this backend created, the wanted ones
+// above); a limit whose controller cannot be had is refused naming where and the fix;
 // OCI's v1-shaped resources are converted the way runc converts them (shares -> cpu.weight,
 // memory+swap -> memory.swap.max, blkio weight -> io.weight); cgroup.freeze pauses.
 #include <signal.h>
@@ -13,6 +15,8 @@
 #include "common/sys_util.hpp"
 #include "plugin/cgroup_manager.hpp"
 #include "plugin/cgroup_util.hpp"
+#include "plugin/cgroup_v2_devices.hpp"
+#include "plugin/cgroup_v2_setup.hpp"
 
 namespace berth::plugins::isolation {
 namespace {
@@ -22,7 +26,10 @@ using namespace cgroup;
 
 class CgroupV2 final : public CgroupManager {
  public:
-  explicit CgroupV2(std::string root) : root_(std::move(root)) {}
+  CgroupV2(std::string top, cgroup_v2::Layout layout)
+      : top_(std::move(top)),
+        layout_(std::move(layout)),
+        root_(layout_.base.empty() ? top_ : top_ + "/" + layout_.base) {}
 
   [[nodiscard]] int version() const override { return 2; }
 
@@ -33,15 +40,10 @@ class CgroupV2 final : public CgroupManager {
       remove_dirs(mine);
       return s;
     }
-    // Enable what each new parent may hand down, so the task's directory gets its controllers.
-    for (const auto& dir : mine) {
-      if (dir == dir_of(rel)) continue;
-      auto available = read_file(dir + "/cgroup.controllers");
-      if (!available) continue;
-      for (auto c : split(trim(*available), ' ')) {
-        (void)write_existing(dir + "/cgroup.subtree_control", "+" + std::string(c));
-      }
-    }
+    // Hand controllers down the chain so the task's directory gets them.
+    std::vector<std::string> parents(mine.begin(), mine.end());
+    std::erase(parents, dir_of(rel));
+    cgroup_v2::enable_chain(top_, layout_, rel, parents);
     if (auto s = update(rel, resources); !s) {
       remove_dirs(mine);
       return s;
@@ -53,7 +55,7 @@ class CgroupV2 final : public CgroupManager {
   sdk::Status update(const std::string& rel, const Resources& r) override {
     const std::string dir = dir_of(rel);
     if (r.memory_limit || r.memory_swap || r.memory_reservation) {
-      if (!has_file(dir, "memory.max")) return missing("memory", dir);
+      BERTH_TRY_STATUS(need("memory", rel, "memory.max"));
       if (r.memory_reservation) {
         BERTH_TRY_STATUS(write_value(dir, "memory.low", std::to_string(*r.memory_reservation),
                                      "memory reservation"));
@@ -82,7 +84,7 @@ class CgroupV2 final : public CgroupManager {
       }
     }
     if (r.cpu_shares || r.cpu_quota || r.cpu_period) {
-      if (!has_file(dir, "cpu.max")) return missing("cpu", dir);
+      BERTH_TRY_STATUS(need("cpu", rel, "cpu.max"));
       if (r.cpu_shares) {
         uint64_t shares = std::max<uint64_t>(2, std::min<uint64_t>(*r.cpu_shares, 262144));
         uint64_t weight = 1 + ((shares - 2) * 9999) / 262142;
@@ -95,12 +97,12 @@ class CgroupV2 final : public CgroupManager {
       }
     }
     if (!r.cpus.empty() || !r.mems.empty()) {
-      if (!has_file(dir, "cpuset.cpus")) return missing("cpuset", dir);
+      BERTH_TRY_STATUS(need("cpuset", rel, "cpuset.cpus"));
       if (!r.cpus.empty()) BERTH_TRY_STATUS(write_value(dir, "cpuset.cpus", r.cpus, "cpuset cpus"));
       if (!r.mems.empty()) BERTH_TRY_STATUS(write_value(dir, "cpuset.mems", r.mems, "cpuset mems"));
     }
     if (r.pids_limit) {
-      if (!has_file(dir, "pids.max")) return missing("pids", dir);
+      BERTH_TRY_STATUS(need("pids", rel, "pids.max"));
       BERTH_TRY_STATUS(write_value(dir, "pids.max",
                                    *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max",
                                    "pids limit"));
@@ -109,17 +111,16 @@ class CgroupV2 final : public CgroupManager {
       if (has_file(dir, "io.bfq.weight")) {
         BERTH_TRY_STATUS(
             write_value(dir, "io.bfq.weight", std::to_string(*r.blkio_weight), "blkio weight"));
-      } else if (has_file(dir, "io.weight")) {
+      } else {
+        BERTH_TRY_STATUS(need("io", rel, "io.weight"));
         uint64_t weight = 1 + (static_cast<uint64_t>(*r.blkio_weight) - 10) * 9999 / 990;
         BERTH_TRY_STATUS(
             write_value(dir, "io.weight", "default " + std::to_string(weight), "blkio weight"));
-      } else {
-        return missing("io", dir);
       }
     }
     // memory.swappiness and disableOOMKiller have no v2 equivalent (runc ignores them too).
-    // linux.resources.devices needs an eBPF program on v2; not implemented: the rules are not
-    // enforced (the container still gets only the device nodes its spec lists).
+    // linux.resources.devices: an eBPF device program on v2 (cgroup_v2_devices).
+    if (!r.devices.empty()) BERTH_TRY_STATUS(cgroup_v2::apply_device_filter(dir, r.devices));
     return {};
   }
 
@@ -223,9 +224,15 @@ class CgroupV2 final : public CgroupManager {
  private:
   [[nodiscard]] std::string dir_of(const std::string& rel) const { return root_ + "/" + rel; }
 
-  static sdk::Error missing(const std::string& controller, const std::string& dir) {
-    return sdk::make_error(sdk::ErrorCode::kUnsupported,
-                           "the " + controller + " controller is not enabled for " + dir);
+  // The controller's interface file is there, or the chain is walked once more (a host that
+  // gained the controller since, a parent made by another berthd); else the refusal names where
+  // it stopped and the fix.
+  sdk::Status need(const std::string& controller, const std::string& rel, const char* file) {
+    if (has_file(dir_of(rel), file)) return {};
+    auto why = cgroup_v2::ensure_controller(top_, layout_, rel, controller);
+    if (why.empty() && has_file(dir_of(rel), file)) return {};
+    if (why.empty()) why = "the " + controller + " controller is not available in " + dir_of(rel);
+    return sdk::make_error(sdk::ErrorCode::kUnsupported, why);
   }
 
   sdk::Status set_frozen(const std::string& rel, bool frozen) {
@@ -243,14 +250,20 @@ class CgroupV2 final : public CgroupManager {
         frozen ? "freeze: the cgroup did not freeze" : "thaw: the cgroup did not thaw");
   }
 
-  std::string root_;
+  std::string top_;
+  cgroup_v2::Layout layout_;
+  std::string root_;  // where task paths start: top_ or top_/<delegated base>
 };
 
 }  // namespace
 
 std::unique_ptr<CgroupManager> make_cgroup_v1();
 
-sdk::Result<std::unique_ptr<CgroupManager>> make_cgroup_manager(const std::string& v2_root) {
+sdk::Result<std::unique_ptr<CgroupManager>> make_cgroup_manager(const std::string& v2_root,
+                                                                 std::string_view v2_layout,
+                                                                 std::vector<std::string>& notes) {
+  auto mode = cgroup_v2::parse_layout_mode(v2_layout);
+  if (!mode) return std::move(mode).error();
   constexpr long kCgroup2Magic = 0x63677270;
   std::string root = v2_root;
   if (root.empty()) {
@@ -265,7 +278,11 @@ sdk::Result<std::unique_ptr<CgroupManager>> make_cgroup_manager(const std::strin
                              "cgroup-v2-root: " + root + " is not a cgroup2 mount");
     }
   }
-  if (!root.empty()) return std::unique_ptr<CgroupManager>(std::make_unique<CgroupV2>(root));
+  if (!root.empty()) {
+    auto layout = cgroup_v2::prepare(root, *mode, notes);
+    if (!layout) return std::move(layout).error().wrap("cgroup v2 at " + root);
+    return std::unique_ptr<CgroupManager>(std::make_unique<CgroupV2>(root, std::move(*layout)));
+  }
   auto v1 = make_cgroup_v1();
   if (!v1) {
     return sdk::make_error(sdk::ErrorCode::kUnsupported,

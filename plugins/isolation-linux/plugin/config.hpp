@@ -6,6 +6,9 @@
 //   init-path       berth-init to bind at /dev/init (default: ../berth-init next to the .so)
 //   cgroup-v2-root  use the cgroup v2 manager on this cgroup2 mount even on a v1 or hybrid host
 //                   (diagnostics and tests; default: picked from /sys/fs/cgroup at startup)
+//   cgroup-layout   cgroup v2 only: "auto" (default), "root" (containers at the top of the
+//                   hierarchy) or "delegated" (under berthd's own cgroup, berthd moving into
+//                   <own>/daemon); see plugin/cgroup_v2_layout.hpp
 #pragma once
 
 #include <string>
@@ -20,6 +23,7 @@ struct Config {
   std::string monitor_path;
   std::string init_path;
   std::string cgroup_v2_root;
+  std::string cgroup_layout = "auto";
 };
 
 sdk::Result<Config> parse_config(std::string_view json);

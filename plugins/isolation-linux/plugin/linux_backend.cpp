@@ -185,8 +185,12 @@ sdk::Result<std::unique_ptr<LinuxBackend>> LinuxBackend::create(const sdk::InitC
   }
   std::string init = config->init_path;
   if (init.empty()) init = lexically_clean(here + "/../berth-init");
-  auto cgroups = make_cgroup_manager(config->cgroup_v2_root);
+  std::vector<std::string> cgroup_notes;
+  auto cgroups = make_cgroup_manager(config->cgroup_v2_root, config->cgroup_layout, cgroup_notes);
   if (!cgroups) return std::move(cgroups).error();
+  if (ctx.log != nullptr) {
+    for (const auto& note : cgroup_notes) ctx.log->info("cgroup v2: " + note);
+  }
   std::string state = ctx.state_dir;
   while (state.size() > 1 && state.back() == '/') state.pop_back();
   if (auto s = make_dirs(state + "/tasks", 0700); !s) return std::move(s).error();

@@ -80,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"data-root": "relative"})",
                 "/etc/berth/daemon.json: \"data-root\" must be an absolute path, got \"relative\""},
         BadCase{R"({"hosts": ["http://x"]})",
-                "/etc/berth/daemon.json: host \"http://x\": use unix:///path or tcp://address:port"},
+                "/etc/berth/daemon.json: host \"http://x\": use unix:///path, tcp://address:port or fd://"},
         BadCase{R"({"hosts": ["tcp://127.0.0.1"]})",
                 "/etc/berth/daemon.json: host \"tcp://127.0.0.1\": a tcp address needs a port "
                 "(tcp://127.0.0.1:2376)"},
