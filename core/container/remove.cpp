@@ -17,6 +17,7 @@ Status ContainerManager::cleanup(const std::shared_ptr<Container>& c, bool remov
     rec = c->record;
   }
   release_task(c);
+  if (network_hooks_ != nullptr) network_hooks_->release(rec.id);
   health_->unwatch(rec.id);
   sdk::Context ctx;
   if (auto s = storage_.remove(ctx, rec.storage_key); !s && s.error().code != ErrorCode::kNotFound) {

@@ -41,6 +41,21 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   spec_ctx.netns_path = placement->netns_path;
   auto remap = userns_remap_for(rec.host_config);
   if (!remap) return remap.error();
+  // A managed network (the default bridge, a user network): berthd makes the namespace and joins
+  // the endpoints, and the backend is handed its path (as moby's sandbox). Undone by detach in
+  // release_task, which every failure below goes through.
+  if (!placement->network.empty() && network_hooks_ != nullptr) {
+    auto attached = network_hooks_->attach(rec);
+    if (!attached) return attached.error().wrap("network");
+    spec_ctx.netns_path = attached->netns_path;
+  } else if (!placement->network.empty() && placement->network != "bridge") {
+    return make_error(ErrorCode::kNotFound, "network " + placement->network + " not found");
+  }
+  auto detach_network = [&] {
+    if (network_hooks_ != nullptr && !spec_ctx.netns_path.empty() && placement->netns_path.empty()) {
+      network_hooks_->detach(rec.id);
+    }
+  };
   spec_ctx.userns_remap = *remap;
   if (std::any_of(rec.mounts.begin(), rec.mounts.end(), propagates)) {
     auto mountinfo = fs::read_file("/proc/self/mountinfo");
@@ -49,12 +64,21 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
   }
   // Written afresh at every start, as dockerd does: the host's resolver may have changed, and the
   // files are written without fsync (a crash may leave them empty).
-  BERTH_TRY_STATUS(write_etc_files(rec, *remap));
+  if (auto s = write_etc_files(rec, *remap); !s) {
+    detach_network();
+    return s.error();
+  }
   auto rootfs = storage_.mounts(ctx, rec.storage_key);
-  if (!rootfs) return rootfs.error().wrap("root filesystem");
+  if (!rootfs) {
+    detach_network();
+    return rootfs.error().wrap("root filesystem");
+  }
   auto built = build_task_spec(rec, TaskInputs{spec_ctx, std::move(*rootfs), bundle_dir(rec.id),
                                                config::LogOpts{options_.log_max_size, options_.log_max_file}});
-  if (!built) return built.error();
+  if (!built) {
+    detach_network();
+    return built.error();
+  }
   sdk::CreateSpec& create = *built;
   // Host side effects from here: undone on the way out when the task cannot be created.
   std::vector<std::string> mounted_volumes;
@@ -62,12 +86,14 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     if (m.type != "volume") continue;
     if (auto s = volumes_.mount(m.name); !s) {
       for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
+      detach_network();
       return s.error();
     }
     mounted_volumes.push_back(m.name);
   }
   if (auto s = fs::ensure_dir(create.bundle, 0700); !s) {
     for (const auto& v : mounted_volumes) (void)volumes_.unmount(v);
+    detach_network();
     return s.error();
   }
 

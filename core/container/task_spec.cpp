@@ -29,10 +29,8 @@ Result<NetworkPlacement> network_placement(
                         "cannot join network of a non running container: " + found->first);
     }
     out.netns_path = "/proc/" + std::to_string(found->second) + "/ns/net";
-  } else if (mode == "bridge") {
-    return make_error(ErrorCode::kNotFound, "network bridge not found");
-  } else if (mode != "default" && mode != "none" && !mode.empty()) {
-    return make_error(ErrorCode::kNotFound, "network " + mode + " not found");
+  } else if (mode != "none") {
+    out.network = mode.empty() || mode == "default" ? "bridge" : mode;
   }
   return out;
 }

@@ -26,7 +26,7 @@ chmod 644 "$work/plugins/berth-network-acme.so"
 exported=$(nm -D --defined-only "$work/plugins/berth-network-acme.so" | awk '{print $3}')
 [ "$exported" = "berth_plugin_abi_v1" ] || { echo "FAIL: plugin exports: $exported"; exit 1; }
 
-echo "{}" >"$work/none.json"
+echo '{"bridge": "none"}' >"$work/none.json"
 "$build/bin/berthd" --data-root "$work/data" --exec-root "$work/exec" --host "unix://$work/berth.sock" \
   --isolation-backend none --plugin-dir "$build/lib/berth/plugins" --plugin-dir "$work/plugins" \
   --config "$work/none.json" >"$work/berthd.log" 2>&1 &

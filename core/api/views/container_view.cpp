@@ -152,6 +152,7 @@ json::object inspect_container(const ContainerManager& m, const Container& c, bo
                                         {"IPv6Gateway", ""},
                                         {"MacAddress", ""},
                                         {"Networks", std::move(networks)}};
+  if (auto* hooks = m.network_hooks()) hooks->fill_settings(r, out["NetworkSettings"].as_object());
   return out;
 }
 

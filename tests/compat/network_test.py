@@ -1,0 +1,248 @@
+"""Networking end to end, with berthd inside a network namespace of the test's own (see
+netns_harness.py): the default bridge, user networks (subnet, alias, internal), connect and
+disconnect, published ports reached from 127.0.0.1 with no proxy process, isolation between
+networks, masquerade to a stand-in "outside", restarts, and leaks (interfaces, rules,
+allocations; the host's firewall and interfaces unchanged)."""
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import berthd_harness  # noqa: E402
+import netns_harness  # noqa: E402
+from netns_harness import sh  # noqa: E402
+
+D = None
+NS = None
+HOST_FIREWALL = None
+HOST_LINKS = None
+
+HTTPD = "mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www"
+
+
+def berth(*args, check=True):
+    return D.berth(*args, check=check)
+
+
+def inspect(name, fmt):
+    return berth("inspect", "-f", fmt, name).stdout.strip()
+
+
+def in_ns(*argv, check=True):
+    return sh(*argv, check=check, ns=NS.inside)
+
+
+def wait_http(url, expect, tries=50):
+    for _ in range(tries):
+        r = in_ns("curl", "-s", "--max-time", "2", url, check=False)
+        if expect in r.stdout:
+            return r.stdout
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer {expect!r}")
+
+
+class Networking(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        berth("import", "-c", 'CMD ["sh"]', D.tar, "busybox:local")
+
+    def tearDown(self):
+        ids = berth("ps", "-aq", check=False).stdout.split()
+        if ids:
+            berth("rm", "-f", *ids, check=False)
+        for name in berth("network", "ls", "--format", "{{.Name}}").stdout.split():
+            if name not in ("bridge", "host", "none"):
+                berth("network", "rm", name, check=False)
+
+    def test_list_shows_the_predefined_networks(self):
+        rows = berth("network", "ls", "--format", "{{.Name}} {{.Driver}}").stdout.split("\n")
+        self.assertIn("bridge bridge", rows)
+        self.assertIn("host host", rows)
+        self.assertIn("none null", rows)
+        rm = berth("network", "rm", "bridge", check=False)
+        self.assertNotEqual(rm.returncode, 0)
+        self.assertIn("pre-defined", rm.stderr)
+
+    def test_default_bridge_with_no_flag(self):
+        out = berth("run", "--rm", "busybox:local", "sh", "-c",
+                    "ip -4 -o addr show eth0; ip route; cat /etc/hosts; cat /etc/hostname").stdout
+        self.assertRegex(out, r"inet 172\.17\.0\.\d+/16")
+        self.assertIn("default via 172.17.0.1 dev eth0", out)
+        ip = out.split("inet ")[1].split("/")[0]
+        hostname = out.strip().split("\n")[-1]
+        self.assertIn(f"{ip}\t{hostname}", out)
+        self.assertIn("berth0", NS.links())
+        mtu = in_ns("cat", "/sys/class/net/berth0/mtu").stdout.strip()
+        self.assertEqual(mtu, "1500")
+
+    def test_user_network_subnet_gateway_and_inspect(self):
+        berth("network", "create", "--subnet", "10.77.0.0/24", "--gateway", "10.77.0.254",
+              "--label", "team=net", "-o", "com.docker.network.bridge.name=br-app",
+              "-o", "com.docker.network.driver.mtu=1400", "app")
+        net = json.loads(berth("network", "inspect", "app").stdout)[0]
+        self.assertEqual(net["IPAM"]["Config"], [{"Subnet": "10.77.0.0/24", "Gateway": "10.77.0.254"}])
+        self.assertEqual(net["Labels"], {"team": "net"})
+        berth("run", "-d", "--name", "web", "--network", "app", "--network-alias", "www",
+              "busybox:local", "sh", "-c", HTTPD)
+        self.assertEqual(inspect("web", "{{.NetworkSettings.Networks.app.IPAddress}}"), "10.77.0.1")
+        self.assertEqual(inspect("web", "{{.NetworkSettings.Networks.app.Gateway}}"), "10.77.0.254")
+        self.assertEqual(inspect("web", "{{.NetworkSettings.Networks.app.MacAddress}}"), "02:42:0a:4d:00:01")
+        mtu = berth("exec", "web", "cat", "/sys/class/net/eth0/mtu").stdout.strip()
+        self.assertEqual(mtu, "1400")
+        net = json.loads(berth("network", "inspect", "app").stdout)[0]
+        self.assertEqual(len(net["Containers"]), 1)
+        self.assertIn("br-app", NS.links())
+        # A second container reaches the first by address.
+        out = berth("run", "--rm", "--network", "app", "busybox:local",
+                    "wget", "-qO-", "http://10.77.0.1/").stdout
+        self.assertEqual(out.strip(), "hello-from-" + inspect("web", "{{.Config.Hostname}}"))
+        # The network cannot go while a container is on it.
+        self.assertNotEqual(berth("network", "rm", "app", check=False).returncode, 0)
+        berth("rm", "-f", "web")
+        berth("network", "rm", "app")
+        self.assertNotIn("br-app", NS.links())
+
+    def test_ip_and_mac_requests(self):
+        berth("network", "create", "--subnet", "10.78.0.0/24", "fixed")
+        berth("run", "-d", "--name", "f1", "--network", "fixed", "--ip", "10.78.0.50",
+              "--mac-address", "02:42:00:00:00:99", "busybox:local", "sleep", "60")
+        out = berth("exec", "f1", "ip", "-o", "link", "show", "eth0").stdout
+        self.assertIn("02:42:00:00:00:99", out)
+        self.assertIn("10.78.0.50", berth("exec", "f1", "ip", "-4", "-o", "addr").stdout)
+        dup = berth("run", "-d", "--network", "fixed", "--ip", "10.78.0.50", "busybox:local", "true", check=False)
+        self.assertNotEqual(dup.returncode, 0)
+        self.assertIn("already in use", dup.stderr)
+
+    def test_published_port_from_loopback_without_a_proxy(self):
+        berth("network", "create", "pub")
+        berth("run", "-d", "--name", "pweb", "--network", "pub", "-p", "8080:80", "busybox:local", "sh", "-c", HTTPD)
+        wait_http("http://127.0.0.1:8080/", "hello-from-")
+        # No process listens on 8080 in berthd's namespace: the DNAT rule is the whole publication.
+        listeners = in_ns("ss", "-Hltn", "sport = :8080").stdout
+        self.assertEqual(listeners.strip(), "")
+        self.assertIn("dnat to", NS.table())
+        self.assertEqual(berth("port", "pweb").stdout.strip(), "80/tcp -> 0.0.0.0:8080")
+        # From another container, through the host's address on the bridge.
+        gw = inspect("pweb", "{{.NetworkSettings.Networks.pub.Gateway}}")
+        out = berth("run", "--rm", "--network", "pub", "busybox:local", "wget", "-qO-", f"http://{gw}:8080/").stdout
+        self.assertIn("hello-from-", out)
+        berth("stop", "-t", "1", "pweb")
+        self.assertNotIn("dnat to", NS.table())
+        self.assertNotEqual(in_ns("curl", "-s", "--max-time", "1", "http://127.0.0.1:8080/", check=False).returncode, 0)
+
+    def test_ephemeral_and_publish_all(self):
+        berth("run", "-d", "--name", "eph", "-p", "80", "--expose", "81", "-P", "busybox:local", "sh", "-c", HTTPD)
+        ports = json.loads(inspect("eph", "{{json .NetworkSettings.Ports}}"))
+        p80 = int(ports["80/tcp"][0]["HostPort"])
+        p81 = int(ports["81/tcp"][0]["HostPort"])
+        self.assertTrue(32768 <= p80 <= 60999 and 32768 <= p81 <= 60999 and p80 != p81)
+        wait_http(f"http://127.0.0.1:{p80}/", "hello-from-")
+        self.assertIn(f"0.0.0.0:{p80}", berth("port", "eph", "80").stdout)
+
+    def test_networks_are_isolated_and_internal_has_no_way_out(self):
+        berth("network", "create", "left")
+        berth("network", "create", "right")
+        berth("network", "create", "--internal", "closed")
+        berth("run", "-d", "--name", "r1", "--network", "right", "busybox:local", "sh", "-c", HTTPD)
+        rip = inspect("r1", "{{.NetworkSettings.Networks.right.IPAddress}}")
+        blocked = berth("run", "--rm", "--network", "left", "busybox:local",
+                        "wget", "-T", "2", "-qO-", f"http://{rip}/", check=False)
+        self.assertNotEqual(blocked.returncode, 0)
+        # The outside (198.51.100.2) is reachable from a normal network, through masquerade ...
+        subprocess.Popen(["ip", "netns", "exec", NS.outside, "busybox", "httpd", "-p", "80", "-h", "/tmp/berth-outside-www"])
+        time.sleep(0.3)
+        out = berth("run", "--rm", "--network", "left", "busybox:local",
+                    "wget", "-T", "3", "-qO-", f"http://{NS.OUTSIDE_IP}/").stdout
+        self.assertIn("outside", out)
+        # ... and not from an internal one (no default route, and a drop rule).
+        closed = berth("run", "--rm", "--network", "closed", "busybox:local", "sh", "-c",
+                       f"ip route; wget -T 2 -qO- http://{NS.OUTSIDE_IP}/", check=False)
+        self.assertNotEqual(closed.returncode, 0)
+        self.assertNotIn("default", closed.stdout)
+
+    def test_connect_and_disconnect_live(self):
+        berth("network", "create", "one")
+        berth("network", "create", "two")
+        berth("run", "-d", "--name", "c1", "--network", "one", "busybox:local", "sleep", "120")
+        berth("network", "connect", "two", "c1")
+        addrs = berth("exec", "c1", "ip", "-4", "-o", "addr").stdout
+        self.assertIn("eth1", addrs)
+        self.assertNotEqual(inspect("c1", "{{.NetworkSettings.Networks.two.IPAddress}}"), "")
+        berth("network", "disconnect", "two", "c1")
+        self.assertNotIn("eth1", berth("exec", "c1", "ip", "-4", "-o", "addr").stdout)
+        self.assertNotIn("two", json.loads(inspect("c1", "{{json .NetworkSettings.Networks}}")))
+
+    def test_restart_keeps_addresses_and_reconciles_rules(self):
+        berth("network", "create", "keep")
+        berth("run", "-d", "--name", "k1", "--network", "keep", "-p", "8181:80", "busybox:local", "sh", "-c", HTTPD)
+        ip = inspect("k1", "{{.NetworkSettings.Networks.keep.IPAddress}}")
+        wait_http("http://127.0.0.1:8181/", "hello-from-")
+        table = NS.table()
+        D.restart()  # live restore: the container keeps running
+        self.assertEqual(inspect("k1", "{{.NetworkSettings.Networks.keep.IPAddress}}"), ip)
+        wait_http("http://127.0.0.1:8181/", "hello-from-")
+        self.assertEqual(NS.table(), table)
+        # A crash: the table is rendered again from the driver's state, no duplicate rule.
+        D.proc.kill()
+        D.proc.wait()
+        os.unlink(D.sock)
+        D._launch()
+        self.assertEqual(NS.table(), table)
+        # A new container never gets the address the first one holds.
+        berth("run", "-d", "--name", "k2", "--network", "keep", "busybox:local", "sleep", "60")
+        self.assertNotEqual(inspect("k2", "{{.NetworkSettings.Networks.keep.IPAddress}}"), ip)
+
+    def test_zz_no_leaks(self):
+        berth("network", "create", "leak")
+        berth("run", "-d", "--name", "l1", "--network", "leak", "-p", "8282:80", "busybox:local", "sleep", "60")
+        berth("run", "-d", "--name", "l2", "busybox:local", "sleep", "60")
+        berth("rm", "-f", "l1", "l2")
+        berth("network", "rm", "leak")
+        links = NS.links()
+        self.assertEqual([l for l in links if l.startswith("vb") or l.startswith("br-")], [], links)
+        self.assertNotIn("dnat", NS.table())
+        self.assertNotIn("leak", NS.table())
+        records = os.path.join(D.root, "data", "network")
+        for f in os.listdir(records):
+            with open(os.path.join(records, f)) as fh:
+                self.assertEqual(json.load(fh)["Endpoints"], {}, f)
+        self.assertEqual(os.listdir(os.path.join(D.root, "exec", "netns")), [])
+
+
+def main():
+    global D, NS, HOST_FIREWALL, HOST_LINKS
+    if os.geteuid() != 0:
+        berthd_harness.skip("needs root (network namespaces)")
+    HOST_FIREWALL = netns_harness.host_firewall()
+    HOST_LINKS = netns_harness.host_links()
+    NS = netns_harness.TestNetworks()
+    os.makedirs("/tmp/berth-outside-www", exist_ok=True)
+    with open("/tmp/berth-outside-www/index.html", "w") as f:
+        f.write("outside\n")
+    ok = False
+    try:
+        D = berthd_harness.Berthd(argv_prefix=NS.prefix(), extra_config={"bridge": "berth0"})
+        try:
+            result = unittest.main(exit=False, verbosity=2).result
+            ok = result.wasSuccessful()
+        finally:
+            D.stop()
+    finally:
+        subprocess.run(["sh", "-c", f"ip netns pids {NS.outside} | xargs -r kill"], check=False)
+        NS.close()
+        subprocess.run(["rm", "-rf", "/tmp/berth-outside-www"], check=False)
+    # The host was never touched.
+    if netns_harness.host_firewall() != HOST_FIREWALL:
+        print("FAIL: the host's firewall changed")
+        ok = False
+    if netns_harness.host_links() != HOST_LINKS:
+        print(f"FAIL: the host's interfaces changed: {HOST_LINKS} -> {netns_harness.host_links()}")
+        ok = False
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
