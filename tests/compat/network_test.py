@@ -169,6 +169,36 @@ class Networking(unittest.TestCase):
         self.assertNotEqual(closed.returncode, 0)
         self.assertNotIn("default", closed.stdout)
 
+    def test_names_resolve_on_user_networks_and_the_rest_is_forwarded(self):
+        berth("network", "create", "names")
+        berth("run", "-d", "--name", "web", "--network", "names", "--network-alias", "www",
+              "busybox:local", "sh", "-c", HTTPD)
+        short = berth("inspect", "-f", "{{.Id}}", "web").stdout.strip()[:12]
+        ip = inspect("web", "{{.NetworkSettings.Networks.names.IPAddress}}")
+        out = berth("run", "--rm", "--network", "names", "busybox:local", "sh", "-c",
+                    f"cat /etc/resolv.conf; for n in web www {short}; do nslookup $n; done; "
+                    f"nslookup {ip}; wget -qO- http://web/; wget -qO- http://www/; "
+                    "nslookup outside.example; nslookup nosuch-container; echo done").stdout
+        self.assertIn("nameserver 127.0.0.11", out)
+        self.assertEqual(out.count(f"Address: {ip}"), 3, out)  # name, alias, short id
+        self.assertIn(f"name = web.names", out)  # PTR
+        self.assertEqual(out.count("hello-from-"), 2, out)
+        # Other names go to the upstream (the stub in the outside namespace), never the host's.
+        self.assertIn("Address: 198.51.100.99", out)
+        # The default bridge has no name resolution (as in docker): the host's resolvers are copied.
+        plain = berth("run", "--rm", "busybox:local", "cat", "/etc/resolv.conf").stdout
+        self.assertNotIn("127.0.0.11", plain)
+
+    def test_vendor_driver_name_is_looked_up_in_the_loaded_plugins(self):
+        r = berth("network", "create", "-d", "acme", "vendor", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('network driver "acme" is not loaded', r.stderr)
+        self.assertIn("bridge", r.stderr)  # the loaded drivers are listed
+        for builtin in ("host", "null"):
+            r = berth("network", "create", "-d", builtin, "again-" + builtin, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("only one instance", r.stderr)
+
     def test_connect_and_disconnect_live(self):
         berth("network", "create", "one")
         berth("network", "create", "two")
@@ -230,7 +260,12 @@ def main():
         f.write("outside\n")
     ok = False
     try:
-        D = berthd_harness.Berthd(argv_prefix=NS.prefix(), extra_config={"bridge": "berth0"})
+        # The embedded DNS server's upstream is the stub in the outside namespace.
+        stub = subprocess.Popen(["ip", "netns", "exec", NS.outside, sys.executable,
+                                 os.path.join(os.path.dirname(__file__), "dns_stub.py"),
+                                 NS.OUTSIDE_IP, "198.51.100.99"])
+        D = berthd_harness.Berthd(argv_prefix=NS.prefix(),
+                                  extra_config={"bridge": "berth0", "dns": [NS.OUTSIDE_IP]})
         try:
             result = unittest.main(exit=False, verbosity=2).result
             ok = result.wasSuccessful()
