@@ -32,8 +32,14 @@ echo '{"bridge": "none"}' >"$work/none.json"
   --config "$work/none.json" >"$work/berthd.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
+[ -S "$work/berth.sock" ] || { echo "FAIL: berthd did not start"; cat "$work/berthd.log"; exit 1; }
 out=$("$build/bin/berth" -H "unix://$work/berth.sock" plugin ls --no-trunc)
 echo "$out"
 echo "$out" | grep -E '^network\.acme .* ok( |$)' >/dev/null || { echo "FAIL: network.acme not ok"; cat "$work/berthd.log"; exit 1; }
 grep -q 'acme network driver ready' "$work/berthd.log" || { echo "FAIL: the plugin's log line did not reach berthd's log"; exit 1; }
+# `network create -d acme` reaches the vendor's driver (issue 14: any loaded network driver).
+b() { "$build/bin/berth" -H "unix://$work/berth.sock" "$@"; }
+b network create -d acme --subnet 10.123.0.0/24 vendor-net >/dev/null || { echo "FAIL: network create -d acme"; cat "$work/berthd.log"; exit 1; }
+b network ls --format '{{.Name}} {{.Driver}}' | grep -qx 'vendor-net acme' || { echo "FAIL: vendor-net is not listed with driver acme"; exit 1; }
+b network rm vendor-net >/dev/null || { echo "FAIL: network rm of the acme network"; exit 1; }
 echo "PASS: out-of-tree plugin built against the installed SDK and loaded"
