@@ -5,6 +5,7 @@ networks, masquerade to a stand-in "outside", restarts, and leaks (interfaces, r
 allocations; the host's firewall and interfaces unchanged)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -159,7 +160,8 @@ class Networking(unittest.TestCase):
         self.assertNotIn("hello-from-", blocked)
         self.assertNotIn("rc=0", blocked)
         # The outside (198.51.100.2) is reachable from a normal network, through masquerade ...
-        subprocess.Popen(["ip", "netns", "exec", NS.outside, "busybox", "httpd", "-p", "80", "-h", "/tmp/berth-outside-www"])
+        # busybox httpd without -f goes to the background at once (killed with the namespace).
+        subprocess.run(["ip", "netns", "exec", NS.outside, "busybox", "httpd", "-p", "80", "-h", "/tmp/berth-outside-www"])
         time.sleep(0.3)
         out = fetch("left", f"http://{NS.OUTSIDE_IP}/")
         self.assertIn("outside", out)
@@ -198,6 +200,33 @@ class Networking(unittest.TestCase):
             r = berth("network", "create", "-d", builtin, "again-" + builtin, check=False)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("only one instance", r.stderr)
+
+    def test_docker_cli_network_commands_and_run_p(self):
+        docker_bin = shutil.which("docker")
+        if docker_bin is None:
+            self.skipTest("no docker CLI")
+        env = dict(os.environ, DOCKER_HOST=D.host, DOCKER_CONFIG=os.path.join(D.root, "docker-config"))
+
+        def docker(*args, check=True):
+            r = subprocess.run([docker_bin, *args], capture_output=True, text=True, env=env, timeout=120)
+            if check and r.returncode != 0:
+                raise AssertionError(f"docker {' '.join(args)} failed: {r.stderr}")
+            return r
+
+        docker("network", "create", "--subnet", "10.79.0.0/24", "--label", "via=docker", "dnet")
+        self.assertIn("dnet", docker("network", "ls", "--filter", "label=via=docker", "--format", "{{.Name}}").stdout)
+        net = json.loads(docker("network", "inspect", "dnet").stdout)[0]
+        self.assertEqual(net["IPAM"]["Config"][0]["Subnet"], "10.79.0.0/24")
+        docker("run", "-d", "--name", "dweb", "--network", "dnet", "-p", "127.0.0.1:8383:80",
+               "busybox:local", "sh", "-c", HTTPD)
+        wait_http("http://127.0.0.1:8383/", "hello-from-")
+        self.assertEqual(docker("port", "dweb").stdout.strip(), "80/tcp -> 127.0.0.1:8383")
+        self.assertIn("10.79.0.", docker("inspect", "-f", "{{.NetworkSettings.Networks.dnet.IPAddress}}", "dweb").stdout)
+        out = docker("run", "--rm", "--network", "dnet", "busybox:local", "wget", "-qO-", "http://dweb/").stdout
+        self.assertIn("hello-from-", out)
+        docker("rm", "-f", "dweb")
+        docker("network", "rm", "dnet")
+        self.assertNotIn("dnet", docker("network", "ls", "--format", "{{.Name}}").stdout)
 
     def test_connect_and_disconnect_live(self):
         berth("network", "create", "one")
