@@ -228,6 +228,30 @@ class Networking(unittest.TestCase):
         docker("network", "rm", "dnet")
         self.assertNotIn("dnet", docker("network", "ls", "--format", "{{.Name}}").stdout)
 
+    def test_python_sdk_network_calls(self):
+        try:
+            import docker  # Debian's python3-docker
+        except ImportError:
+            self.skipTest("no python3-docker")
+        client = docker.DockerClient(base_url=D.host, version="1.41")
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.80.0.0/24")])
+        net = client.networks.create("pynet", driver="bridge", ipam=ipam, labels={"sdk": "py"})
+        self.assertEqual(client.networks.get("pynet").attrs["IPAM"]["Config"][0]["Subnet"], "10.80.0.0/24")
+        self.assertEqual([n.name for n in client.networks.list(filters={"label": "sdk=py"})], ["pynet"])
+        c = client.containers.run("busybox:local", "sleep 120", detach=True, name="pyc")
+        net.connect(c, aliases=["pyalias"])
+        c.reload()
+        self.assertTrue(c.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"].startswith("10.80.0."))
+        net.reload()
+        self.assertIn(c.id, net.attrs["Containers"])
+        net.disconnect(c)
+        c.reload()
+        self.assertNotIn("pynet", c.attrs["NetworkSettings"]["Networks"])
+        c.remove(force=True)
+        net.remove()
+        self.assertEqual(client.networks.list(names=["pynet"]), [])
+        client.close()
+
     def test_connect_and_disconnect_live(self):
         berth("network", "create", "one")
         berth("network", "create", "two")
