@@ -48,7 +48,7 @@ Status ContainerManager::start_task(const std::shared_ptr<Container>& c) {
     auto attached = network_hooks_->attach(rec);
     if (!attached) return attached.error().wrap("network");
     spec_ctx.netns_path = attached->netns_path;
-  } else if (!placement->network.empty() && placement->network != "bridge") {
+  } else if (!placement->network.empty() && placement->network != "bridge" && placement->network != "host") {
     return make_error(ErrorCode::kNotFound, "network " + placement->network + " not found");
   }
   auto detach_network = [&] {

@@ -18,6 +18,7 @@ Result<NetworkPlacement> network_placement(
   std::string mode = str(host_config, "NetworkMode");
   if (mode == "host") {
     out.host = true;
+    out.network = "host";  // joined through the host network driver when one is loaded
   } else if (mode.rfind("container:", 0) == 0) {
     std::string other = mode.substr(10);
     auto found = lookup(other);

@@ -211,7 +211,28 @@ void NetworkManager::leave_locked(Network& n, const Endpoint& e) {
   }
 }
 
+Result<NetworkAttachment> NetworkManager::join_host(const ContainerRecord& rec) {
+  auto* d = plugins_.network("host");
+  if (d == nullptr) return NetworkAttachment{};  // no net-host plugin: the backend shares it alone
+  std::lock_guard lock(mutex_);
+  const Network* n = find_locked("host");
+  if (n == nullptr) return make_error(ErrorCode::kInternal, "the built-in host network is missing");
+  std::string eid = random_hex(32);
+  sdk::Context ctx;
+  auto made = d->create_endpoint(ctx, sdk::EndpointSpec{n->id, eid, "", "", "{}"});
+  if (!made) return made.error().wrap("network host: create endpoint");
+  // The container shares berthd's namespace; the driver is told which one that is.
+  auto joined = d->join(ctx, sdk::JoinSpec{n->id, eid, "/proc/self/ns/net", rec.id, ""});
+  if (!joined) {
+    (void)d->delete_endpoint(ctx, n->id, eid);
+    return joined.error().wrap("network host: join");
+  }
+  host_endpoints_[rec.id] = eid;
+  return NetworkAttachment{};
+}
+
 Result<NetworkAttachment> NetworkManager::attach(const ContainerRecord& rec) {
+  if (str(rec.host_config, "NetworkMode") == "host") return join_host(rec);
   NetworkAttachment out = etc_entries(rec);
   std::lock_guard lock(mutex_);
   std::string primary = primary_network(rec);
@@ -279,6 +300,15 @@ Result<NetworkAttachment> NetworkManager::attach(const ContainerRecord& rec) {
 void NetworkManager::detach(const std::string& container_id) {
   if (dns_) dns_->remove(container_id);
   std::lock_guard lock(mutex_);
+  if (auto h = host_endpoints_.find(container_id); h != host_endpoints_.end()) {
+    const Network* host = find_locked("host");
+    if (auto* d = plugins_.network("host"); d != nullptr && host != nullptr) {
+      sdk::Context ctx;
+      (void)d->leave(ctx, host->id, h->second);
+      (void)d->delete_endpoint(ctx, host->id, h->second);
+    }
+    host_endpoints_.erase(h);
+  }
   for (auto& [_, n] : networks_) {
     auto it = n.endpoints.find(container_id);
     if (it == n.endpoints.end()) continue;

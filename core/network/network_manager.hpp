@@ -78,6 +78,8 @@ class NetworkManager final : public container::NetworkHooks {
   // Endpoint create + join in the container's namespace; caller holds mutex_.
   Status join_locked(Network& n, const Endpoint& e, const std::string& netns, int index);
   void leave_locked(Network& n, const Endpoint& e);
+  // --network host through the host network driver (plugins/net-host) when it is loaded.
+  Result<container::NetworkAttachment> join_host(const container::ContainerRecord& rec);
   // The embedded resolver's view: names and addresses of the running containers that share a
   // user-defined network with `cid`.
   std::vector<uint32_t> dns_lookup(const std::string& cid, const std::string& name);
@@ -92,6 +94,7 @@ class NetworkManager final : public container::NetworkHooks {
   mutable std::mutex mutex_;
   std::map<std::string, Network> networks_;             // by id (builtins included)
   std::map<std::string, std::vector<std::string>> joined_;  // container id -> network ids joined
+  std::map<std::string, std::string> host_endpoints_;       // container id -> its endpoint on the host driver
   bool dns_enabled_ = false;  // the embedded resolver answers at 127.0.0.11
   std::unique_ptr<DnsServer> dns_;  // last: stopped first
 };

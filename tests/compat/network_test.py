@@ -252,6 +252,14 @@ class Networking(unittest.TestCase):
         self.assertEqual(client.networks.list(names=["pynet"]), [])
         client.close()
 
+    def test_host_network_through_the_host_driver(self):
+        plugins = berth("plugin", "ls").stdout
+        self.assertRegex(plugins, r"network\.host\s.*ok")
+        out = berth("run", "--rm", "--network", "host", "busybox:local", "ip", "-o", "link").stdout
+        self.assertIn("uplink", out)  # berthd's namespace (the test's), not one of its own
+        with open(D.log_path) as f:
+            self.assertIn("container shares the host's network namespace", f.read())
+
     def test_connect_and_disconnect_live(self):
         berth("network", "create", "one")
         berth("network", "create", "two")

@@ -23,6 +23,7 @@ TEST(NetworkPlacement, HostContainerAndTheModesThatNeedNothing) {
   auto host = network_placement(hc("host"), lookup);
   ASSERT_TRUE(host);
   EXPECT_TRUE(host->host);
+  EXPECT_EQ(host->network, "host");
   auto joined = network_placement(hc("container:db"), lookup);
   ASSERT_TRUE(joined);
   EXPECT_EQ(joined->netns_path, "/proc/4242/ns/net");
