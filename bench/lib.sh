@@ -23,7 +23,8 @@ need() {
 start_berthd() {
   local tcp=${1:-}
   mkdir -p "$WORK/berth"
-  echo '{"plugins": {"isolation.linux": {"cgroup-parent": "berth-bench"}}}' >"$WORK/berth/daemon.json"
+  # "bridge": "none": benchmarks never make bridges or nftables rules in the host's namespace.
+  echo '{"plugins": {"isolation.linux": {"cgroup-parent": "berth-bench"}}, "bridge": "none"}' >"$WORK/berth/daemon.json"
   local hosts=(--host "unix://$WORK/berth.sock")
   # An unauthenticated loopback port for wrk only (berthd refuses one without this opt-in).
   [ -n "$tcp" ] && hosts+=(--host "tcp://127.0.0.1:$tcp" --tlsverify=false)

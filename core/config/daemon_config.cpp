@@ -106,13 +106,14 @@ std::vector<std::string> split_list(std::string_view value) {
 
 bool is_list_key(std::string_view key) {
   return key == "hosts" || key == "plugin-dirs" || key == "required-plugins" ||
-         key == "disabled-plugins";
+         key == "disabled-plugins" || key == "dns";
 }
 
 std::vector<std::string>& list_field(DaemonConfig& c, std::string_view key) {
   if (key == "hosts") return c.hosts;
   if (key == "plugin-dirs") return c.plugin_dirs;
   if (key == "required-plugins") return c.required_plugins;
+  if (key == "dns") return c.dns;
   return c.disabled_plugins;
 }
 
@@ -180,7 +181,7 @@ Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view s
     std::string key(key_sv);
     if (key == "data-root" || key == "exec-root" || key == "storage-driver" ||
         key == "isolation-backend" || key == "log-level" || key == "tlscacert" ||
-        key == "tlscert" || key == "tlskey" || key == "userns-remap") {
+        key == "tlscert" || key == "tlskey" || key == "userns-remap" || key == "bridge") {
       auto s = as_string(v, key, source);
       if (!s) return s.error();
       if (key == "data-root") c.data_root = *s;
@@ -191,6 +192,7 @@ Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view s
       else if (key == "tlscacert") c.tlscacert = *s;
       else if (key == "tlscert") c.tlscert = *s;
       else if (key == "userns-remap") c.userns_remap = *s;
+      else if (key == "bridge") c.bridge = *s;
       else c.tlskey = *s;
     } else if (is_list_key(key)) {
       auto list = as_strings(v, key, source);
@@ -220,6 +222,25 @@ Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view s
                                  "\" must be an object");
         }
         c.plugins[std::string(id)] = json::serialize(section);
+      }
+    } else if (key == "bip") {
+      auto s = as_string(v, key, source);
+      if (!s) return s.error();
+      c.bip = *s;
+    } else if (key == "mtu") {
+      auto n = as_count(v, key, 68, 65535, source);
+      if (!n) return n.error();
+      c.mtu = *n;
+    } else if (key == "default-address-pools") {
+      if (!v.is_array()) return bad(source, "\"default-address-pools\" must be a list of {\"base\", \"size\"}");
+      for (const auto& p : v.get_array()) {
+        const auto* base = p.is_object() ? p.get_object().if_contains("base") : nullptr;
+        const auto* size = p.is_object() ? p.get_object().if_contains("size") : nullptr;
+        if (base == nullptr || !base->is_string() || size == nullptr || !size->is_int64() ||
+            size->get_int64() < 1 || size->get_int64() > 30) {
+          return bad(source, "\"default-address-pools\": each entry needs \"base\" (CIDR) and \"size\" (1-30)");
+        }
+        c.default_address_pools.push_back({std::string(base->get_string()), static_cast<int>(size->get_int64())});
       }
     } else {
       return bad(source, "unknown key \"" + key + "\"");
@@ -260,6 +281,7 @@ Status apply_override(DaemonConfig& c, std::string_view key, std::string_view va
   else if (k == "isolation-backend") c.isolation_backend = value;
   else if (k == "log-level") c.log_level = value;
   else if (k == "userns-remap") c.userns_remap = value;
+  else if (k == "bridge") c.bridge = value;
   else if (k == "tlscacert") c.tlscacert = value;
   else if (k == "tlscert") c.tlscert = value;
   else if (k == "tlskey") c.tlskey = value;

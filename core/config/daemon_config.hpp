@@ -65,6 +65,21 @@ struct DaemonConfig {
   ApiLimits api_limits;
   ArchiveLimits archive_limits;
 
+  // Networking (docker's keys): the default bridge's "bip" ("172.20.0.1/16"), "mtu" of new
+  // bridge networks (0: 1500), "default-address-pools" [{"base":"10.10.0.0/16","size":24}].
+  struct AddressPool {
+    std::string base;
+    int size = 0;
+  };
+  std::string bip;
+  // The default bridge network's bridge ("bridge", docker's -b): "" for berth0, "none" for no
+  // default bridge (containers without --network get a namespace of their own, loopback only).
+  std::string bridge;
+  int mtu = 0;
+  // Upstream resolvers the embedded DNS server forwards to (empty: the host's resolv.conf).
+  std::vector<std::string> dns;
+  std::vector<AddressPool> default_address_pools;
+
   std::string source;  // the file it came from, "" when none (for messages)
 };
 

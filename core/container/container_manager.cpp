@@ -345,6 +345,9 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec, const config::Use
             "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
             "ff02::2\tip6-allrouters\n";
   }
+  NetworkAttachment net;
+  if (network_hooks_ != nullptr) net = network_hooks_->etc_entries(rec);
+  hosts += net.hosts;
   if (const auto* extra = rec.host_config.if_contains("ExtraHosts"); extra != nullptr && extra->is_array()) {
     for (const auto& e : extra->get_array()) {
       if (!e.is_string()) continue;
@@ -367,6 +370,8 @@ Status ContainerManager::write_etc_files(ContainerRecord& rec, const config::Use
   }
   if (!dns.empty()) {
     for (const auto& s : dns) resolv += "nameserver " + s + "\n";
+  } else if (!net.resolv.empty()) {
+    resolv = net.resolv;
   } else if (auto host = fs::read_file("/etc/resolv.conf")) {
     std::istringstream in(*host);
     std::string line;
@@ -535,8 +540,17 @@ Result<ContainerManager::Created> ContainerManager::create(sdk::Context& ctx, co
   if (!mounts) return undo(mounts.error().wrap("prepare root filesystem"));
   snapshot = true;
   if (auto s = prepare_volumes(ctx, rec, *image, created_volumes, *remap); !s) return undo(s.error());
-  if (auto s = write_etc_files(rec, *remap); !s) return undo(s.error());
-  if (auto s = save_record(containers_dir(), rec); !s) return undo(s.error());
+  if (network_hooks_ != nullptr) {
+    if (auto s = network_hooks_->reserve(rec); !s) return undo(s.error());
+  }
+  if (auto s = write_etc_files(rec, *remap); !s) {
+    if (network_hooks_ != nullptr) network_hooks_->release(rec.id);
+    return undo(s.error());
+  }
+  if (auto s = save_record(containers_dir(), rec); !s) {
+    if (network_hooks_ != nullptr) network_hooks_->release(rec.id);
+    return undo(s.error());
+  }
   auto c = std::make_shared<Container>();
   c->record = std::move(rec);
   {

@@ -32,6 +32,7 @@
 #include "core/container/container.hpp"
 #include "core/container/create_config.hpp"
 #include "core/container/health_scheduler.hpp"
+#include "core/container/network_hooks.hpp"
 #include "core/config/userns_remap.hpp"
 #include "core/events/event_bus.hpp"
 #include "core/image/image_service.hpp"
@@ -190,6 +191,10 @@ class ContainerManager final : public sdk::TaskExitSink {
   const image::ImageService& images() const { return images_; }
 
   const ManagerOptions& options() const { return options_; }
+  // Networking (core/network); without it every container gets an empty namespace of its own.
+  // Set before restore(); the hooks outlive the manager.
+  void set_network_hooks(NetworkHooks* hooks) { network_hooks_ = hooks; }
+  NetworkHooks* network_hooks() const { return network_hooks_; }
 
  private:
   struct Task;
@@ -245,6 +250,7 @@ class ContainerManager final : public sdk::TaskExitSink {
   sdk::IsolationBackend* isolation_;
   volume::VolumeManager& volumes_;
   events::EventBus& events_;
+  NetworkHooks* network_hooks_ = nullptr;
 
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Container>> containers_;  // by id

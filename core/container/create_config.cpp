@@ -406,8 +406,8 @@ Status check_host_values(const json::object& hc, const CreateDefaults& d) {
     for (char c : netmode) {
       valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
     }
+    // Whether the network exists is the network manager's to say (at reserve).
     if (!valid_name) return invalid("invalid network mode: \"" + netmode + "\"");
-    return make_error(ErrorCode::kNotFound, "network " + netmode + " not found");
   }
   // Logging: one parser with daemon.json's log-opts.
   const auto& log = hc.at("LogConfig").as_object();

@@ -17,6 +17,7 @@ Status ContainerManager::cleanup(sdk::Context& ctx, const std::shared_ptr<Contai
     rec = c->record;
   }
   release_task(ctx, c);
+  if (network_hooks_ != nullptr) network_hooks_->release(rec.id);
   health_->unwatch(rec.id);
   if (auto s = storage_.remove(ctx, rec.storage_key); !s && s.error().code != ErrorCode::kNotFound) {
     return s.error().wrap("remove root filesystem");

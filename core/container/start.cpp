@@ -40,6 +40,32 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
   spec_ctx.netns_path = placement->netns_path;
   auto remap = userns_remap_for(rec.host_config);
   if (!remap) return remap.error();
+  // A managed network (the default bridge, a user network): berthd makes the namespace and joins
+  // the endpoints, and the backend is handed its path (as moby's sandbox). Undone by detach in
+  // release_task, which every failure below goes through.
+  if (!placement->network.empty() && network_hooks_ != nullptr) {
+    auto attached = network_hooks_->attach(rec);
+    if (!attached) return attached.error().wrap("network");
+    spec_ctx.netns_path = attached->netns_path;
+  } else if (!placement->network.empty() && placement->network != "bridge" && placement->network != "host") {
+    return make_error(ErrorCode::kNotFound, "network " + placement->network + " not found");
+  }
+  // Host side effects from here (the network attached above, volume mounts): undone on any way
+  // out until the task holds them (release_task() undoes them from then on).
+  struct StartGuard {
+    volume::VolumeManager& volumes;
+    std::function<void()> detach_network;
+    std::vector<std::string> mounted;
+    bool handed_over = false;
+    ~StartGuard() {
+      if (handed_over) return;
+      for (const auto& v : mounted) (void)volumes.unmount(v);
+      if (detach_network) detach_network();
+    }
+  } guard{volumes_, {}, {}};
+  if (network_hooks_ != nullptr && !spec_ctx.netns_path.empty() && placement->netns_path.empty()) {
+    guard.detach_network = [this, id = rec.id] { network_hooks_->detach(id); };
+  }
   spec_ctx.userns_remap = *remap;
   if (std::any_of(rec.mounts.begin(), rec.mounts.end(), propagates)) {
     auto mountinfo = fs::read_file("/proc/self/mountinfo");
@@ -55,21 +81,10 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
                                                config::LogOpts{options_.log_max_size, options_.log_max_file}});
   if (!built) return built.error();
   sdk::CreateSpec& create = *built;
-  // Host side effects from here: the volumes mounted so far are unmounted on any way out until
-  // the task holds them (release_task() unmounts them from then on).
-  struct VolumeMountGuard {
-    volume::VolumeManager& volumes;
-    std::vector<std::string> mounted;
-    bool handed_over = false;
-    ~VolumeMountGuard() {
-      if (handed_over) return;
-      for (const auto& v : mounted) (void)volumes.unmount(v);
-    }
-  } volume_guard{volumes_, {}};
   for (const auto& m : rec.mounts) {
     if (m.type != "volume") continue;
     BERTH_TRY_STATUS(volumes_.mount(m.name));
-    volume_guard.mounted.push_back(m.name);
+    guard.mounted.push_back(m.name);
   }
   BERTH_TRY_STATUS(fs::ensure_dir(create.bundle, 0700));
 
@@ -79,7 +94,7 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
     c->task_held = true;
     c->pending_exit.reset();
   }
-  volume_guard.handed_over = true;
+  guard.handed_over = true;
   auto finish_starting = [&] {
     std::lock_guard lock(c->mutex);
     c->starting = false;

@@ -18,6 +18,7 @@ Result<NetworkPlacement> network_placement(
   std::string mode = str(host_config, "NetworkMode");
   if (mode == "host") {
     out.host = true;
+    out.network = "host";  // joined through the host network driver when one is loaded
   } else if (mode.rfind("container:", 0) == 0) {
     std::string other = mode.substr(10);
     auto found = lookup(other);
@@ -29,10 +30,8 @@ Result<NetworkPlacement> network_placement(
                         "cannot join network of a non running container: " + found->first);
     }
     out.netns_path = "/proc/" + std::to_string(found->second) + "/ns/net";
-  } else if (mode == "bridge") {
-    return make_error(ErrorCode::kNotFound, "network bridge not found");
-  } else if (mode != "default" && mode != "none" && !mode.empty()) {
-    return make_error(ErrorCode::kNotFound, "network " + mode + " not found");
+  } else if (mode != "none") {
+    out.network = mode.empty() || mode == "default" ? "bridge" : mode;
   }
   return out;
 }

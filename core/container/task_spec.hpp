@@ -24,6 +24,7 @@ namespace berth::core::container {
 struct NetworkPlacement {
   bool host = false;        // --network host
   std::string netns_path;   // --network container:X: join X's namespace
+  std::string network;      // a network berthd manages ("bridge", "host", a user network): joined at start
 };
 Result<NetworkPlacement> network_placement(
     const boost::json::object& host_config,

@@ -31,6 +31,7 @@
 #include "core/image/image_service.hpp"
 #include "core/image/image_store.hpp"
 #include "core/container/container_manager.hpp"
+#include "core/network/network_manager.hpp"
 #include "core/volume/volume_manager.hpp"
 #include "core/plugin/plugin_manager.hpp"
 #include "core/version.hpp"
@@ -96,6 +97,7 @@ struct Daemon::State {
   std::unique_ptr<image::ImageStore> image_store;
   std::unique_ptr<image::ImageService> images;
   std::unique_ptr<volume::VolumeManager> volumes;
+  std::unique_ptr<network::NetworkManager> networks;  // destroyed after the containers
   std::unique_ptr<container::ContainerManager> containers;
   api::Router router;
   std::unique_ptr<api::Server> server;
@@ -181,6 +183,27 @@ Status Daemon::start() {
   s.containers = std::make_unique<container::ContainerManager>(
       copts, *s.images, s.plugins->storage(), s.plugins->isolation(), *s.volumes, s.events);
   s.images->image_users = [&s](const std::string& id) { return s.containers->image_users(id); };
+  {
+    network::NetworkOptions nopts;
+    nopts.records_dir = config_.data_root + "/network";
+    nopts.netns_dir = config_.exec_root + "/netns";
+    nopts.bip = config_.bip;
+    nopts.bridge = config_.bridge;
+    nopts.mtu = config_.mtu;
+    nopts.dns_upstreams = config_.dns;
+    if (!config_.default_address_pools.empty()) {
+      nopts.pools.clear();
+      for (const auto& p : config_.default_address_pools) {
+        auto split = network::split_pool(p.base, p.size);
+        if (!split) return split.error().wrap("daemon.json \"default-address-pools\"");
+        nopts.pools.insert(nopts.pools.end(), split->begin(), split->end());
+      }
+    }
+    auto networks = network::NetworkManager::open(std::move(nopts), *s.plugins);
+    if (!networks) return networks.error().wrap("networks");
+    s.networks = std::move(*networks);
+    s.containers->set_network_hooks(s.networks.get());
+  }
   // Exits reported by the isolation backend reach the container manager; set before restore so
   // that an exit between the backend's start and ours is reconciled by restore's list().
   s.plugins->set_task_exit_sink(s.containers.get());
@@ -203,7 +226,7 @@ Status Daemon::start() {
   }
   api::register_container_routes(s.router, *s.containers);
   api::register_exec_routes(s.router, *s.containers);
-  api::register_network_routes(s.router);
+  api::register_network_routes(s.router, *s.networks, *s.containers);
   api::register_build_routes(s.router);
   api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes);
 

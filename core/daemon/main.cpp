@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   add("--isolation-backend", "isolation-backend", "isolation backend (default linux; none: images only)");
   add("--required-plugin,--required-plugins", "required-plugins", "driver id or plugin that must load (repeatable)");
   add("--disabled-plugin,--disabled-plugins", "disabled-plugins", "driver id or plugin not to load (repeatable)");
+  add("-b,--bridge", "bridge", "the default bridge network's bridge (default berth0; none: no default bridge)");
   add("-l,--log-level", "log-level", "trace, debug, info, warn or error");
   add("--userns-remap", "userns-remap",
       "user[:group] whose subordinate ids (/etc/subuid, /etc/subgid) containers run as");

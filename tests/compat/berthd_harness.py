@@ -20,9 +20,10 @@ def skip(reason):
 
 
 class Berthd:
-    def __init__(self, extra_args=(), extra_config=None):
+    def __init__(self, extra_args=(), extra_config=None, argv_prefix=()):
         """extra_args: more berthd flags (another --host); extra_config: keys merged into
-        daemon.json (TLS settings)."""
+        daemon.json (TLS settings); argv_prefix: what berthd runs under (nsenter into a test's
+        network namespace)."""
         if os.geteuid() != 0:
             skip("berthd runs containers as root")
         self.root = tempfile.mkdtemp(prefix="berth-compat-")
@@ -32,12 +33,16 @@ class Berthd:
         self.log_path = os.path.join(self.root, "berthd.log")
         self.cgroup_parent = f"berth-compat-{os.getpid()}"
         config = os.path.join(self.root, "daemon.json")
-        settings = {"plugins": {"isolation.linux": {"cgroup-parent": self.cgroup_parent}}}
+        # "bridge": "none": no default bridge network, so a test's berthd never makes bridges,
+        # veths or nftables rules in the host's namespace (network_test.py runs its berthd in a
+        # namespace of its own and turns it back on).
+        settings = {"plugins": {"isolation.linux": {"cgroup-parent": self.cgroup_parent}},
+                    "bridge": "none"}
         settings.update(extra_config or {})
         with open(config, "w") as f:
             json.dump(settings, f)
         self.log = open(self.log_path, "w")
-        self.argv = [os.path.join(BUILD, "bin", "berthd"), "--config", config,
+        self.argv = [*argv_prefix, os.path.join(BUILD, "bin", "berthd"), "--config", config,
                      "--data-root", os.path.join(self.root, "data"),
                      "--exec-root", os.path.join(self.root, "exec"),
                      "--host", self.host, "--log-level", "debug", *extra_args]

@@ -27,14 +27,20 @@ exported=$(nm -D --defined-only "$work/plugins/berth-network-acme.so" | awk '{pr
 major=$(sed -n 's/^#define BERTH_SDK_ABI_MAJOR \([0-9]*\).*/\1/p' "$work/prefix/include/berth/sdk/version.h")
 [ "$exported" = "berth_plugin_abi_v$major" ] || { echo "FAIL: plugin exports: $exported (ABI $major)"; exit 1; }
 
-echo "{}" >"$work/none.json"
+echo '{"bridge": "none"}' >"$work/none.json"
 "$build/bin/berthd" --data-root "$work/data" --exec-root "$work/exec" --host "unix://$work/berth.sock" \
   --isolation-backend none --plugin-dir "$build/lib/berth/plugins" --plugin-dir "$work/plugins" \
   --config "$work/none.json" >"$work/berthd.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do [ -S "$work/berth.sock" ] && break; sleep 0.05; done
+[ -S "$work/berth.sock" ] || { echo "FAIL: berthd did not start"; cat "$work/berthd.log"; exit 1; }
 out=$("$build/bin/berth" -H "unix://$work/berth.sock" plugin ls --no-trunc)
 echo "$out"
 echo "$out" | grep -E '^network\.acme .* ok( |$)' >/dev/null || { echo "FAIL: network.acme not ok"; cat "$work/berthd.log"; exit 1; }
 grep -q 'acme network driver ready' "$work/berthd.log" || { echo "FAIL: the plugin's log line did not reach berthd's log"; exit 1; }
+# `network create -d acme` reaches the vendor's driver (issue 14: any loaded network driver).
+b() { "$build/bin/berth" -H "unix://$work/berth.sock" "$@"; }
+b network create -d acme --subnet 10.123.0.0/24 vendor-net >/dev/null || { echo "FAIL: network create -d acme"; cat "$work/berthd.log"; exit 1; }
+b network ls --format '{{.Name}} {{.Driver}}' | grep -qx 'vendor-net acme' || { echo "FAIL: vendor-net is not listed with driver acme"; exit 1; }
+b network rm vendor-net >/dev/null || { echo "FAIL: network rm of the acme network"; exit 1; }
 echo "PASS: out-of-tree plugin built against the installed SDK and loaded"

@@ -196,6 +196,11 @@ Status BerthdProcess::start(const BerthdOptions& options) {
     argv.push_back("--config");
     argv.push_back((root_ / "daemon.json").string());
   }
+  // No default bridge network: a test's berthd never makes bridges, veths or nftables rules in
+  // the host's namespace (the networking tests run theirs in a namespace of their own).
+  if (std::find(options.args.begin(), options.args.end(), "--bridge") == options.args.end()) {
+    argv.insert(argv.end(), {"--bridge", "none"});
+  }
   argv.insert(argv.end(), options.args.begin(), options.args.end());
   exit_status_ = -1;
   pid_ = ::fork();

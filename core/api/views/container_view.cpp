@@ -153,6 +153,7 @@ json::object inspect_container(sdk::Context& ctx, const ContainerManager& m, con
                                         {"IPv6Gateway", ""},
                                         {"MacAddress", ""},
                                         {"Networks", std::move(networks)}};
+  if (auto* hooks = m.network_hooks()) hooks->fill_settings(r, out["NetworkSettings"].as_object());
   return out;
 }
 

@@ -177,3 +177,26 @@ TEST(DaemonConfig, ByteSizes) {
 }
 
 }  // namespace
+
+TEST(DaemonConfig, NetworkKeys) {
+  auto c = parse_config(R"({"bridge": "none", "bip": "172.26.0.1/16", "mtu": 1400,
+                            "dns": ["198.51.100.53"],
+                            "default-address-pools": [{"base": "10.10.0.0/16", "size": 24}]})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->bridge, "none");
+  EXPECT_EQ(c->bip, "172.26.0.1/16");
+  EXPECT_EQ(c->mtu, 1400);
+  EXPECT_EQ(c->dns, (std::vector<std::string>{"198.51.100.53"}));
+  ASSERT_EQ(c->default_address_pools.size(), 1u);
+  EXPECT_EQ(c->default_address_pools[0].base, "10.10.0.0/16");
+  EXPECT_EQ(c->default_address_pools[0].size, 24);
+  auto bad_pool = parse_config(R"({"default-address-pools": [{"base": "10.10.0.0/16"}]})");
+  ASSERT_FALSE(bad_pool);
+  EXPECT_NE(bad_pool.error().message.find("\"size\""), std::string::npos);
+  EXPECT_FALSE(parse_config(R"({"mtu": 20})"));
+  // --bridge none on the command line, as every test's berthd is started.
+  DaemonConfig d;
+  std::vector<std::string> seen;
+  ASSERT_TRUE(apply_override(d, "bridge", "none", seen));
+  EXPECT_EQ(d.bridge, "none");
+}

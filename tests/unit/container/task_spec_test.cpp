@@ -23,6 +23,7 @@ TEST(NetworkPlacement, HostContainerAndTheModesThatNeedNothing) {
   auto host = network_placement(hc("host"), lookup);
   ASSERT_TRUE(host);
   EXPECT_TRUE(host->host);
+  EXPECT_EQ(host->network, "host");
   auto joined = network_placement(hc("container:db"), lookup);
   ASSERT_TRUE(joined);
   EXPECT_EQ(joined->netns_path, "/proc/4242/ns/net");
@@ -32,7 +33,12 @@ TEST(NetworkPlacement, HostContainerAndTheModesThatNeedNothing) {
     ASSERT_TRUE(p) << mode;
     EXPECT_FALSE(p->host);
     EXPECT_EQ(p->netns_path, "");
+    EXPECT_EQ(p->network, std::string(mode) == "none" ? "" : "bridge") << mode;
   }
+  // Named networks are the network manager's to resolve at start.
+  auto named = network_placement(hc("backend"), lookup);
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->network, "backend");
 }
 
 TEST(NetworkPlacement, RefusalsSayWhatIsMissing) {
@@ -43,12 +49,6 @@ TEST(NetworkPlacement, RefusalsSayWhatIsMissing) {
   auto gone = network_placement(hc("container:nosuch"), lookup);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
-  auto bridge = network_placement(hc("bridge"), lookup);
-  ASSERT_FALSE(bridge);
-  EXPECT_EQ(bridge.error().message, "network bridge not found");
-  auto other = network_placement(hc("backend"), lookup);
-  ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().message, "network backend not found");
 }
 
 ContainerRecord record() {
