@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,8 @@ const boost::json::object& image_header();
 // JsonMessageError when the stream reports an error.
 void pull_image(Context& ctx, const std::string& image, const std::string& platform, int fd,
                 bool quiet = false, bool all_tags = false);
+
+// `build` / `image build` (build.cpp).
+std::unique_ptr<Command> make_build_command();
 
 }  // namespace berth::cli
