@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include "core/build/build_run.hpp"
 #include "core/common/fs.hpp"
@@ -77,6 +78,12 @@ Builder::Builder(image::ImageService& images, container::ContainerManager& conta
     : images_(images), containers_(containers), state_dir_(std::move(state_dir)),
       cache_(state_dir_ + "/cache.json") {
   (void)fs::ensure_dir(state_dir_, 0700);
+  // Contexts and scratch files of builds a previous berthd did not finish.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(state_dir_, ec)) {
+    std::string name = e.path().filename();
+    if (name.rfind("context-", 0) == 0 || name.rfind("tmp-", 0) == 0) (void)fs::remove_all(e.path().string());
+  }
 }
 
 Result<std::string> Builder::build(const std::string& context_dir, const BuildOptions& options, const BuildSink& sink) {
@@ -334,6 +341,7 @@ Status Builder::Run::arg(StageState& st, const Instruction& inst) {
   auto words = split_words(inst.rest, dockerfile.escape);
   if (words.empty()) return step_error(inst, "requires at least one argument");
   Vars v = vars(st);
+  std::string text = "ARG";
   for (const auto& w : words) {
     size_t eq = w.find('=');
     std::string name = w.substr(0, eq);
@@ -353,9 +361,10 @@ Status Builder::Run::arg(StageState& st, const Instruction& inst) {
     used_args.insert(name);
     st.args[name] = value;
     v[name] = value;
+    text += " " + name + (eq == std::string::npos && value.empty() ? "" : "=" + value);
   }
-  say(" ---> " + (st.image_id.empty() ? std::string() : short_id(st.image_id)) + "\n");
-  return {};
+  // As Docker's legacy builder: an image per ARG, so a changed value misses the cache from here.
+  return commit_config(st, text, {"arg", st.image_id, text});
 }
 
 // ENV, LABEL, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL,

@@ -44,6 +44,8 @@ struct BuildSink {
   std::function<void(const std::string& text)> stream;
   std::function<void(const std::string& image_id)> aux;
   std::function<bool()> cancelled;
+  // A RUN step's non-zero exit code, before the build fails with it (docker's errorDetail.code).
+  std::function<void(int code)> run_failed;
 };
 
 class Builder {

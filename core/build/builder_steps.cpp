@@ -125,12 +125,55 @@ std::string basename_of(const std::string& p) {
   return slash == std::string::npos ? s : s.substr(slash + 1);
 }
 
+// One `RUN --mount=...` (BuildKit's syntax: comma-separated key=value, type first by habit).
+struct RunMount {
+  std::string type = "bind";
+  std::string target, source, id;
+  bool readonly = true;
+  bool readonly_set = false;
+};
+
+Result<RunMount> parse_run_mount(const std::string& spec, int line) {
+  RunMount m;
+  auto bad = [&](const std::string& what) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "Dockerfile line " + std::to_string(line) + ": RUN --mount=" + spec + ": " + what);
+  };
+  size_t i = 0;
+  while (i <= spec.size()) {
+    size_t j = spec.find(',', i);
+    if (j == std::string::npos) j = spec.size();
+    std::string field = spec.substr(i, j - i);
+    i = j + 1;
+    if (field.empty()) continue;
+    size_t eq = field.find('=');
+    std::string key = field.substr(0, eq), value = eq == std::string::npos ? "" : field.substr(eq + 1);
+    if (key == "type") m.type = value;
+    else if (key == "target" || key == "dst" || key == "destination") m.target = value;
+    else if (key == "source" || key == "src") m.source = value;
+    else if (key == "id") m.id = value;
+    else if (key == "readonly" || key == "ro") m.readonly = value.empty() || value == "true", m.readonly_set = true;
+    else if (key == "rw" || key == "readwrite") m.readonly = !(value.empty() || value == "true"), m.readonly_set = true;
+    else if (key == "from") return bad("from= is not supported by this berthd yet (COPY --from the stage instead)");
+    else if (key == "sharing" || key == "mode" || key == "uid" || key == "gid" || key == "size" || key == "required") continue;
+    else return bad("unknown key \"" + key + "\"");
+  }
+  if (m.type != "cache" && m.type != "bind" && m.type != "tmpfs") {
+    return bad("type " + m.type + " is not supported (expected cache, bind or tmpfs)");
+  }
+  if (m.target.empty() || m.target.front() != '/') return bad("needs an absolute target= path");
+  if (m.type == "cache" && !m.readonly_set) m.readonly = false;
+  return m;
+}
+
 }  // namespace
 
 Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
-  auto& c = config(st);
+  // A copy: ensure_image() below may replace st.image.
+  const json::object c = config(st);
   // --network and --mount flags.
   std::string network = options.network_mode;
+  std::vector<RunMount> mounts;
   for (const auto& f : inst.flags) {
     if (f.rfind("--network=", 0) == 0) {
       network = f.substr(10);
@@ -139,12 +182,18 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
                                                            ": RUN --network=" + network + ": expected none, host or default");
       }
       if (network == "default") network = options.network_mode;
-    } else if (f.rfind("--mount=", 0) == 0 || f.rfind("--security=", 0) == 0) {
+    } else if (f.rfind("--mount=", 0) == 0) {
+      auto spec = expand_word(f.substr(8), vars(st), dockerfile.escape);
+      if (!spec) return spec.error();
+      auto m = parse_run_mount(*spec, inst.line);
+      if (!m) return m.error();
+      mounts.push_back(std::move(*m));
+    } else if (f.rfind("--security=", 0) == 0) {
       return make_error(ErrorCode::kInvalidArgument, "Dockerfile line " + std::to_string(inst.line) + ": RUN " +
                                                          f.substr(0, f.find('=')) + " is not supported by this berthd yet");
     } else {
       return make_error(ErrorCode::kInvalidArgument, "Dockerfile line " + std::to_string(inst.line) +
-                                                         ": unknown flag for RUN: " + f + " (expected --network)");
+                                                         ": unknown flag for RUN: " + f + " (expected --network or --mount)");
     }
   }
   json::array argv;
@@ -181,6 +230,32 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
   }
   std::vector<std::string> key{"run", st.image_id, json_text::serialize(argv), network};
   for (const auto& e : env) key.push_back(e);
+  // Mounts: a cache directory per id kept under the builder's state (not part of the key, as
+  // BuildKit), a bind of the context (its content is), a tmpfs.
+  json::array binds;
+  json::object tmpfs;
+  for (const auto& m : mounts) {
+    key.push_back("mount " + m.type + " " + m.target + (m.readonly ? " ro" : " rw"));
+    if (m.type == "tmpfs") {
+      tmpfs[m.target] = "";
+    } else if (m.type == "cache") {
+      std::string dir = builder.state_dir_ + "/cache-mounts/" + BuildCache::key_of({m.id.empty() ? m.target : m.id}).substr(7, 32);
+      BERTH_TRY_STATUS(fs::ensure_dir(dir, 0755));
+      binds.emplace_back(dir + ":" + m.target + (m.readonly ? ":ro" : ""));
+    } else {
+      auto rel = resolve_in_root(context, m.source.empty() ? "." : m.source, true);
+      if (!rel) return rel.error();
+      struct stat sst{};
+      if (::lstat((context + "/" + *rel).c_str(), &sst) != 0) {
+        return make_error(ErrorCode::kNotFound, "Dockerfile line " + std::to_string(inst.line) + ": RUN --mount source \"" +
+                                                    m.source + "\" not found in the build context");
+      }
+      auto sum = sums.checksum(context, *rel);
+      if (!sum) return sum.error();
+      key.push_back(*rel + "=" + *sum);
+      binds.emplace_back(context + (rel->empty() ? "" : "/" + *rel) + ":" + m.target + (m.readonly ? ":ro" : ""));
+    }
+  }
   std::string cache_key = BuildCache::key_of(key);
   if (cache_hit(st, cache_key)) return {};
   BERTH_TRY_STATUS(ensure_image(st));
@@ -188,6 +263,8 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
   json::array env_json;
   for (const auto& e : env) env_json.emplace_back(e);
   json::object host{{"NetworkMode", network.empty() ? "default" : network}};
+  if (!binds.empty()) host["Binds"] = binds;
+  if (!tmpfs.empty()) host["Tmpfs"] = tmpfs;
   json::object body{{"Image", st.image_id},  {"Cmd", argv},
                     {"Entrypoint", json::array{}}, {"Env", env_json},
                     {"WorkingDir", str_field(c, "WorkingDir")}, {"User", str_field(c, "User")},
@@ -223,6 +300,7 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
   if (waited->first != 0) {
     std::string shown;
     for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + std::string(a.get_string());
+    if (sink.run_failed) sink.run_failed(waited->first);
     return make_error(ErrorCode::kFailedPrecondition, "The command '" + shown + "' returned a non-zero code: " + std::to_string(waited->first));
   }
   auto id = builder.containers_.commit(ctr.id(), "", "", "", "", {}, false, image::full_container_config(c));
@@ -236,7 +314,8 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
 
 Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   const bool add = inst.keyword == "ADD";
-  auto& c = config(st);
+  // A copy: ensure_image() below may replace st.image.
+  const json::object c = config(st);
   Vars v = vars(st);
   char esc = dockerfile.escape;
   auto fail = [&](const std::string& what) {

@@ -203,7 +203,7 @@ Status Daemon::start() {
   s.builder = std::make_unique<build::Builder>(*s.images, *s.containers, config_.data_root + "/builder");
   api::register_build_routes(s.router, *s.builder, *s.images,
                              api::BuildLimits{config_.build_max_context_size, tar_limits});
-  api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes);
+  api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes, &s.builder->cache());
 
   auto deps = std::make_shared<api::SystemDeps>(
       api::SystemDeps{config_, *s.plugins, s.events, *id, host});

@@ -138,8 +138,16 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
       out.stream(text);
     };
     sink.cancelled = [&] { return res.client_gone(); };
+    int run_code = 0;
+    sink.run_failed = [&](int code) { run_code = code; };
     auto id = builder.build(dir, *options, sink);
     done();
+    if (!id && run_code != 0 && res.started()) {
+      // As dockerd: the RUN's exit code rides in errorDetail and becomes the CLI's exit status.
+      const std::string& msg = id.error().message;
+      out.send(json::object{{"errorDetail", json::object{{"code", run_code}, {"message", msg}}}, {"error", msg}});
+      return out.finish();
+    }
     if (!id) return out.fail(id.error());
     std::lock_guard lock(out_mutex);
     out.send(json::object{{"aux", json::object{{"ID", *id}}}});
