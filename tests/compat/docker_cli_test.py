@@ -129,6 +129,12 @@ class DockerCli(unittest.TestCase):
             self.assertEqual(again.count("Using cache"), 5, again)
             quiet = build("-q", "--build-arg", "WHO=docker").stdout.strip()
             self.assertEqual(quiet, docker("image", "inspect", "-f", "{{.Id}}", "compat-built").stdout.strip())
+            if docker("buildx", "version", check=False).returncode != 0:
+                # Plain `docker build` without the buildx plugin falls back to the legacy builder.
+                env_buildkit = {}
+                self.assertIn("Successfully tagged compat-plain:latest", build("-t", "compat-plain").stdout)
+                docker("rmi", "compat-plain")
+                env_buildkit = dict(DOCKER_BUILDKIT="0")
             with open(os.path.join(ctx, "Dockerfile"), "w") as f:
                 f.write("FROM busybox:local\nRUN exit 4\n")
             failed = build(check=False)
