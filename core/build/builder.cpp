@@ -84,6 +84,18 @@ Builder::Builder(image::ImageService& images, container::ContainerManager& conta
     std::string name = e.path().filename();
     if (name.rfind("context-", 0) == 0 || name.rfind("tmp-", 0) == 0) (void)fs::remove_all(e.path().string());
   }
+  // Step containers of builds a previous berthd did not finish.
+  for (const auto& c : containers_.all()) {
+    std::string id;
+    {
+      std::lock_guard lock(c->mutex);
+      if (c->record.labels().contains(kStepLabel)) id = c->record.id;
+    }
+    if (id.empty()) continue;
+    if (auto s = containers_.remove(id, true, true); !s) {
+      logging::get("build")->warn("could not remove the leftover build container {}: {}", id, s.error().message);
+    }
+  }
 }
 
 Result<std::string> Builder::build(const std::string& context_dir, const BuildOptions& options, const BuildSink& sink) {

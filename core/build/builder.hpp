@@ -48,6 +48,10 @@ struct BuildSink {
   std::function<void(int code)> run_failed;
 };
 
+// The label on every container a build step makes (removed when the step ends, or at the
+// next start of berthd when it died mid-step).
+inline constexpr const char* kStepLabel = "org.berth.build.step";
+
 class Builder {
  public:
   Builder(image::ImageService& images, container::ContainerManager& containers, std::string state_dir);

@@ -56,7 +56,11 @@ class StepContainer {
       }
     }
   }
-  Status create(const json::object& body) {
+  Status create(json::object body) {
+    // Marked, so a berthd that died mid-step removes it at its next start (Builder's constructor).
+    auto& labels = body["Labels"];
+    if (!labels.is_object()) labels = json::object{};
+    labels.get_object()[kStepLabel] = "true";
     auto c = m_.create("", body);
     if (!c) return std::move(c).error().wrap("create the build container");
     id_ = c->id;

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <csignal>
 
 #include "tests/support/container_fixture.hpp"
 
@@ -157,6 +159,34 @@ TEST_F(Build, FailingRunLeavesNothingBehind) {
   write("Dockerfile", "FROM no-such-image:1\n");
   auto absent = build({});
   EXPECT_NE(absent.err.find("no-such-image:1"), std::string::npos) << absent.err;
+  EXPECT_EQ(ok({"ps", "-aq"}), "");
+}
+
+TEST_F(Build, ClientGoneCancelsTheBuildAndLeavesNothing) {
+  write("Dockerfile", "FROM busybox:local\nRUN echo started; sleep 60\n");
+  // The CLI is killed (SIGKILL) after 3 s, mid-RUN: berthd sees the connection close.
+  auto r = run_command({berth_binary(), "-H", d_.host(), "build", "--no-cache", "-t", "gone", ctx_.string()}, "", {},
+                       3000);
+  ASSERT_EQ(r.exit_code, -1) << r.out << r.err;
+  EXPECT_NE(r.out.find("started"), std::string::npos) << r.out;
+  EXPECT_TRUE(eventually([&] { return ok({"ps", "-aq"}).empty(); }, 15000)) << ok({"ps", "-a"});
+  EXPECT_NE(berth({"image", "inspect", "gone"}).exit_code, 0);
+  // No context or scratch directory is left either.
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& e : fs::directory_iterator(fs::path(d_.data_root()) / "builder")) {
+      if (e.path().filename() != "cache.json") return false;
+    }
+    return true;
+  }));
+}
+
+TEST_F(Build, ABerthdKilledMidStepRemovesTheStepContainerAtItsNextStart) {
+  write("Dockerfile", "FROM busybox:local\nRUN sleep 60\n");
+  std::thread client([&] { (void)berth({"build", "--no-cache", ctx_.string()}); });
+  EXPECT_TRUE(eventually([&] { return !ok({"ps", "-q"}).empty(); }, 15000));
+  d_.stop(SIGKILL);
+  client.join();
+  ASSERT_TRUE(d_.start(options_)) << d_.log();
   EXPECT_EQ(ok({"ps", "-aq"}), "");
 }
 
