@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <atomic>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,13 +40,15 @@ struct Builder::Run {
   std::vector<Stage> stages;
   std::vector<StageState> states;
   Vars global_args;
+  std::mutex used_args_mutex;  // stages run in parallel
   std::set<std::string> used_args;
   ChecksumCache sums;
-  int step = 0;
+  std::atomic<int> step{0};
   int total = 0;
+  std::atomic<bool> failed{false};  // a stage failed: the others stop at their next step
 
   void say(const std::string& text) const;
-  bool cancelled() const { return sink.cancelled && sink.cancelled(); }
+  bool cancelled() const { return failed.load() || (sink.cancelled && sink.cancelled()); }
 
   Status plan();
   Result<std::string> execute();

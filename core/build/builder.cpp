@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <thread>
 #include <filesystem>
 
 #include "core/build/build_run.hpp"
@@ -107,7 +109,7 @@ Result<std::string> Builder::build(const std::string& context_dir, const BuildOp
   }
   auto df = parse_dockerfile(*text, options.dockerfile);
   if (!df) return df.error();
-  Run run{*this, options, sink, context_dir, state_dir_ + "/tmp-" + random_hex(6), std::move(*df), {}, {}, {}, {}, {}, 0, 0};
+  Run run{*this, options, sink, context_dir, state_dir_ + "/tmp-" + random_hex(6), std::move(*df)};
   BERTH_TRY_STATUS(fs::ensure_dir(run.scratch_dir, 0700));
   auto result = [&]() -> Result<std::string> {
     BERTH_TRY_STATUS(run.plan());
@@ -241,11 +243,37 @@ Status Builder::Run::plan() {
   return {};
 }
 
+// Stages run as soon as the stages they read are built: independent ones at the same time (as
+// BuildKit; the legacy builder runs them in order). The first failure stops the others.
 Result<std::string> Builder::Run::execute() {
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<Error> first_error;
+  std::vector<std::thread> threads;
   for (size_t k = 0; k < stages.size(); ++k) {
     if (!stages[k].needed) continue;
-    BERTH_TRY_STATUS(run_stage(k));
+    threads.emplace_back([&, k] {
+      {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] {
+          return failed.load() || std::all_of(stages[k].deps.begin(), stages[k].deps.end(),
+                                              [&](size_t d) { return states[d].built; });
+        });
+        if (failed.load()) return;
+      }
+      auto s = run_stage(k);
+      std::lock_guard lock(m);
+      if (!s) {
+        if (!first_error) first_error = s.error();
+        failed = true;
+      } else {
+        states[k].built = true;
+      }
+      cv.notify_all();
+    });
   }
+  for (auto& t : threads) t.join();
+  if (first_error) return *first_error;
   StageState& last = states.back();
   BERTH_TRY_STATUS(ensure_image(last));
   // Labels from the request go on the final image only.
@@ -275,12 +303,12 @@ Status Builder::Run::run_stage(size_t index) {
   for (size_t i = s.first; i < s.end; ++i) {
     if (cancelled()) return make_error(ErrorCode::kCancelled, "the build was cancelled");
     const auto& inst = dockerfile.instructions[i];
-    ++step;
-    say("Step " + std::to_string(step) + "/" + std::to_string(total) + " : " + inst.original + "\n");
+    int n = ++step;
+    say("Step " + std::to_string(n) + "/" + std::to_string(total) + " : " + inst.original + "\n");
     BERTH_TRY_STATUS(dispatch(st, inst, false));
   }
-  st.built = true;
-  return {};
+  // Stages that read this one find an image (even for a bare FROM scratch) and change nothing.
+  return ensure_image(st);
 }
 
 Status Builder::Run::dispatch(StageState& st, const Instruction& inst, bool onbuild) {
@@ -370,7 +398,10 @@ Status Builder::Run::arg(StageState& st, const Instruction& inst) {
     if (auto it = options.build_args.find(name); it != options.build_args.end() && it->second) {
       value = *it->second;
     }
-    used_args.insert(name);
+    {
+      std::lock_guard lock(used_args_mutex);
+      used_args.insert(name);
+    }
     st.args[name] = value;
     v[name] = value;
     text += " " + name + (eq == std::string::npos && value.empty() ? "" : "=" + value);

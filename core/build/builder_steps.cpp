@@ -307,7 +307,8 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
     if (sink.run_failed) sink.run_failed(waited->first);
     return make_error(ErrorCode::kFailedPrecondition, "The command '" + shown + "' returned a non-zero code: " + std::to_string(waited->first));
   }
-  auto id = builder.containers_.commit(ctr.id(), "", "", "", "", {}, false, image::full_container_config(c));
+  auto id = builder.containers_.commit(ctr.id(), "", "", "", str_field(st.image, "author"), {}, false,
+                                         image::full_container_config(c));
   if (!id) return std::move(id).error().wrap("commit the RUN step");
   say("Removing intermediate container " + ctr.id().substr(0, 12) + "\n");
   BERTH_TRY_STATUS(adopt(st, *id));
@@ -376,7 +377,7 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   std::unique_ptr<StepContainer> from_ctr;
   std::optional<container::ContainerManager::RootfsAccess> from_root;
   if (!inst.heredocs.empty()) {
-    root = scratch_dir + "/heredoc-" + std::to_string(step);
+    root = scratch_dir + "/heredoc-" + random_hex(6);
     BERTH_TRY_STATUS(fs::ensure_dir(root, 0700));
     size_t next = 0;
     for (auto& w : words) {
@@ -493,7 +494,7 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
     entries.push_back(CopyEntry{rel, name});
   }
   if (!entries.empty()) {
-    std::string spool = scratch_dir + "/copy-" + std::to_string(step) + ".tar";
+    std::string spool = scratch_dir + "/copy-" + random_hex(6) + ".tar";
     UniqueFd out(::open(spool.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!out.valid()) return errno_error("create " + spool);
     ::unlink(spool.c_str());
@@ -505,7 +506,8 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
     if (!s) return std::move(s).error().wrap(inst.keyword + " into " + dest_dir);
   }
   target = Result<container::ContainerManager::RootfsAccess>(make_error(ErrorCode::kInternal, "released"));
-  auto id = builder.containers_.commit(ctr.id(), "", "", "", "", {}, false, image::full_container_config(c));
+  auto id = builder.containers_.commit(ctr.id(), "", "", "", str_field(st.image, "author"), {}, false,
+                                         image::full_container_config(c));
   if (!id) return std::move(id).error().wrap("commit the " + inst.keyword + " step");
   BERTH_TRY_STATUS(adopt(st, *id));
   builder.cache_.record(cache_key, *id, 0);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 #include <csignal>
@@ -188,6 +189,68 @@ TEST_F(Build, ABerthdKilledMidStepRemovesTheStepContainerAtItsNextStart) {
   client.join();
   ASSERT_TRUE(d_.start(options_)) << d_.log();
   EXPECT_EQ(ok({"ps", "-aq"}), "");
+}
+
+TEST_F(Build, AddArchivesWildcardsHeredocsAndEveryConfigInstruction) {
+  write("pkg/bin/tool", "#!/bin/sh\necho tool\n");
+  ASSERT_EQ(run_command({"/bin/tar", "-C", (ctx_ / "pkg").string(), "-czf", (ctx_ / "pkg.tar.gz").string(), "bin"}).exit_code, 0);
+  fs::remove_all(ctx_ / "pkg");
+  write("a.txt", "a\n");
+  write("b.txt", "b\n");
+  write("c.md", "c\n");
+  write("Dockerfile", R"(FROM busybox:local
+MAINTAINER someone@example.com
+ADD pkg.tar.gz /opt/
+COPY *.txt /w/
+COPY <<EOF /etc/greeting
+hello $HOSTNAME_IS_UNSET!
+EOF
+SHELL ["/bin/sh", "-e", "-c"]
+RUN <<EOF
+echo from-heredoc > /heredoc
+ls /w > /listing
+EOF
+VOLUME /data
+STOPSIGNAL SIGUSR1
+HEALTHCHECK --interval=5s --retries=2 CMD true
+ONBUILD RUN echo triggered > /onbuild
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /heredoc"]
+)");
+  auto r = build({"-t", "kitchen"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ok({"run", "--rm", "kitchen"}), "from-heredoc");
+  EXPECT_EQ(ok({"run", "--rm", "kitchen", "cat /listing"}), "a.txt\nb.txt");
+  EXPECT_EQ(ok({"run", "--rm", "kitchen", "cat /opt/bin/tool"}), "#!/bin/sh\necho tool");
+  EXPECT_EQ(ok({"run", "--rm", "kitchen", "cat /etc/greeting"}), "hello !");
+  EXPECT_EQ(inspect("kitchen", "{{.Author}}"), "someone@example.com");
+  EXPECT_EQ(inspect("kitchen", "{{.Config.StopSignal}} {{json .Config.Volumes}} {{json .Config.Shell}}"),
+            "SIGUSR1 {\"/data\":{}} [\"/bin/sh\",\"-e\",\"-c\"]");
+  EXPECT_EQ(inspect("kitchen", "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Retries}}"),
+            "[\"CMD-SHELL\",\"true\"] 2");  // shell form, as docker
+  EXPECT_EQ(inspect("kitchen", "{{json .Config.OnBuild}}"), "[\"RUN echo triggered > /onbuild\"]");
+  // The trigger runs in a build FROM this image.
+  write("Dockerfile", "FROM kitchen\nCMD [\"cat /onbuild\"]\n");
+  auto child = build({"-t", "child"});
+  ASSERT_EQ(child.exit_code, 0) << child.out << child.err;
+  EXPECT_NE(child.out.find("# Executing 1 build trigger"), std::string::npos) << child.out;
+  EXPECT_EQ(ok({"run", "--rm", "child"}), "triggered");
+  EXPECT_EQ(inspect("child", "{{json .Config.OnBuild}}"), "null");
+}
+
+TEST_F(Build, IndependentStagesRunInParallel) {
+  // Each stage waits for the other's mark in a shared cache mount: built one after the other,
+  // the first would give up after 20 s and fail the build.
+  const char* wait_for = "touch /sync/%s; i=0; while [ ! -f /sync/%s ]; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.1; done; echo %s > /mark";
+  char a[256], b[256];
+  std::snprintf(a, sizeof a, wait_for, "a", "b", "one");
+  std::snprintf(b, sizeof b, wait_for, "b", "a", "two");
+  write("Dockerfile", std::string("FROM busybox:local AS one\nRUN --mount=type=cache,id=sync,target=/sync ") + a +
+                          "\nFROM busybox:local AS two\nRUN --mount=type=cache,id=sync,target=/sync " + b +
+                          "\nFROM busybox:local\nCOPY --from=one /mark /one\nCOPY --from=two /mark /two\n");
+  auto r = build({"-t", "parallel"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ok({"run", "--rm", "parallel", "cat", "/one", "/two"}), "one\ntwo");
 }
 
 TEST_F(Build, DockerfileFromStdinAndScratch) {
