@@ -330,4 +330,21 @@ std::unique_ptr<Command> make_build_command() {
   return cmd;
 }
 
+// `builder prune`: POST /build/prune (docker's legacy-builder form: the cache's step images).
+std::unique_ptr<Command> make_builder_command() {
+  auto group = make_command("builder", "", "Manage builds");
+  auto prune = make_prune_command(PruneCommand{
+      .summary = "Remove build cache",
+      .warning = "WARNING! This will remove all dangling build cache.\nAre you sure you want to continue?",
+      .path = "/build/prune",
+      .deleted_key = "CachesDeleted",
+      .deleted_title = "Deleted build cache objects:",
+      .reports_space = true});
+  // Every record is unused between builds, so --all removes what the plain form removes.
+  static bool all = false;
+  prune->flags.add_bool("all", 'a', &all, "Remove all unused build cache, not just dangling ones");
+  group->add(std::move(prune));
+  return group;
+}
+
 }  // namespace berth::cli

@@ -23,5 +23,7 @@ void pull_image(Context& ctx, const std::string& image, const std::string& platf
 
 // `build` / `image build` (build.cpp).
 std::unique_ptr<Command> make_build_command();
+// `builder prune` (build.cpp).
+std::unique_ptr<Command> make_builder_command();
 
 }  // namespace berth::cli

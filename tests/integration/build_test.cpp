@@ -112,6 +112,17 @@ TEST_F(Build, RebuildIsAllCacheHitsAndATouchedFileRebuildsFromItsStep) {
   ASSERT_EQ(none.exit_code, 0) << none.out << none.err;
   EXPECT_EQ(count(none.out, "Using cache"), 0u) << none.out;
   EXPECT_EQ(count(none.out, "Running in"), 1u) << none.out;
+
+  // The cache shows in system df and builder prune empties it.
+  auto df = ok({"system", "df", "--format", "{{.Type}} {{.TotalCount}}"});
+  EXPECT_NE(df.find("Build Cache "), std::string::npos) << df;
+  EXPECT_EQ(df.find("Build Cache 0"), std::string::npos) << df;
+  auto pruned = ok({"builder", "prune", "-a", "-f"});
+  EXPECT_NE(pruned.find("Deleted build cache objects:"), std::string::npos) << pruned;
+  EXPECT_NE(ok({"system", "df", "--format", "{{.Type}} {{.TotalCount}}"}).find("Build Cache 0"), std::string::npos);
+  auto after = build({});
+  ASSERT_EQ(after.exit_code, 0) << after.out << after.err;
+  EXPECT_EQ(count(after.out, "Using cache"), 0u) << after.out;
 }
 
 TEST_F(Build, DockerignoreAndContextSymlinksStayInside) {
