@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/app/command.hpp"
 #include "cli/app/context.hpp"
 
 namespace berth::cli {

@@ -74,4 +74,7 @@ struct Builder::Run {
   bool cache_hit(StageState& st, const std::string& key);
 };
 
+// "Dockerfile line N: <KEYWORD> <what>" (kInvalidArgument).
+Error step_error(const Instruction& inst, const std::string& what);
+
 }  // namespace berth::core::build
