@@ -18,7 +18,7 @@ cmake --build "$out" -j "${BERTH_JOBS:-2}" --target fuzz_all >/dev/null
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
   harnesses=(fuzz_http_request fuzz_reference fuzz_create_config fuzz_layer_applier fuzz_image_load
-             fuzz_distribution)
+             fuzz_distribution fuzz_dockerfile)
 fi
 mkdir -p "$out/artifacts"
 status=0

@@ -639,6 +639,8 @@ void register_image_commands(Command& root) {
   add_with_shortcut(image, root, make_load, "load");
   add_with_shortcut(image, root, make_pull, "pull");
   add_with_shortcut(image, root, make_push, "push");
+  add_with_shortcut(image, root, make_build_command, "build");
+  root.add(make_builder_command());
 }
 
 }  // namespace berth::cli

@@ -2,9 +2,11 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cli/app/command.hpp"
 #include "cli/app/context.hpp"
 
 namespace berth::cli {
@@ -19,5 +21,10 @@ const boost::json::object& image_header();
 // JsonMessageError when the stream reports an error.
 void pull_image(Context& ctx, const std::string& image, const std::string& platform, int fd,
                 bool quiet = false, bool all_tags = false);
+
+// `build` / `image build` (build.cpp).
+std::unique_ptr<Command> make_build_command();
+// `builder prune` (build.cpp).
+std::unique_ptr<Command> make_builder_command();
 
 }  // namespace berth::cli

@@ -212,6 +212,12 @@ Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view s
       auto s = as_string(v, key, source);
       if (!s) return s.error();
       BERTH_TRY_STATUS(set_max_layer_size(c, *s, source));
+    } else if (key == "build-max-context-size") {
+      auto s = as_string(v, key, source);
+      if (!s) return s.error();
+      auto size = parse_byte_size(*s);
+      if (!size || *size <= 0) return bad(source, "\"build-max-context-size\" must be a size such as \"8g\" or \"500m\"");
+      c.build_max_context_size = *size;
     } else if (key == "log-opts") {
       BERTH_TRY_STATUS(parse_log_opts(v, c.log_opts, source));
     } else if (key == "plugins") {

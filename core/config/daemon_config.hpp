@@ -51,6 +51,8 @@ struct DaemonConfig {
   // Docker's --userns-remap: "<user>[:<group>]" whose first ranges in /etc/subuid and
   // /etc/subgid become every container's root and ids (empty: off).
   std::string userns_remap;
+  // The largest build context POST /build accepts, in bytes (daemon.json "build-max-context-size").
+  int64_t build_max_context_size = int64_t{8} << 30;
   // TCP hosts: mutual TLS (Docker's keys). A tcp:// host without client certificates
   // ("tlsverify") is refused on every address unless the operator opts in by writing
   // "tls": false or "tlsverify": false explicitly (Docker's --tls=false): on loopback too,

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/api/handlers/build_handlers.hpp"
+#include "core/build/builder.hpp"
 #include "core/api/handlers/container_handlers.hpp"
 #include "core/api/handlers/df_handlers.hpp"
 #include "core/api/handlers/exec_handlers.hpp"
@@ -99,6 +100,7 @@ struct Daemon::State {
   std::unique_ptr<volume::VolumeManager> volumes;
   std::unique_ptr<network::NetworkManager> networks;  // destroyed after the containers
   std::unique_ptr<container::ContainerManager> containers;
+  std::unique_ptr<build::Builder> builder;
   api::Router router;
   std::unique_ptr<api::Server> server;
 };
@@ -227,8 +229,10 @@ Status Daemon::start() {
   api::register_container_routes(s.router, *s.containers);
   api::register_exec_routes(s.router, *s.containers);
   api::register_network_routes(s.router, *s.networks, *s.containers);
-  api::register_build_routes(s.router);
-  api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes);
+  s.builder = std::make_unique<build::Builder>(*s.images, *s.containers, config_.data_root + "/builder");
+  api::register_build_routes(s.router, *s.builder, *s.images,
+                             api::BuildLimits{config_.build_max_context_size, tar_limits});
+  api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes, &s.builder->cache());
 
   auto deps = std::make_shared<api::SystemDeps>(
       api::SystemDeps{config_, *s.plugins, s.events, *id, host});

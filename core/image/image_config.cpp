@@ -113,6 +113,10 @@ json::object full_container_config(const json::object& c) {
   if (const auto* s = c.if_contains("StopSignal"); s != nullptr && !s->is_null()) {
     out["StopSignal"] = *s;
   }
+  // Dockerfile SHELL (omitted when unset, as Docker's omitempty).
+  if (const auto* s = c.if_contains("Shell"); s != nullptr && s->is_array() && !s->get_array().empty()) {
+    out["Shell"] = *s;
+  }
   return out;
 }
 

@@ -105,6 +105,43 @@ class DockerCli(unittest.TestCase):
         self.assertEqual(inspect[0]["Driver"], "local")
         docker("volume", "rm", "compat-vol")
 
+    def test_legacy_build(self):
+        """DOCKER_BUILDKIT=0 docker build: the legacy builder API, its step output and errors."""
+        with tempfile.TemporaryDirectory() as ctx:
+            with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+                f.write("FROM busybox:local AS base\nARG WHO=world\nRUN echo hello $WHO > /greeting\n"
+                        "FROM base\nWORKDIR /srv\nCOPY note.txt .\nCMD [\"cat\", \"/greeting\", \"note.txt\"]\n")
+            with open(os.path.join(ctx, "note.txt"), "w") as f:
+                f.write("note\n")
+            env_buildkit = dict(DOCKER_BUILDKIT="0")
+            def build(*args, check=True):
+                env = dict(os.environ, DOCKER_HOST=D.host, DOCKER_CONFIG=os.path.join(D.root, "docker-config"),
+                           **env_buildkit)
+                r = subprocess.run([DOCKER, "build", *args, ctx], capture_output=True, text=True, env=env)
+                if check and r.returncode != 0:
+                    raise AssertionError(f"docker build failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+                return r
+            out = build("-t", "compat-built", "--build-arg", "WHO=docker").stdout
+            self.assertIn("Step 1/7 : FROM busybox:local AS base", out)
+            self.assertIn("Successfully tagged compat-built:latest", out)
+            self.assertEqual(docker("run", "--rm", "compat-built").stdout, "hello docker\nnote\n")
+            again = build("--build-arg", "WHO=docker").stdout
+            self.assertEqual(again.count("Using cache"), 5, again)
+            quiet = build("-q", "--build-arg", "WHO=docker").stdout.strip()
+            self.assertEqual(quiet, docker("image", "inspect", "-f", "{{.Id}}", "compat-built").stdout.strip())
+            if docker("buildx", "version", check=False).returncode != 0:
+                # Plain `docker build` without the buildx plugin falls back to the legacy builder.
+                env_buildkit = {}
+                self.assertIn("Successfully tagged compat-plain:latest", build("-t", "compat-plain").stdout)
+                docker("rmi", "compat-plain")
+                env_buildkit = dict(DOCKER_BUILDKIT="0")
+            with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+                f.write("FROM busybox:local\nRUN exit 4\n")
+            failed = build(check=False)
+            self.assertEqual(failed.returncode, 4)
+            self.assertIn("The command '/bin/sh -c exit 4' returned a non-zero code: 4", failed.stderr)
+            docker("rmi", "compat-built")
+
 
 if __name__ == "__main__":
     D = berthd_harness.Berthd()

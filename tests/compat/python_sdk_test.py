@@ -36,6 +36,17 @@ class PythonSdk(unittest.TestCase):
         self.assertEqual(loaded[0].id, image.id)
         C.images.remove("cap/py:v1")
 
+    def test_images_build(self):
+        dockerfile = b'FROM busybox:local\nARG WHO=nobody\nRUN echo built by $WHO > /who\nCMD ["cat", "/who"]\n'
+        image, logs = C.images.build(fileobj=io.BytesIO(dockerfile), tag="cap/built", buildargs={"WHO": "py"})
+        self.assertIn("cap/built:latest", image.tags)
+        self.assertTrue(any("Step 1/4 : FROM busybox:local" in m.get("stream", "") for m in logs))
+        self.assertEqual(C.containers.run("cap/built", remove=True), b"built by py\n")
+        with self.assertRaises(docker.errors.BuildError) as failed:
+            C.images.build(fileobj=io.BytesIO(b"FROM busybox:local\nRUN exit 2\n"))
+        self.assertIn("returned a non-zero code: 2", failed.exception.msg)
+        C.images.remove("cap/built")
+
     def test_containers(self):
         out = C.containers.run("busybox:local", ["sh", "-c", "echo from-python"], remove=True)
         self.assertEqual(out, b"from-python\n")

@@ -5,14 +5,16 @@
 
 #include "core/api/handlers/volume_handlers.hpp"
 #include "core/api/views/container_view.hpp"
+#include "core/common/time.hpp"
 
 namespace json = boost::json;
 
 namespace berth::core::api {
 
 void register_system_df_route(Router& router, container::ContainerManager& containers,
-                              image::ImageService& images, volume::VolumeManager& volumes) {
-  router.add("GET", "/system/df", [&containers, &images, &volumes](Request& req, ResponseWriter& res) {
+                              image::ImageService& images, volume::VolumeManager& volumes,
+                              build::BuildCache* build_cache) {
+  router.add("GET", "/system/df", [&containers, &images, &volumes, build_cache](Request& req, ResponseWriter& res) {
     auto image_list = images.list({}, true, true);
     if (!image_list) return res.send_error(image_list.error());
     int64_t layers_size = 0;
@@ -34,12 +36,27 @@ void register_system_df_route(Router& router, container::ContainerManager& conta
       vols.push_back(volume_json(v, std::make_pair(size ? *size : -1,
                                                    static_cast<int64_t>(volumes.users(v.name).size()))));
     }
+    // The builder's cache: one record per cached step (docker's BuildCache rows).
+    json::value cache_rows = nullptr;
+    int64_t builder_size = 0;
+    if (build_cache != nullptr) {
+      json::array rows;
+      for (const auto& e : build_cache->entries()) {
+        std::string created = rfc3339_nano(e.created * 1000000000);
+        rows.push_back(json::object{{"ID", e.key.substr(7, 25)}, {"Parents", nullptr}, {"Type", "regular"},
+                                    {"Description", "step image " + e.image_id}, {"InUse", false},
+                                    {"Shared", false}, {"Size", e.size}, {"CreatedAt", created},
+                                    {"LastUsedAt", created}, {"UsageCount", 0}});
+        builder_size += e.size;
+      }
+      if (!rows.empty()) cache_rows = std::move(rows);
+    }
     res.send_json(200, json::object{{"LayersSize", layers_size},
                                     {"Images", std::move(*image_list)},
                                     {"Containers", json::parse(*ctr_list)},
                                     {"Volumes", std::move(vols)},
-                                    {"BuildCache", nullptr},
-                                    {"BuilderSize", 0}});
+                                    {"BuildCache", std::move(cache_rows)},
+                                    {"BuilderSize", builder_size}});
   });
 }
 

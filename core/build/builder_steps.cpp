@@ -1,0 +1,518 @@
+// RUN, COPY and ADD: the filesystem steps, through containers as `docker commit` makes layers
+// (see builder.hpp). A step's container is removed whatever happens; its image exists only when
+// the step succeeded.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "core/build/build_run.hpp"
+#include "core/common/fs.hpp"
+#include "core/common/ids.hpp"
+#include "core/common/json_text.hpp"
+#include "core/common/logging.hpp"
+#include "core/common/sha256.hpp"
+#include "core/common/unique_fd.hpp"
+#include "core/container/archive.hpp"
+#include "core/container/logs.hpp"
+#include "core/container/user_lookup.hpp"
+#include "core/image/image_config.hpp"
+#include "core/layer/safe_path.hpp"
+
+namespace berth::core::build {
+
+namespace json = boost::json;
+
+namespace {
+
+std::vector<std::string> env_list(const json::object& config) {
+  std::vector<std::string> env;
+  if (const auto* e = config.if_contains("Env"); e != nullptr && e->is_array()) {
+    for (const auto& x : e->get_array()) {
+      if (x.is_string()) env.emplace_back(x.get_string());
+    }
+  }
+  return env;
+}
+
+std::string str_field(const json::object& config, std::string_view key) {
+  const auto* v = config.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// A step's container: made from the stage's image, removed (with its volumes) when done.
+class StepContainer {
+ public:
+  StepContainer(container::ContainerManager& m) : m_(m) {}
+  ~StepContainer() {
+    if (!id_.empty()) {
+      if (auto s = m_.remove(id_, true, true); !s) {
+        logging::get("build")->warn("could not remove build container {}: {}", id_, s.error().message);
+      }
+    }
+  }
+  Status create(json::object body) {
+    // Marked, so a berthd that died mid-step removes it at its next start (Builder's constructor).
+    auto& labels = body["Labels"];
+    if (!labels.is_object()) labels = json::object{};
+    labels.get_object()[kStepLabel] = "true";
+    auto c = m_.create("", body);
+    if (!c) return std::move(c).error().wrap("create the build container");
+    id_ = c->id;
+    return {};
+  }
+  const std::string& id() const { return id_; }
+
+ private:
+  container::ContainerManager& m_;
+  std::string id_;
+};
+
+// mkdir -p of `path` inside `root`, symlinks resolved inside it; new directories get `owner`.
+Status mkdir_in_root(const std::string& root, const std::string& path, container::Owner owner) {
+  auto root_fd = layer::open_root(root);
+  if (!root_fd) return root_fd.error();
+  std::string partial;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string part = path.substr(i, j - i);
+    i = j + 1;
+    if (part.empty() || part == ".") continue;
+    std::string next = partial.empty() ? part : partial + "/" + part;
+    int fd = layer::openat2_fd(root_fd->get(), next, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0) {
+      ::close(fd);
+      partial = next;
+      continue;
+    }
+    if (errno != ENOENT) return layer::path_error("open directory", "/" + next, errno);
+    UniqueFd parent(layer::openat2_fd(root_fd->get(), partial.empty() ? "." : partial, O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+    if (!parent.valid()) return layer::path_error("open directory", "/" + partial, errno);
+    UniqueFd dir(layer::openat2_fd(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+    if (!dir.valid()) return layer::path_error("open directory", "/" + partial, errno);
+    if (::mkdirat(dir.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
+      return layer::path_error("create directory", "/" + next, errno);
+    }
+    (void)::fchownat(dir.get(), part.c_str(), owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW);
+    partial = next;
+  }
+  return {};
+}
+
+// Whether the file starts like an archive ADD unpacks (tar, or compressed with gzip, bzip2,
+// xz or zstd).
+bool looks_like_archive(const std::string& file) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return false;
+  unsigned char b[512] = {};
+  ssize_t n = ::pread(fd.get(), b, sizeof(b), 0);
+  if (n < 4) return false;
+  if (b[0] == 0x1f && b[1] == 0x8b) return true;
+  if (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h') return true;
+  if (n >= 6 && b[0] == 0xfd && b[1] == '7' && b[2] == 'z' && b[3] == 'X' && b[4] == 'Z' && b[5] == 0) return true;
+  if (b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) return true;
+  return n >= 262 && std::string_view(reinterpret_cast<const char*>(b) + 257, 5) == "ustar";
+}
+
+std::string basename_of(const std::string& p) {
+  std::string s = p;
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  size_t slash = s.rfind('/');
+  return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+// One `RUN --mount=...` (BuildKit's syntax: comma-separated key=value, type first by habit).
+struct RunMount {
+  std::string type = "bind";
+  std::string target, source, id;
+  bool readonly = true;
+  bool readonly_set = false;
+};
+
+Result<RunMount> parse_run_mount(const std::string& spec, int line) {
+  RunMount m;
+  auto bad = [&](const std::string& what) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "Dockerfile line " + std::to_string(line) + ": RUN --mount=" + spec + ": " + what);
+  };
+  size_t i = 0;
+  while (i <= spec.size()) {
+    size_t j = spec.find(',', i);
+    if (j == std::string::npos) j = spec.size();
+    std::string field = spec.substr(i, j - i);
+    i = j + 1;
+    if (field.empty()) continue;
+    size_t eq = field.find('=');
+    std::string key = field.substr(0, eq), value = eq == std::string::npos ? "" : field.substr(eq + 1);
+    if (key == "type") m.type = value;
+    else if (key == "target" || key == "dst" || key == "destination") m.target = value;
+    else if (key == "source" || key == "src") m.source = value;
+    else if (key == "id") m.id = value;
+    else if (key == "readonly" || key == "ro") m.readonly = value.empty() || value == "true", m.readonly_set = true;
+    else if (key == "rw" || key == "readwrite") m.readonly = !(value.empty() || value == "true"), m.readonly_set = true;
+    else if (key == "from") return bad("from= is not supported by this berthd yet (COPY --from the stage instead)");
+    else if (key == "sharing" || key == "mode" || key == "uid" || key == "gid" || key == "size" || key == "required") continue;
+    else return bad("unknown key \"" + key + "\"");
+  }
+  if (m.type != "cache" && m.type != "bind" && m.type != "tmpfs") {
+    return bad("type " + m.type + " is not supported (expected cache, bind or tmpfs)");
+  }
+  if (m.target.empty() || m.target.front() != '/') return bad("needs an absolute target= path");
+  if (m.type == "cache" && !m.readonly_set) m.readonly = false;
+  return m;
+}
+
+}  // namespace
+
+Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
+  // A copy: ensure_image() below may replace st.image.
+  const json::object c = config(st);
+  // --network and --mount flags.
+  std::string network = options.network_mode;
+  std::vector<RunMount> mounts;
+  for (const auto& f : inst.flags) {
+    if (f.rfind("--network=", 0) == 0) {
+      network = f.substr(10);
+      if (network != "none" && network != "host" && network != "default") {
+        return make_error(ErrorCode::kInvalidArgument, "Dockerfile line " + std::to_string(inst.line) +
+                                                           ": RUN --network=" + network + ": expected none, host or default");
+      }
+      if (network == "default") network = options.network_mode;
+    } else if (f.rfind("--mount=", 0) == 0) {
+      auto spec = expand_word(f.substr(8), vars(st), dockerfile.escape);
+      if (!spec) return spec.error();
+      auto m = parse_run_mount(*spec, inst.line);
+      if (!m) return m.error();
+      mounts.push_back(std::move(*m));
+    } else if (f.rfind("--security=", 0) == 0) {
+      return make_error(ErrorCode::kInvalidArgument, "Dockerfile line " + std::to_string(inst.line) + ": RUN " +
+                                                         f.substr(0, f.find('=')) + " is not supported by this berthd yet");
+    } else {
+      return make_error(ErrorCode::kInvalidArgument, "Dockerfile line " + std::to_string(inst.line) +
+                                                         ": unknown flag for RUN: " + f + " (expected --network or --mount)");
+    }
+  }
+  json::array argv;
+  if (inst.json) {
+    for (const auto& a : inst.args) argv.emplace_back(a);
+  } else {
+    std::string script = inst.rest;
+    // Heredocs: `RUN <<EOF` alone runs the body as the script; otherwise the shell gets the
+    // heredocs as it would read them from a script.
+    if (inst.heredocs.size() == 1 && split_words(inst.rest, dockerfile.escape).size() == 1) {
+      script = inst.heredocs[0].content;
+    } else {
+      for (const auto& d : inst.heredocs) script += "\n" + d.content + d.name;
+    }
+    if (const auto* sh = c.if_contains("Shell"); sh != nullptr && sh->is_array() && !sh->get_array().empty()) {
+      argv = sh->get_array();
+    } else {
+      argv = {"/bin/sh", "-c"};
+    }
+    argv.emplace_back(script);
+  }
+  if (argv.empty()) return make_error(ErrorCode::kInvalidArgument, "Dockerfile line " + std::to_string(inst.line) + ": RUN needs a command");
+  // The build args in effect reach RUN's environment (not the image's).
+  std::vector<std::string> env = env_list(c);
+  Vars env_vars = vars(st);
+  for (const auto& [k, val] : st.args) {
+    bool in_env = std::any_of(env.begin(), env.end(), [&](const std::string& e) { return e.rfind(k + "=", 0) == 0; });
+    if (!in_env) env.push_back(k + "=" + val);
+  }
+  for (const auto& [k, val] : options.build_args) {
+    if (val && (k.find("PROXY") != std::string::npos || k.find("proxy") != std::string::npos) && !st.args.contains(k)) {
+      env.push_back(k + "=" + *val);
+    }
+  }
+  std::vector<std::string> key{"run", st.image_id, json_text::serialize(argv), network};
+  for (const auto& e : env) key.push_back(e);
+  // Mounts: a cache directory per id kept under the builder's state (not part of the key, as
+  // BuildKit), a bind of the context (its content is), a tmpfs.
+  json::array binds;
+  json::object tmpfs;
+  for (const auto& m : mounts) {
+    key.push_back("mount " + m.type + " " + m.target + (m.readonly ? " ro" : " rw"));
+    if (m.type == "tmpfs") {
+      tmpfs[m.target] = "";
+    } else if (m.type == "cache") {
+      std::string dir = builder.state_dir_ + "/cache-mounts/" + BuildCache::key_of({m.id.empty() ? m.target : m.id}).substr(7, 32);
+      BERTH_TRY_STATUS(fs::ensure_dir(dir, 0755));
+      binds.emplace_back(dir + ":" + m.target + (m.readonly ? ":ro" : ""));
+    } else {
+      auto rel = resolve_in_root(context, m.source.empty() ? "." : m.source, true);
+      if (!rel) return rel.error();
+      struct stat sst{};
+      if (::lstat((context + "/" + *rel).c_str(), &sst) != 0) {
+        return make_error(ErrorCode::kNotFound, "Dockerfile line " + std::to_string(inst.line) + ": RUN --mount source \"" +
+                                                    m.source + "\" not found in the build context");
+      }
+      auto sum = sums.checksum(context, *rel);
+      if (!sum) return sum.error();
+      key.push_back(*rel + "=" + *sum);
+      binds.emplace_back(context + (rel->empty() ? "" : "/" + *rel) + ":" + m.target + (m.readonly ? ":ro" : ""));
+    }
+  }
+  std::string cache_key = BuildCache::key_of(key);
+  if (cache_hit(st, cache_key)) return {};
+  BERTH_TRY_STATUS(ensure_image(st));
+
+  json::array env_json;
+  for (const auto& e : env) env_json.emplace_back(e);
+  json::object host{{"NetworkMode", network.empty() ? "default" : network}};
+  if (!binds.empty()) host["Binds"] = binds;
+  if (!tmpfs.empty()) host["Tmpfs"] = tmpfs;
+  json::object body{{"Image", st.image_id},  {"Cmd", argv},
+                    {"Entrypoint", json::array{}}, {"Env", env_json},
+                    {"WorkingDir", str_field(c, "WorkingDir")}, {"User", str_field(c, "User")},
+                    {"AttachStdout", true}, {"AttachStderr", true},
+                    {"Labels", json::object{}}, {"HostConfig", host}};
+  StepContainer ctr(builder.containers_);
+  BERTH_TRY_STATUS(ctr.create(body));
+  say(" ---> Running in " + ctr.id().substr(0, 12) + "\n");
+  std::string log_path;
+  {
+    auto found = builder.containers_.find(ctr.id());
+    if (!found) return found.error();
+    std::lock_guard lock((*found)->mutex);
+    log_path = (*found)->record.log_path;
+  }
+  auto started = builder.containers_.start(ctr.id());
+  if (!started) return std::move(started).error().wrap("start the RUN container");
+  // The output follows the container's log while it runs.
+  std::atomic<bool> running{true};
+  std::thread output([&] {
+    container::LogQuery q;
+    q.follow = true;
+    (void)container::read_logs(log_path, 1, q, [&](const container::LogEntry& e) {
+      say(e.text);
+      return true;
+    }, [&] { return running.load(); });
+  });
+  auto waited = builder.containers_.wait(ctr.id(), "not-running", {}, [&] { return cancelled(); });
+  running = false;
+  output.join();
+  if (cancelled()) return make_error(ErrorCode::kCancelled, "the build was cancelled");
+  if (!waited) return waited.error();
+  if (waited->first != 0) {
+    std::string shown;
+    for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + std::string(a.get_string());
+    if (sink.run_failed) sink.run_failed(waited->first);
+    return make_error(ErrorCode::kFailedPrecondition, "The command '" + shown + "' returned a non-zero code: " + std::to_string(waited->first));
+  }
+  auto id = builder.containers_.commit(ctr.id(), "", "", "", str_field(st.image, "author"), {}, false,
+                                         image::full_container_config(c));
+  if (!id) return std::move(id).error().wrap("commit the RUN step");
+  say("Removing intermediate container " + ctr.id().substr(0, 12) + "\n");
+  BERTH_TRY_STATUS(adopt(st, *id));
+  builder.cache_.record(cache_key, *id, 0);
+  say(" ---> " + short_id(*id) + "\n");
+  return {};
+}
+
+Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
+  const bool add = inst.keyword == "ADD";
+  // A copy: ensure_image() below may replace st.image.
+  const json::object c = config(st);
+  Vars v = vars(st);
+  char esc = dockerfile.escape;
+  auto fail = [&](const std::string& what) {
+    return make_error(ErrorCode::kInvalidArgument, "Dockerfile line " + std::to_string(inst.line) + ": " + inst.keyword + " " + what);
+  };
+  std::string from, chown, chmod_text;
+  for (const auto& f : inst.flags) {
+    std::string name = f.substr(2, f.find('=') == std::string::npos ? std::string::npos : f.find('=') - 2);
+    std::string value = f.find('=') == std::string::npos ? "" : f.substr(f.find('=') + 1);
+    auto e = expand_word(value, v, esc);
+    if (!e) return e.error();
+    if (name == "from" && !add) from = *e;
+    else if (name == "chown") chown = *e;
+    else if (name == "chmod") chmod_text = *e;
+    else if (name == "link" || (name == "keep-git-dir" && add) || (name == "checksum" && add)) continue;
+    else return fail("has an unknown flag " + f + " (expected --chown, --chmod, --link" + (add ? ")" : ", --from)"));
+  }
+  std::optional<uint32_t> chmod;
+  if (!chmod_text.empty()) {
+    char* end = nullptr;
+    unsigned long m = std::strtoul(chmod_text.c_str(), &end, 8);
+    if (end == nullptr || *end != 0 || m > 07777) return fail("--chmod=" + chmod_text + ": expected an octal mode such as 0755");
+    chmod = static_cast<uint32_t>(m);
+  }
+  std::vector<std::string> words;
+  if (inst.json) {
+    for (const auto& a : inst.args) {
+      auto e = expand_word(a, v, esc);
+      if (!e) return e.error();
+      words.push_back(*e);
+    }
+  } else {
+    for (const auto& w : split_words(inst.rest, esc)) {
+      bool heredoc = w.rfind("<<", 0) == 0;
+      if (heredoc) {
+        words.push_back(w);
+        continue;
+      }
+      auto e = expand_word(w, v, esc);
+      if (!e) return e.error();
+      words.push_back(*e);
+    }
+  }
+  if (words.size() < 2) return fail("requires at least two arguments: " + inst.keyword + " <src>... <dest>");
+  std::string dest = words.back();
+  words.pop_back();
+  std::string workdir = str_field(c, "WorkingDir");
+  if (dest.front() != '/') dest = (workdir.empty() ? "/" : workdir + "/") + dest;
+  bool dest_dir_hint = dest.back() == '/' || dest.ends_with("/.");
+
+  // Where the sources come from: the context, heredocs, or an image/stage's root filesystem.
+  std::string root = context;
+  std::string from_image;
+  std::unique_ptr<StepContainer> from_ctr;
+  std::optional<container::ContainerManager::RootfsAccess> from_root;
+  if (!inst.heredocs.empty()) {
+    root = scratch_dir + "/heredoc-" + random_hex(6);
+    BERTH_TRY_STATUS(fs::ensure_dir(root, 0700));
+    size_t next = 0;
+    for (auto& w : words) {
+      if (w.rfind("<<", 0) != 0) return fail("cannot mix heredocs and paths as sources");
+      const auto& doc = inst.heredocs.at(next++);
+      std::string content = doc.content;
+      if (doc.expand) {
+        auto e = expand_word("\"" + content + "\"", v, esc);
+        if (e) content = *e;
+      }
+      BERTH_TRY_STATUS(fs::atomic_write(root + "/" + doc.name, content, 0644));
+      w = doc.name;
+    }
+  } else if (!from.empty()) {
+    size_t self = static_cast<size_t>(&st - states.data());
+    if (StageState* s = stage_ref(from, self); s != nullptr) {
+      BERTH_TRY_STATUS(ensure_image(*s));
+      from_image = s->image_id;
+    } else {
+      auto img = builder.images_.resolve(from);
+      if (!img) return make_error(ErrorCode::kNotFound, "COPY --from=" + from + ": no stage or image of that name (" + img.error().message + ")");
+      from_image = img->record.id;
+    }
+    from_ctr = std::make_unique<StepContainer>(builder.containers_);
+    BERTH_TRY_STATUS(from_ctr->create(json::object{{"Image", from_image}, {"Cmd", json::array{"#(nop) COPY --from source"}},
+                                                   {"Entrypoint", json::array{}}, {"HostConfig", json::object{{"NetworkMode", "none"}}}}));
+    auto r = builder.containers_.open_rootfs(from_ctr->id(), false);
+    if (!r) return std::move(r).error().wrap("mount the --from=" + from + " filesystem");
+    from_root.emplace(std::move(*r));
+    root = from_root->path();
+  }
+
+  // Sources, and their checksums for the cache key.
+  std::vector<std::string> matched;
+  std::vector<std::string> key{inst.keyword, st.image_id, dest, chown, chmod_text, from_image};
+  bool wildcard = false;
+  for (const auto& pattern : words) {
+    if (add && (pattern.rfind("http://", 0) == 0 || pattern.rfind("https://", 0) == 0)) {
+      return fail("of a URL (" + pattern + ") is not supported by this berthd: download it into the context, or with curl in a RUN step");
+    }
+    if (pattern.find_first_of("*?[") != std::string::npos) wildcard = true;
+    auto m = match_sources(root, pattern);
+    if (!m) {
+      if (m.error().code == ErrorCode::kNotFound) {
+        return make_error(ErrorCode::kNotFound, "Dockerfile line " + std::to_string(inst.line) + ": " + inst.keyword +
+                                                    " failed: source \"" + pattern + "\" not found in the " +
+                                                    (from.empty() ? "build context" : "--from=" + from + " filesystem"));
+      }
+      return m.error();
+    }
+    for (const auto& rel : *m) {
+      // Sources from an image are content-addressed by its id already.
+      auto sum = from_image.empty() ? sums.checksum(root, rel) : Result<std::string>(std::string("image"));
+      if (!sum) return sum.error();
+      key.push_back(rel + "=" + *sum);
+      matched.push_back(rel);
+    }
+  }
+  std::string cache_key = BuildCache::key_of(key);
+  if (cache_hit(st, cache_key)) return {};
+  BERTH_TRY_STATUS(ensure_image(st));
+
+  Sha256 summary;
+  for (size_t i = 6; i < key.size(); ++i) summary.update(key[i]);
+  std::string created_by = "#(nop) " + inst.keyword + " " + (matched.size() > 1 ? "multi" : "file") + ":" +
+                           summary.hex_digest() + " in " + dest + " ";
+  StepContainer ctr(builder.containers_);
+  BERTH_TRY_STATUS(ctr.create(json::object{{"Image", st.image_id}, {"Cmd", json::array{"/bin/sh", "-c", created_by}},
+                                           {"Entrypoint", json::array{}}, {"WorkingDir", workdir},
+                                           {"HostConfig", json::object{{"NetworkMode", "none"}}}}));
+  auto target = builder.containers_.open_rootfs(ctr.id(), false);
+  if (!target) return std::move(target).error().wrap("mount the build container's filesystem");
+  const std::string& troot = target->path();
+
+  container::Owner owner{0, 0};
+  if (!chown.empty()) {
+    auto user = container::resolve_user_in_root(troot, chown);
+    if (!user) return std::move(user).error().wrap(inst.keyword + " --chown=" + chown);
+    owner = container::Owner{user->uid, user->gid};
+  }
+  auto dest_stat = container::stat_path(troot, dest);
+  bool dest_exists_dir = dest_stat && (dest_stat->mode & container::kGoModeDir) != 0;
+  bool first_is_dir = false;
+  if (matched.size() == 1) {
+    struct stat sst{};
+    first_is_dir = ::lstat((root + "/" + matched[0]).c_str(), &sst) == 0 && S_ISDIR(sst.st_mode);
+  }
+  bool into_dir = dest_dir_hint || dest_exists_dir || matched.size() > 1 || wildcard || first_is_dir;
+  if (matched.size() > 1 && !dest_dir_hint && !dest_exists_dir) {
+    return fail("with more than one source file needs a destination directory ending with a /");
+  }
+  std::string dest_dir = into_dir ? dest : dest.substr(0, dest.find_last_of('/') + 1);
+  if (dest_dir.empty()) dest_dir = "/";
+  BERTH_TRY_STATUS(mkdir_in_root(troot, dest_dir, owner));
+
+  std::vector<CopyEntry> entries;
+  for (const auto& rel : matched) {
+    std::string full = root + "/" + rel;
+    struct stat sst{};
+    bool is_dir = ::lstat(full.c_str(), &sst) == 0 && S_ISDIR(sst.st_mode);
+    if (add && from_image.empty() && !is_dir && looks_like_archive(full)) {
+      UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+      if (!fd.valid()) return errno_error("open " + rel);
+      FdReader in(fd.get());
+      std::string extract_to = into_dir ? dest : dest_dir;
+      BERTH_TRY_STATUS(mkdir_in_root(troot, extract_to, owner));
+      std::optional<container::Owner> tar_owner;
+      if (!chown.empty()) tar_owner = owner;
+      auto s = container::extract_archive(troot, extract_to, in, false, true, tar_owner);
+      if (!s) return std::move(s).error().wrap("ADD " + rel + ": unpack the archive");
+      continue;
+    }
+    std::string name = is_dir ? "" : (into_dir ? basename_of(rel) : basename_of(dest));
+    entries.push_back(CopyEntry{rel, name});
+  }
+  if (!entries.empty()) {
+    std::string spool = scratch_dir + "/copy-" + random_hex(6) + ".tar";
+    UniqueFd out(::open(spool.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!out.valid()) return errno_error("create " + spool);
+    ::unlink(spool.c_str());
+    FdWriter w(out.get());
+    BERTH_TRY_STATUS(write_copy_tar(root, entries, chmod, w));
+    if (::lseek(out.get(), 0, SEEK_SET) != 0) return errno_error("rewind the copy spool");
+    FdReader in(out.get());
+    auto s = container::extract_archive(troot, dest_dir, in, false, true, owner);
+    if (!s) return std::move(s).error().wrap(inst.keyword + " into " + dest_dir);
+  }
+  target = Result<container::ContainerManager::RootfsAccess>(make_error(ErrorCode::kInternal, "released"));
+  auto id = builder.containers_.commit(ctr.id(), "", "", "", str_field(st.image, "author"), {}, false,
+                                         image::full_container_config(c));
+  if (!id) return std::move(id).error().wrap("commit the " + inst.keyword + " step");
+  BERTH_TRY_STATUS(adopt(st, *id));
+  builder.cache_.record(cache_key, *id, 0);
+  say(" ---> " + short_id(*id) + "\n");
+  return {};
+}
+
+}  // namespace berth::core::build
