@@ -176,13 +176,14 @@ Status ImagePusher::push(const PushRequest& request, const ProgressFn& progress,
   progress(json::object{{"status", "The push refers to repository [" + name_only.familiar_name() + "]"}});
   for (const auto& tag : tags) {
     Reference one{ref.domain, ref.path, tag, ""};
-    BERTH_TRY_STATUS(push_tag(repo, one, progress, ctx));
+    BERTH_TRY_STATUS(push_tag(repo, one, request.auth, progress, ctx));
   }
   return {};
 }
 
 Status ImagePusher::push_tag(const sdk::RepoRef& repo, const Reference& ref,
-                             const ProgressFn& progress, sdk::Context& ctx) {
+                             const AuthConfig& auth, const ProgressFn& progress,
+                             sdk::Context& ctx) {
   std::string what = "push " + ref.familiar_string() + " to " + repo.registry;
   auto image = images_.resolve(ref.string());
   if (!image) {
@@ -217,6 +218,7 @@ Status ImagePusher::push_tag(const sdk::RepoRef& repo, const Reference& ref,
   std::vector<std::thread> threads;
   for (size_t w = 0; w < workers; ++w) {
     threads.emplace_back([&] {
+      ScopedAuth scoped(auth);  // credentials are per thread (registry_auth.hpp)
       for (;;) {
         size_t i;
         {

@@ -49,8 +49,8 @@ class ImagePusher {
   Status push(const PushRequest& request, const ProgressFn& progress, sdk::Context& ctx);
 
  private:
-  Status push_tag(const sdk::RepoRef& repo, const Reference& ref, const ProgressFn& progress,
-                  sdk::Context& ctx);
+  Status push_tag(const sdk::RepoRef& repo, const Reference& ref, const AuthConfig& auth,
+                  const ProgressFn& progress, sdk::Context& ctx);
   Result<sdk::Descriptor> push_layer(const sdk::RepoRef& repo, const LayerRecord& layer,
                                      const ProgressFn& progress, sdk::Context& ctx);
 

@@ -261,9 +261,10 @@ class PullPush(unittest.TestCase):
             r = D.berth("push", ref, check=False)
             self.assertNotEqual(r.returncode, 0)
             r = D.berth(*env, "login", "-u", "alice", "--password-stdin", auth.address,
-                        input="wrong\n", check=False)
+                        input="bad-pass-7q\n", check=False)
             self.assertNotEqual(r.returncode, 0)
-            self.assertNotIn("wrong", r.stderr + r.stdout)
+            self.assertNotIn("bad-pass-7q", r.stderr + r.stdout)
+            self.assertIn("unauthorized", r.stderr)
             r = D.berth(*env, "login", "-u", "alice", "--password-stdin", auth.address,
                         input="alice-secret\n")
             self.assertIn("Login Succeeded", r.stdout)
@@ -275,8 +276,8 @@ class PullPush(unittest.TestCase):
             D.berth("rmi", ref)
             out = D.berth(*env, "pull", ref).stdout
             self.assertIn("Digest: " + digest, out)
-            log = open(D.log_path).read()
-            self.assertNotIn("alice-secret", log)
+            with open(D.log_path) as f:
+                self.assertNotIn("alice-secret", f.read())
             D.berth(*env, "logout", auth.address)
             r = D.berth(*env, "pull", ref.replace(":v1", ":v2"), check=False)
             self.assertNotEqual(r.returncode, 0)
