@@ -95,6 +95,9 @@ if command -v podman >/dev/null && command -v runc >/dev/null; then
   mkdir -p "$WORK/podman"
   printf '[containers]\ndefault_ulimits = []\n' >"$WORK/podman/containers.conf"
   export CONTAINERS_CONF="$WORK/podman/containers.conf"
+  # Podman (cgroupfs) puts conmon and its containers under libpod_parent; remove it afterwards
+  # when this run made it.
+  podman_cgroup_preexisting=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null | head -1)
   P=(podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" --cgroup-manager cgroupfs
      --runtime runc --events-backend file)
   "${P[@]}" import -c 'CMD ["sh"]' "$TAR" busybox:local >/dev/null
@@ -106,6 +109,9 @@ if command -v podman >/dev/null && command -v runc >/dev/null; then
   concurrent P podman
   "${P[@]}" rmi -af >/dev/null 2>&1 || true
   grep " $WORK/podman" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  if [ -z "$podman_cgroup_preexisting" ]; then
+    find /sys/fs/cgroup/*/libpod_parent -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  fi
 fi
 
 # ---- bare runc ----------------------------------------------------------------------------------

@@ -50,8 +50,11 @@ start_dockerd() {
   mkdir -p "$WORK/docker"
   local hosts=(-H "unix://$WORK/docker.sock")
   [ -n "$tcp" ] && hosts+=(-H "tcp://127.0.0.1:$tcp")
+  # Its containers' cgroups go under a parent of the benchmark's own, removed by stop_dockerd,
+  # rather than the host's shared /docker.
+  DOCKERD_CGROUP="berth-bench-dockerd-$$"
   dockerd --iptables=false --ip-forward=false --ip-masq=false --bridge=none \
-    --data-root "$WORK/docker/data" --exec-root "$WORK/docker/exec" \
+    --cgroup-parent "/$DOCKERD_CGROUP" --data-root "$WORK/docker/data" --exec-root "$WORK/docker/exec" \
     --pidfile "$WORK/docker/docker.pid" "${hosts[@]}" --log-level error \
     >"$WORK/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
@@ -71,6 +74,11 @@ stop_dockerd() {
   DOCKERD_PID=""
   # Unmount what dockerd's containerd left under its roots.
   grep " $WORK/docker" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  if [ -n "${DOCKERD_CGROUP:-}" ]; then
+    for d in /sys/fs/cgroup/"$DOCKERD_CGROUP" /sys/fs/cgroup/*/"$DOCKERD_CGROUP"; do
+      [ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+    done
+  fi
 }
 
 cleanup() {

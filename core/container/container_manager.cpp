@@ -445,6 +445,25 @@ Status ContainerManager::prepare_volumes(ContainerRecord& rec, const image::Reso
   return {};
 }
 
+// --storage-opt size: handed to the storage driver as a snapshot label when it can cap a
+// snapshot, refused before anything is made when it cannot (dockerd's words for overlay).
+Status ContainerManager::size_limit_label(const json::object& host_config, sdk::Labels& labels) {
+  auto size = storage_size_limit(host_config);
+  if (!size) return size.error();
+  if (!*size) return {};
+  auto info = storage_.info();
+  const auto& caps = info.capabilities;
+  if (std::find(caps.begin(), caps.end(), sdk::kSizeLimitCapability) == caps.end()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      info.name == "overlay"
+                          ? "--storage-opt is supported only for overlay over xfs with 'pquota' mount option"
+                          : "--storage-opt size is not supported by the " + info.name +
+                                " storage driver");
+  }
+  labels[std::string(sdk::kSnapshotSizeLabel)] = std::to_string(**size);
+  return {};
+}
+
 Result<ContainerManager::Created> ContainerManager::create(const std::string& name,
                                                            const json::value& body) {
   auto log = logging::get("container");
@@ -475,6 +494,8 @@ Result<ContainerManager::Created> ContainerManager::create(const std::string& na
   };
   auto prepared = prepare_create(body, image->config, id, image_ref, defaults, volumes_from);
   if (!prepared) return prepared.error();
+  sdk::Labels snapshot_labels{{"berth.container", id}};
+  if (auto s = size_limit_label(prepared->host_config, snapshot_labels); !s) return s.error();
   auto remap = userns_remap_for(prepared->host_config);
   if (!remap) return remap.error();
   auto full_name = unique_name(name, id);
@@ -513,8 +534,7 @@ Result<ContainerManager::Created> ContainerManager::create(const std::string& na
   };
   if (auto s = fs::ensure_dir(containers_dir() + "/" + id, 0710); !s) return undo(s.error());
   sdk::Context ctx;
-  auto mounts = storage_.prepare(ctx, rec.storage_key, image->record.top_chain,
-                                 {{"berth.container", id}});
+  auto mounts = storage_.prepare(ctx, rec.storage_key, image->record.top_chain, snapshot_labels);
   if (!mounts) return undo(mounts.error().wrap("prepare root filesystem"));
   snapshot = true;
   if (auto s = prepare_volumes(rec, *image, created_volumes, *remap); !s) return undo(s.error());

@@ -177,6 +177,7 @@ class ContainerManager {
   std::string bundle_dir(const std::string& id) const { return options_.exec_root + "/containers/" + id; }
   Status persist(Container& c);  // caller holds c.mutex
   Result<std::string> unique_name(const std::string& requested, const std::string& id);
+  Status size_limit_label(const boost::json::object& host_config, sdk::Labels& labels);
   Status prepare_volumes(ContainerRecord& rec, const image::ResolvedImage& image,
                          std::vector<std::string>& created_volumes,
                          const config::UsernsRemap* remap);

@@ -385,18 +385,8 @@ Status check_host_values(const json::object& hc, const CreateDefaults& d) {
       }
     }
   }
-  if (const auto* so = hc.if_contains("StorageOpt"); so != nullptr && so->is_object() &&
-                                                     !so->get_object().empty()) {
-    for (const auto& [k, v] : so->get_object()) {
-      std::string value = v.is_string() ? std::string(v.get_string()) : "";
-      if (k != "size") return invalid("unknown storage option: " + std::string(k));
-      auto bytes = config::parse_byte_size(value);
-      if (!bytes || *bytes <= 0) return invalid("invalid storage option size=" + value + ": a size such as 10g");
-    }
-    // Quotas per container are not implemented by berth's drivers yet: refusing beats
-    // silently ignoring a limit the user relies on.
-    return invalid("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
-  }
+  // Whether the storage driver can cap the size is known only where the driver is: create.
+  if (auto size = storage_size_limit(hc); !size) return size.error();
   // Ports cannot be published from a network namespace the container does not own (dockerd's
   // words; the docker CLI checks the same before sending).
   bool publishes = flag(hc, "PublishAllPorts");
@@ -535,6 +525,20 @@ int parse_signal(std::string_view text) {
     }
   }
   return 0;
+}
+
+Result<std::optional<int64_t>> storage_size_limit(const json::object& hc) {
+  const auto* so = hc.if_contains("StorageOpt");
+  if (so == nullptr || !so->is_object()) return std::optional<int64_t>{};
+  std::optional<int64_t> size;
+  for (const auto& [k, v] : so->get_object()) {
+    std::string value = v.is_string() ? std::string(v.get_string()) : "";
+    if (k != "size") return invalid("unknown storage option: " + std::string(k));
+    auto bytes = config::parse_byte_size(value);
+    if (!bytes || *bytes <= 0) return invalid("invalid storage option size=" + value + ": a size such as 10g");
+    size = *bytes;
+  }
+  return size;
 }
 
 Status validate_name(const std::string& raw) {

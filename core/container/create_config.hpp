@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ Result<PreparedCreate> prepare_create(const boost::json::value& body,
 
 // Docker's container names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading "/" is accepted).
 Status validate_name(const std::string& name);
+
+// HostConfig.StorageOpt: the `size` cap in bytes when one is asked for; any other key, or a size
+// that is not one, is refused.
+Result<std::optional<int64_t>> storage_size_limit(const boost::json::object& host_config);
 // A random "adjective_surname" name like dockerd's.
 std::string generate_name(int attempt);
 

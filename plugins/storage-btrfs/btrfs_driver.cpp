@@ -155,7 +155,8 @@ sdk::DriverInfo BtrfsDriver::describe(size_t snapshots) {
   }
   sdk::DriverInfo info;
   info.name = "btrfs";
-  info.capabilities = {"view", "usage", "labels", "cleanup", "snapshots"};
+  info.capabilities = {"view", "usage", "labels", "cleanup", "snapshots",
+                       std::string(sdk::kSizeLimitCapability)};
   info.status = {
       {"Backing Filesystem", "btrfs"},
       {"Library Version", std::to_string(BTRFS_UTIL_VERSION_MAJOR) + "." +
@@ -171,6 +172,31 @@ sdk::DriverInfo BtrfsDriver::describe(size_t snapshots) {
 // subvolume without parent.
 sdk::Status BtrfsDriver::create_data(const SnapshotRecord& record,
                                      const SnapshotRecord* parent_record) {
+  BERTH_TRY_STATUS(create_subvolume_for(record, parent_record));
+  if (auto s = apply_size_limit(record); !s) {
+    (void)delete_subvolume(snapshot_path(record.id));
+    return s;
+  }
+  return {};
+}
+
+// --storage-opt size: the subvolume's qgroup capped, with quotas turned on first if they are off
+// (as dockerd's btrfs driver does; logged, since it is a filesystem-wide change).
+sdk::Status BtrfsDriver::apply_size_limit(const SnapshotRecord& record) {
+  auto bytes = size_limit_of(record);
+  if (!bytes) return std::move(bytes).error();
+  if (!*bytes) return {};
+  auto quotas = quota_status(root());
+  if (!quotas) return std::move(quotas).error();
+  if (!quotas->enabled) {
+    BERTH_TRY_STATUS(enable_quota(root()));
+    log(sdk::LogLevel::kInfo, "enabled btrfs quotas for a size limit", {{"root", root()}});
+  }
+  return limit_subvolume(snapshot_path(record.id), **bytes);
+}
+
+sdk::Status BtrfsDriver::create_subvolume_for(const SnapshotRecord& record,
+                                              const SnapshotRecord* parent_record) {
   const std::string path = snapshot_path(record.id);
   const bool read_only = record.info.kind == SnapshotKind::kView;
   if (parent_record != nullptr) {

@@ -66,6 +66,8 @@ class BtrfsDriver final : public sdk::storage::SnapshotDriverBase {
 
  private:
   BtrfsDriver(std::string root, Config config, sdk::Logger* log);
+  sdk::Status create_subvolume_for(const SnapshotRecord& record, const SnapshotRecord* parent);
+  sdk::Status apply_size_limit(const SnapshotRecord& record);
 
   const Config config_;
 };

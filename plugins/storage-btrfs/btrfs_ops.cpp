@@ -227,6 +227,35 @@ sdk::Result<QuotaStatus> quota_status(const std::string& path) {
   return status;
 }
 
+sdk::Status enable_quota(const std::string& path) {
+  auto status = quota_status(path);
+  if (!status) return std::move(status).error();
+  if (status->enabled) return {};
+  auto fd = open_dir(path);
+  if (!fd) return std::move(fd).error();
+  Fd guard(*fd);
+  btrfs_ioctl_quota_ctl_args args{};
+  args.cmd = BTRFS_QUOTA_CTL_ENABLE;
+  if (::ioctl(guard.get(), BTRFS_IOC_QUOTA_CTL, &args) != 0) {
+    return sdk::errno_error("enable quotas on the btrfs filesystem of " + path);
+  }
+  return {};
+}
+
+sdk::Status limit_subvolume(const std::string& path, uint64_t max_referenced_bytes) {
+  auto fd = open_dir(path);
+  if (!fd) return std::move(fd).error();
+  Fd guard(*fd);
+  btrfs_ioctl_qgroup_limit_args args{};
+  args.qgroupid = 0;  // 0: the qgroup of the subvolume the fd is in
+  args.lim.flags = BTRFS_QGROUP_LIMIT_MAX_RFER;
+  args.lim.max_rfer = max_referenced_bytes;
+  if (::ioctl(guard.get(), BTRFS_IOC_QGROUP_LIMIT, &args) != 0) {
+    return sdk::errno_error("set the size limit of subvolume " + path);
+  }
+  return {};
+}
+
 sdk::Result<int64_t> qgroup_exclusive(const std::string& path, uint64_t subvolume_id) {
   auto fd = open_dir(path);
   if (!fd) return std::move(fd).error();

@@ -42,6 +42,12 @@ struct QuotaStatus {
 };
 // Quota state of the filesystem holding `path` (needs CAP_SYS_ADMIN, as the tree search does).
 sdk::Result<QuotaStatus> quota_status(const std::string& path);
+// Turns quotas on for the filesystem holding `path` (a no-op when they are on). The kernel then
+// makes a qgroup for every subvolume and rescans in the background; limits apply at once.
+sdk::Status enable_quota(const std::string& path);
+// Caps what the subvolume at `path` may reference (its qgroup 0/<id>'s max_rfer), as dockerd's
+// btrfs driver does for --storage-opt size: writes past it fail with EDQUOT.
+sdk::Status limit_subvolume(const std::string& path, uint64_t max_referenced_bytes);
 // The exclusive bytes of qgroup 0/<subvolume_id>: what removing the subvolume would free.
 // kNotFound when the qgroup does not exist.
 sdk::Result<int64_t> qgroup_exclusive(const std::string& path, uint64_t subvolume_id);

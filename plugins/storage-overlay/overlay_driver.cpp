@@ -144,8 +144,17 @@ sdk::Result<std::unique_ptr<OverlayDriver>> OverlayDriver::create(const sdk::Ini
     }
   }
   BERTH_TRY_STATUS(driver->open());
+  if (auto quota = ProjectQuota::open(root, root + "/snapshots"); quota) {
+    driver->quota_ = std::move(*quota);
+  } else if (quota.error().code != ErrorCode::kUnsupported) {
+    // Offering no size limits is the safe answer; say why, since xfs was meant to have them.
+    driver->log(sdk::LogLevel::kWarn, "size limits (--storage-opt size) are not available",
+                {{"root", root}, {"error", quota.error().message}});
+  }
   driver->log(sdk::LogLevel::kInfo, "overlay storage ready",
-              {{"root", root}, {"backing_fs", driver->facts_.backing_fs}});
+              {{"root", root},
+               {"backing_fs", driver->facts_.backing_fs},
+               {"size_limits", driver->quota_ ? "xfs project quotas" : "none"}});
   return driver;
 }
 
@@ -209,6 +218,7 @@ sdk::DriverInfo OverlayDriver::describe(size_t snapshots) {
   sdk::DriverInfo info;
   info.name = "overlay";
   info.capabilities = {"view", "usage", "labels", "cleanup", "multiple-lowers"};
+  if (quota_) info.capabilities.emplace_back(sdk::kSizeLimitCapability);
   bool metacopy = std::find(config_.mount_options.begin(), config_.mount_options.end(),
                             "metacopy=on") != config_.mount_options.end();
   info.status = {{"Backing Filesystem", facts_.backing_fs},
@@ -227,8 +237,19 @@ sdk::Status OverlayDriver::create_data(const SnapshotRecord& record,
     (void)remove_tree(dir);
     return e;
   };
+  auto size_limit = size_limit_of(record);
+  if (!size_limit) return std::move(size_limit).error();
+  if (*size_limit && !quota_) {
+    return make_error(ErrorCode::kUnsupported,
+                      "a size limit needs the data root on xfs mounted with pquota");
+  }
   // Not through fail(): whatever is in the way was not made by this call.
   if (::mkdir(dir.c_str(), 0700) != 0) return sys_error("create " + dir, errno);
+  // The project id goes on the snapshot directory before anything is made in it, so the upper
+  // and work dirs and all a container writes inherit it.
+  if (*size_limit) {
+    if (auto s = quota_->limit(dir, **size_limit); !s) return fail(std::move(s).error());
+  }
   const std::string fs = fs_dir(record.id);
   if (::mkdir(fs.c_str(), 0755) != 0) return fail(sys_error("create " + fs, errno));
   if (parent_record != nullptr) {

@@ -28,6 +28,7 @@
 #include "berth/sdk/storage/snapshot_driver_base.hpp"
 #include "berth/sdk/storage_driver.hpp"
 #include "config.hpp"
+#include "project_quota.hpp"
 
 namespace berth::plugins::overlay {
 
@@ -68,6 +69,9 @@ class OverlayDriver final : public sdk::storage::SnapshotDriverBase {
 
   const Config config_;
   const HostFacts facts_;
+  // Set when the backing filesystem is xfs with project quotas enforced: then, and only then,
+  // the driver offers kSizeLimitCapability (--storage-opt size).
+  std::unique_ptr<ProjectQuota> quota_;
 };
 
 }  // namespace berth::plugins::overlay

@@ -14,15 +14,12 @@
 #include "core/image/image_store.hpp"
 #include "core/store/content_store.hpp"
 #include "tests/fuzz/dir_storage.hpp"
+#include "tests/fuzz/scratch_dir.hpp"
 
 using namespace berth::core;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::filesystem::path work = [] {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "berth-fuzz-load-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) __builtin_trap();
-    return std::filesystem::path(tmpl);
-  }();
+  static const std::filesystem::path& work = berth::fuzzing::scratch_dir("berth-fuzz-load");
   std::error_code ec;
   std::filesystem::remove_all(work / "root", ec);
   auto content = store::ContentStore::open(work / "root/content");

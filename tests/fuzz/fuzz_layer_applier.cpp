@@ -13,19 +13,13 @@
 #include "core/layer/compression.hpp"
 #include "core/layer/safe_path.hpp"
 #include "core/layer/tar_split.hpp"
+#include "tests/fuzz/scratch_dir.hpp"
 
 using namespace berth::core::layer;
 
 namespace {
 
-const std::filesystem::path& work() {
-  static const std::filesystem::path dir = [] {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "berth-fuzz-layer-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) __builtin_trap();
-    return std::filesystem::path(tmpl);
-  }();
-  return dir;
-}
+const std::filesystem::path& work() { return berth::fuzzing::scratch_dir("berth-fuzz-layer"); }
 
 std::string plain_of(const std::string& input) {
   berth::StringReader in(input);

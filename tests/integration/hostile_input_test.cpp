@@ -102,6 +102,9 @@ TEST_F(HostileInput, WrongTypesAndNonsenseValuesAre400NamingTheFieldAndCreateNot
       {R"({"Image":"busybox:local","HostConfig":{"LogConfig":{"Type":"asdf"}}})",
        "logger: no log driver named 'asdf' is registered"},
       {R"({"Image":"busybox:local","HostConfig":{"StorageOpt":{"size":"-5"}}})", "invalid storage option size=-5"},
+      // overlay cannot cap a container's size: refused with dockerd's words, not ignored.
+      {R"({"Image":"busybox:local","HostConfig":{"StorageOpt":{"size":"10m"}}})",
+       "--storage-opt is supported only for overlay over xfs with 'pquota' mount option"},
       {R"({"Image":"busybox:local","Env":"x"})", "Go struct field Env of type []string"},
       {R"({"Image":"busybox:local","Tty":"yes"})", "field Tty of type bool"},
       {R"({"Image":"busybox:local","StopTimeout":"x"})", "field StopTimeout of type int"},

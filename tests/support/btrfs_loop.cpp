@@ -97,7 +97,7 @@ bool loop_backed_by(const std::string& device, uint64_t dev, uint64_t ino) {
 
 Result<std::unique_ptr<BtrfsLoop>> BtrfsLoop::create(const BtrfsLoopOptions& options) {
   const std::string& fstype = options.filesystem;
-  if (fstype != "btrfs" && fstype != "ext4") {
+  if (fstype != "btrfs" && fstype != "ext4" && fstype != "xfs") {
     return make_error(ErrorCode::kInvalidArgument, "BtrfsLoop: unknown filesystem " + fstype);
   }
   if (::geteuid() != 0) {
@@ -109,8 +109,8 @@ Result<std::unique_ptr<BtrfsLoop>> BtrfsLoop::create(const BtrfsLoopOptions& opt
   }
   const std::string mkfs = find_tool("mkfs." + fstype);
   if (mkfs.empty()) {
-    return unsupported("mkfs." + fstype + " not found (apt-get install " +
-                       (fstype == "btrfs" ? "btrfs-progs" : "e2fsprogs") + ")");
+    const char* package = fstype == "btrfs" ? "btrfs-progs" : fstype == "xfs" ? "xfsprogs" : "e2fsprogs";
+    return unsupported("mkfs." + fstype + " not found (apt-get install " + package + ")");
   }
 
   std::unique_ptr<BtrfsLoop> loop(new BtrfsLoop());
@@ -140,7 +140,7 @@ Result<std::unique_ptr<BtrfsLoop>> BtrfsLoop::create(const BtrfsLoopOptions& opt
   loop->image_ino_ = st.st_ino;
 
   std::vector<std::string> mkfs_argv = {mkfs, "-q"};
-  mkfs_argv.push_back(fstype == "btrfs" ? "-f" : "-F");
+  mkfs_argv.push_back(fstype == "ext4" ? "-F" : "-f");
   mkfs_argv.push_back(loop->image_);
   auto made = run_command(mkfs_argv);
   if (made.exit_code != 0) {
@@ -175,9 +175,18 @@ Result<std::unique_ptr<BtrfsLoop>> BtrfsLoop::create(const BtrfsLoopOptions& opt
       return errno_error("attach " + loop->image_ + " to " + device);
   }
 
-  if (::mount(loop->device_.c_str(), loop->mount_point_.c_str(), fstype.c_str(), 0, nullptr) != 0) {
+  // xfs quotas are a mount option (project quotas enforced); btrfs's are switched on below.
+  const char* data = fstype == "xfs" && options.quotas ? "prjquota" : nullptr;
+  if (::mount(loop->device_.c_str(), loop->mount_point_.c_str(), fstype.c_str(), 0, data) != 0) {
     int err = errno;
     if (err == ENODEV) return unsupported("the kernel has no " + fstype + " filesystem");
+    // A kernel built without CONFIG_XFS_QUOTA refuses the option (and says so in dmesg only).
+    if (err == EINVAL && data != nullptr &&
+        ::mount(loop->device_.c_str(), loop->mount_point_.c_str(), fstype.c_str(), 0, nullptr) == 0) {
+      loop->mounted_ = true;
+      return unsupported("this kernel's xfs has no quota support (CONFIG_XFS_QUOTA); Debian's "
+                         "kernels have it");
+    }
     return errno_error("mount " + loop->device_ + " on " + loop->mount_point_, err);
   }
   loop->mounted_ = true;
@@ -186,7 +195,7 @@ Result<std::unique_ptr<BtrfsLoop>> BtrfsLoop::create(const BtrfsLoopOptions& opt
   image.reset();
   ::chmod(loop->mount_point_.c_str(), 0755);
 
-  if (options.quotas) {
+  if (options.quotas && fstype != "xfs") {
     if (fstype != "btrfs") {
       return make_error(ErrorCode::kInvalidArgument, "quotas are a btrfs option");
     }

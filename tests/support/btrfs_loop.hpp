@@ -25,8 +25,10 @@ namespace berth::testing {
 
 struct BtrfsLoopOptions {
   uint64_t size_mib = 1024;  // sparse: only what is written takes disk space
-  bool quotas = false;       // enable btrfs quotas (qgroups) and wait for the initial rescan
-  // "btrfs", or "ext4" for a same-sized non-btrfs filesystem to compare with or to refuse.
+  // btrfs: enable quotas (qgroups) and wait for the initial rescan; xfs: mount with prjquota.
+  bool quotas = false;
+  // "btrfs"; "ext4" for a same-sized non-btrfs filesystem to compare with or to refuse; "xfs"
+  // (with quotas: project quotas enforced, for overlay's size limits).
   std::string filesystem = "btrfs";
   std::string parent;  // where the temporary directory goes; empty: $TMPDIR, else /tmp
 };

@@ -1,6 +1,7 @@
 #include "berth/sdk/storage/snapshot_driver_base.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <utility>
 
@@ -251,6 +252,21 @@ Status SnapshotDriverBase::cleanup(Context& ctx) {
     log(LogLevel::kInfo, "cleanup: removed leftover", {{"path", path}});
   }
   return first_failure;
+}
+
+Result<std::optional<uint64_t>> SnapshotDriverBase::size_limit_of(const SnapshotRecord& record) {
+  auto it = record.info.labels.find(kSnapshotSizeLabel);
+  if (it == record.info.labels.end()) return std::optional<uint64_t>{};
+  const std::string& text = it->second;
+  uint64_t bytes = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), bytes);
+  if (ec != std::errc() || end != text.data() + text.size() || bytes == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "invalid size limit \"" + text +
+                                                       "\" in label " +
+                                                       std::string(kSnapshotSizeLabel) +
+                                                       ": a positive number of bytes");
+  }
+  return std::optional<uint64_t>{bytes};
 }
 
 }  // namespace berth::sdk::storage

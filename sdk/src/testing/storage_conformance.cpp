@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -1014,6 +1015,49 @@ void view_without_parent_is_empty(Harness& h) {
   ASSERT_OK(mounted.unmount());
 }
 
+// Writes `bytes` of zeros to a new file and syncs it; the errno of the first failure, 0 if none.
+int write_and_sync(const std::string& path, size_t bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  const std::string chunk(1 << 20, '\0');
+  int err = 0;
+  for (size_t done = 0; done < bytes && err == 0;) {
+    ssize_t n = ::write(fd, chunk.data(), std::min(chunk.size(), bytes - done));
+    if (n < 0) err = errno;
+    else done += static_cast<size_t>(n);
+  }
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  ::close(fd);
+  return err;
+}
+
+// A driver that lists kSizeLimitCapability caps a writable snapshot at its kSnapshotSizeLabel:
+// writes under the cap land, a write past it fails (EDQUOT or ENOSPC), a sibling without the
+// label is not capped. Skipped, with the reason, for a driver that does not claim the capability.
+void size_limit_caps_writes(Harness& h) {
+  const auto caps = h.driver().info().capabilities;
+  if (std::find(caps.begin(), caps.end(), kSizeLimitCapability) == caps.end()) {
+    GTEST_SKIP() << "the driver does not list the \"" << kSizeLimitCapability << "\" capability";
+  }
+  constexpr size_t kMiB = 1 << 20;
+  ASSERT_OK_AND_ASSIGN(auto capped_mounts,
+                       h.driver().prepare(h.ctx(), "capped", "",
+                                          {{std::string(kSnapshotSizeLabel),
+                                            std::to_string(8 * kMiB)}}));
+  ASSERT_OK_AND_ASSIGN(auto capped, h.mount(capped_mounts));
+  EXPECT_EQ(write_and_sync(capped.target() + "/small", 2 * kMiB), 0) << "a write under the cap";
+  int err = write_and_sync(capped.target() + "/big", 32 * kMiB);
+  EXPECT_TRUE(err == EDQUOT || err == ENOSPC)
+      << "a 32 MiB write into an 8 MiB snapshot: " << (err == 0 ? "succeeded" : std::strerror(err));
+  ASSERT_OK(capped.unmount());
+
+  ASSERT_OK_AND_ASSIGN(auto free_mounts, h.driver().prepare(h.ctx(), "uncapped", "", {}));
+  ASSERT_OK_AND_ASSIGN(auto uncapped, h.mount(free_mounts));
+  EXPECT_EQ(write_and_sync(uncapped.target() + "/big", 32 * kMiB), 0)
+      << "a snapshot without the label was capped";
+  ASSERT_OK(uncapped.unmount());
+}
+
 struct Case {
   const char* name;
   CaseFn fn;
@@ -1053,6 +1097,7 @@ constexpr Case kCases[] = {
     {"ActiveMountSurvivesRecreate", &active_mount_survives_recreate},
     {"ConcurrentOperationsOnDifferentKeys", &concurrent_operations_on_different_keys},
     {"CleanupKeepsSnapshots", &cleanup_keeps_snapshots},
+    {"SizeLimitCapsWrites", &size_limit_caps_writes},
 };
 
 }  // namespace

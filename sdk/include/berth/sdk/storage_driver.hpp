@@ -49,6 +49,12 @@ struct WalkFilter {
   std::optional<SnapshotKind> kind;  // only this kind, when set
 };
 
+// A size cap for a writable snapshot (`--storage-opt size=`), passed to prepare() as this label
+// with the bytes in decimal. Only a driver whose info() lists kSizeLimitCapability honours it;
+// the host refuses the option for any other, so a cap is never silently dropped.
+inline constexpr std::string_view kSnapshotSizeLabel = "berth.snapshot.size";
+inline constexpr std::string_view kSizeLimitCapability = "size-limit";
+
 class StorageDriver {
  public:
   virtual ~StorageDriver() = default;

@@ -54,6 +54,10 @@ class SnapshotDriverBase : public StorageDriver {
   // after its own checks. Fails when the records do not form a forest of committed parents.
   Status open();
 
+  // The cap a prepare() asked for through kSnapshotSizeLabel (bytes), if any; kInvalidArgument
+  // when the label is not a positive decimal number. For drivers with kSizeLimitCapability.
+  static Result<std::optional<uint64_t>> size_limit_of(const SnapshotRecord& record);
+
   // ---- the filesystem steps ------------------------------------------------------------------
   // Called with the lock held unless said otherwise; `find()` may be used from them.
 
