@@ -3,7 +3,8 @@
 made from busybox-static is pushed to berth-registry and to Debian's docker-registry (its own
 config, port and root dir), removed, pulled back with every digest the same, and run; a second
 push uploads nothing; a corrupted blob fails the pull and leaves no image and no layer; login
-with basic/token auth; the docker CLI through berthd when it is on PATH.
+with token auth; registry-mirrors for a registry other than docker.io, falling back to the
+origin; the docker CLI through berthd when it is on PATH.
 Needs root (berthd); exits 77 (skip) with the reason when root or a registry is missing."""
 import hashlib
 import json
@@ -283,6 +284,28 @@ class PullPush(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
         finally:
             auth.cleanup()
+
+
+class Mirrors(unittest.TestCase):
+    def test_mirror_first_then_origin(self):
+        # A second berthd whose registry-mirrors give a registry nobody serves (dead) a mirror
+        # (berth-registry), and berth-registry a mirror nobody serves.
+        dead, dead_mirror = free_port(), free_port()
+        ref = f"{REG.address}/berth/mirrored:v1"
+        D.berth("tag", IMAGE, ref)
+        digest = manifest_digest(D.berth("push", ref).stdout)
+        mirrors = [f"127.0.0.1:{dead}=http://{REG.address}",
+                   f"{REG.address}=http://127.0.0.1:{dead_mirror}"]
+        d2 = berthd_harness.Berthd(extra_config={"registry-mirrors": mirrors})
+        try:
+            # Served by the mirror alone: the origin does not exist.
+            out = d2.berth("pull", f"127.0.0.1:{dead}/berth/mirrored:v1").stdout
+            self.assertIn("Digest: " + digest, out)
+            # The mirror is down: the origin serves it.
+            out = d2.berth("pull", ref).stdout
+            self.assertIn("Digest: " + digest, out)
+        finally:
+            d2.stop()
 
 
 if __name__ == "__main__":
