@@ -207,6 +207,7 @@ sdk::Result<HttpResponse> RegistrySession::perform_with(sdk::Context& ctx, const
     }
     sdk::Result<HttpResponse> r = sdk::make_error(sdk::ErrorCode::kInternal, "no request sent");
     bool retry = false;
+    bool switched_scheme = false;
     for (int redirects = 0;; ++redirects) {
       HttpRequest sent = request;
       bool same_host = request.url.authority() == target.host;
@@ -219,6 +220,7 @@ sdk::Result<HttpResponse> RegistrySession::perform_with(sdk::Context& ctx, const
           schemes_[target.host] = "http";
           *scheme = "http";
           retry = true;
+          switched_scheme = true;
           --attempt;
         } else if (connection_failure(r.error()) && idempotent && !delivered &&
                    attempt < options_.max_attempts) {
@@ -266,7 +268,8 @@ sdk::Result<HttpResponse> RegistrySession::perform_with(sdk::Context& ctx, const
       break;
     }
     if (!retry) return r;
-    if (attempt > 0) {
+    // A switch to plain HTTP is not a failure to back off from.
+    if (!switched_scheme) {
       std::this_thread::sleep_for(backoff);
       backoff *= 2;
     }
