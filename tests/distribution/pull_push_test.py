@@ -3,7 +3,8 @@
 made from busybox-static is pushed to berth-registry and to Debian's docker-registry (its own
 config, port and root dir), removed, pulled back with every digest the same, and run; a second
 push uploads nothing; a corrupted blob fails the pull and leaves no image and no layer; login
-with token auth; registry-mirrors for a registry other than docker.io, falling back to the
+with token auth; an OCI index (platform selection) of zstd and uncompressed layers;
+registry-mirrors for a registry other than docker.io, falling back to the
 origin; the docker CLI through berthd when it is on PATH.
 Needs root (berthd); exits 77 (skip) with the reason when root or a registry is missing."""
 import hashlib
@@ -284,6 +285,74 @@ class PullPush(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
         finally:
             auth.cleanup()
+
+
+def host_arch():
+    import platform
+    m = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(m, m)
+
+
+def layer_tar(name, content):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = len(content), 1700000000, 0o644
+        t.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+class OciIndexAndZstd(unittest.TestCase):
+    def test_multi_platform_index_with_zstd_and_plain_layers(self):
+        if not shutil.which("zstd"):
+            self.skipTest("zstd is not installed")
+        repo = "berth/multi"
+        with open(D.tar, "rb") as f:
+            base = f.read()  # an uncompressed layer
+        top = layer_tar("zstd-file.txt", b"from-zstd\n")
+        top_zstd = subprocess.run(["zstd", "-q", "-c"], input=top, capture_output=True, check=True).stdout
+
+        def image(arch, layers):
+            config = json.dumps({"architecture": arch, "os": "linux", "config": {"Cmd": ["sh"]},
+                                 "rootfs": {"type": "layers", "diff_ids": [
+                                     "sha256:" + hashlib.sha256(plain).hexdigest() for plain, _, _ in layers]}}).encode()
+            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                   "digest": REG.push_blob(repo, config), "size": len(config)},
+                        "layers": [{"mediaType": media, "digest": REG.push_blob(repo, blob), "size": len(blob)}
+                                   for _, blob, media in layers]}
+            raw = json.dumps(manifest).encode()
+            status, _, body, digest = REG.push_manifest(repo, "sha256:" + hashlib.sha256(raw).hexdigest(), raw)
+            self.assertEqual(status, 201, body)
+            return digest, len(raw)
+
+        native = image(host_arch(), [(base, base, "application/vnd.oci.image.layer.v1.tar"),
+                                     (top, top_zstd, "application/vnd.oci.image.layer.v1.tar+zstd")])
+        other_arch = "arm64" if host_arch() != "arm64" else "amd64"
+        other = image(other_arch, [(top, top_zstd, "application/vnd.oci.image.layer.v1.tar+zstd")])
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                 "manifests": [
+                     {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": other[0],
+                      "size": other[1], "platform": {"os": "linux", "architecture": other_arch}},
+                     {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": native[0],
+                      "size": native[1], "platform": {"os": "linux", "architecture": host_arch()}}]}
+        status, _, body, index_digest = REG.push_manifest(
+            repo, "v1", index, media_type="application/vnd.oci.image.index.v1+json")
+        self.assertEqual(status, 201, body)
+        ref = f"{REG.address}/{repo}:v1"
+        out = D.berth("pull", ref).stdout
+        self.assertIn("Digest: " + index_digest, out)
+        self.assertEqual(inspect(ref)["Architecture"], host_arch())
+        self.assertEqual(D.berth("run", "--rm", ref, "cat", "/zstd-file.txt").stdout, "from-zstd\n")
+        D.berth("rmi", ref)
+        D.berth("pull", "--platform", "linux/" + other_arch, ref)
+        self.assertEqual(inspect(ref)["Architecture"], other_arch)
+        D.berth("rmi", ref)
+        r = D.berth("pull", "--platform", "linux/s390x", ref, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("linux/s390x", r.stderr)
 
 
 class Mirrors(unittest.TestCase):
