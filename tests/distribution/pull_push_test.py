@@ -5,7 +5,8 @@ config, port and root dir), removed, pulled back with every digest the same, and
 push uploads nothing; a corrupted blob fails the pull and leaves no image and no layer; login
 with token auth; an OCI index (platform selection) of zstd and uncompressed layers;
 registry-mirrors for a registry other than docker.io, falling back to the
-origin; the docker CLI through berthd when it is on PATH.
+origin; a download cut half way resumes with a Range request; the docker CLI through berthd
+when it is on PATH.
 Needs root (berthd); exits 77 (skip) with the reason when root or a registry is missing."""
 import hashlib
 import json
@@ -353,6 +354,78 @@ class OciIndexAndZstd(unittest.TestCase):
         r = D.berth("pull", "--platform", "linux/s390x", ref, check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("linux/s390x", r.stderr)
+
+
+class CuttingProxy:
+    """Forwards GET/HEAD to berth-registry; the first GET of a blob larger than 64 KiB is cut
+    off half way (the connection closed), as a network drop would."""
+
+    def __init__(self, upstream):
+        import http.client
+        import http.server
+        import threading
+        proxy = self
+        self.ranges = []
+        self.cut = set()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                conn = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                if "Range" in self.headers:
+                    proxy.ranges.append(self.headers["Range"])
+                conn.request(self.command, self.path, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                conn.close()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "date", "server"):
+                        self.send_header(k, v)
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                if "/blobs/" in self.path and len(body) > 65536 and self.path not in proxy.cut:
+                    proxy.cut.add(self.path)
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                self.wfile.write(body)
+
+            do_GET = forward
+            do_HEAD = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Resume(unittest.TestCase):
+    def test_dropped_download_resumes_with_range(self):
+        ref = f"{REG.address}/berth/resume:v1"
+        D.berth("tag", IMAGE, ref)
+        digest = manifest_digest(D.berth("push", ref).stdout)
+        remove_every_image()
+        proxy = CuttingProxy(REG)
+        try:
+            out = D.berth("pull", f"127.0.0.1:{proxy.port}/berth/resume:v1").stdout
+            self.assertIn("Digest: " + digest, out)
+            self.assertTrue(proxy.cut, "no blob was cut")
+            self.assertTrue(any(r.startswith("bytes=") and r != "bytes=0-" for r in proxy.ranges), proxy.ranges)
+            D.berth("tag", f"127.0.0.1:{proxy.port}/berth/resume:v1", IMAGE)
+        finally:
+            proxy.stop()
 
 
 class Mirrors(unittest.TestCase):
