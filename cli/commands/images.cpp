@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "cli/app/errors.hpp"
+#include "cli/client/docker_config.hpp"
 #include "cli/client/registry_auth.hpp"
 #include "cli/commands/common.hpp"
 #include "cli/commands/images.hpp"
@@ -120,7 +121,10 @@ const json::object& image_header() {
 
 namespace {
 
-std::string registry_auth_header() { return encode_registry_auth(); }
+// The stored credentials of the image's registry (config.json, or its credential helper).
+std::string registry_auth_header(Context& ctx, const Reference& ref) {
+  return registry_auth_for(ctx.config_dir(), ref.domain);
+}
 
 // Reads from an fd for chunked uploads.
 BodySource fd_source(int fd) {
@@ -537,7 +541,7 @@ void pull_image(Context& ctx, const std::string& image, const std::string& platf
   if (!all_tags) q.add("tag", !ref.digest.empty() ? ref.digest : ref.tag.empty() ? "latest" : ref.tag);
   if (!platform.empty()) q.add("platform", platform);
   Request req{.method = "POST", .path = "/images/create", .query = q};
-  req.headers.emplace_back("X-Registry-Auth", registry_auth_header());
+  req.headers.emplace_back("X-Registry-Auth", registry_auth_header(ctx, ref));
   auto resp = ctx.api().send(req);
   if (quiet) {
     JsonMessageRenderer r([](const std::string&) {}, false);
@@ -607,7 +611,7 @@ std::unique_ptr<Command> make_push() {
     Query q;
     if (!o->all) q.add("tag", ref.tag);
     Request req{.method = "POST", .path = "/images/" + ref.name() + "/push", .query = q};
-    req.headers.emplace_back("X-Registry-Auth", registry_auth_header());
+    req.headers.emplace_back("X-Registry-Auth", registry_auth_header(ctx, ref));
     auto resp = ctx.api().send(req);
     try {
       if (o->quiet) {

@@ -72,12 +72,15 @@ int* count_field(DaemonConfig& c, std::string_view key) {
   if (key == "api-body-timeout") return &c.api_limits.body_timeout_s;
   if (key == "api-max-connections") return &c.api_limits.max_connections;
   if (key == "max-expansion-ratio") return &c.archive_limits.max_expansion_ratio;
+  if (key == "max-concurrent-downloads") return &c.registry.max_concurrent_downloads;
+  if (key == "max-concurrent-uploads") return &c.registry.max_concurrent_uploads;
   return nullptr;
 }
 
 std::pair<int, int> count_range(std::string_view key) {
   if (key == "api-max-connections") return {1, 1000000};
   if (key == "max-expansion-ratio") return {1, 1000000};
+  if (key == "max-concurrent-downloads" || key == "max-concurrent-uploads") return {1, 64};
   return {1, 86400};  // timeouts, in seconds
 }
 
@@ -106,7 +109,8 @@ std::vector<std::string> split_list(std::string_view value) {
 
 bool is_list_key(std::string_view key) {
   return key == "hosts" || key == "plugin-dirs" || key == "required-plugins" ||
-         key == "disabled-plugins" || key == "dns";
+         key == "disabled-plugins" || key == "dns" || key == "insecure-registries" ||
+         key == "registry-mirrors";
 }
 
 std::vector<std::string>& list_field(DaemonConfig& c, std::string_view key) {
@@ -114,6 +118,8 @@ std::vector<std::string>& list_field(DaemonConfig& c, std::string_view key) {
   if (key == "plugin-dirs") return c.plugin_dirs;
   if (key == "required-plugins") return c.required_plugins;
   if (key == "dns") return c.dns;
+  if (key == "insecure-registries") return c.registry.insecure_registries;
+  if (key == "registry-mirrors") return c.registry.mirrors;
   return c.disabled_plugins;
 }
 

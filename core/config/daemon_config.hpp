@@ -36,6 +36,17 @@ struct ArchiveLimits {
   int max_expansion_ratio = 100;
 };
 
+// Image distribution. insecure-registries: "host:port" or CIDRs where plain HTTP and unverified
+// TLS are allowed (loopback always is). registry-mirrors: Docker's mirror URLs for docker.io,
+// and "<registry host>=<mirror URL>" entries that give any registry its mirrors, tried in order
+// before the origin.
+struct RegistryOptions {
+  std::vector<std::string> insecure_registries;
+  std::vector<std::string> mirrors;
+  int max_concurrent_downloads = 3;
+  int max_concurrent_uploads = 5;
+};
+
 struct DaemonConfig {
   std::string data_root = "/var/lib/berth";
   std::string exec_root = "/run/berth";
@@ -66,6 +77,7 @@ struct DaemonConfig {
 
   ApiLimits api_limits;
   ArchiveLimits archive_limits;
+  RegistryOptions registry;
 
   // Networking (docker's keys): the default bridge's "bip" ("172.20.0.1/16"), "mtu" of new
   // bridge networks (0: 1500), "default-address-pools" [{"base":"10.10.0.0/16","size":24}].

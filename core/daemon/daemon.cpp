@@ -29,7 +29,11 @@
 #include "core/daemon/daemon_lock.hpp"
 #include "core/daemon/exec_root.hpp"
 #include "core/events/event_bus.hpp"
+#include "core/api/handlers/distribution_handlers.hpp"
+#include "core/image/image_pull.hpp"
 #include "core/image/image_service.hpp"
+#include "core/image/registry_auth.hpp"
+#include "core/image/registry_hosts.hpp"
 #include "core/image/image_store.hpp"
 #include "core/container/container_manager.hpp"
 #include "core/network/network_manager.hpp"
@@ -97,6 +101,8 @@ struct Daemon::State {
   std::optional<store::ContentStore> content;
   std::unique_ptr<image::ImageStore> image_store;
   std::unique_ptr<image::ImageService> images;
+  std::unique_ptr<image::ImagePuller> puller;
+  std::unique_ptr<image::ImagePusher> pusher;
   std::unique_ptr<volume::VolumeManager> volumes;
   std::unique_ptr<network::NetworkManager> networks;  // destroyed after the containers
   std::unique_ptr<container::ContainerManager> containers;
@@ -133,7 +139,9 @@ Status Daemon::start() {
 
   std::vector<std::string> dirs = config_.plugin_dirs;
   if (dirs.empty()) dirs.push_back(plugin::default_plugin_dir());
-  auto plugins = plugin::PluginManager::start(config_, dirs);
+  BERTH_TRY_STATUS(image::validate_registry_options(config_.registry));
+  auto plugins =
+      plugin::PluginManager::start(config_, dirs, &image::registry_credential_provider());
   if (!plugins) return plugins.error();
   s.plugins = std::move(*plugins);
 
@@ -153,7 +161,17 @@ Status Daemon::start() {
   layer::TarLimits tar_limits{config_.archive_limits.max_layer_size,
                               config_.archive_limits.max_expansion_ratio};
   s.images->set_tar_limits(tar_limits);
-  api::register_image_routes(s.router, *s.images);
+  if (auto* transport = s.plugins->registry("http")) {
+    std::string downloads = config_.data_root + "/image/downloads";
+    BERTH_TRY_STATUS(fs::ensure_dir(downloads, 0700));
+    std::string compressed = config_.data_root + "/image/compressed";
+    s.puller = std::make_unique<image::ImagePuller>(*s.images, *transport, config_.registry,
+                                                    downloads, compressed);
+    s.pusher = std::make_unique<image::ImagePusher>(*s.images, *transport, config_.registry,
+                                                    downloads, compressed);
+  }
+  api::register_image_routes(s.router, *s.images, s.puller.get());
+  api::register_distribution_routes(s.router, s.puller.get(), s.pusher.get());
 
   auto volumes = volume::VolumeManager::open(config_.data_root + "/volumes", s.events);
   if (!volumes) return volumes.error().wrap("open volumes");

@@ -271,6 +271,29 @@ Result<std::string> ImageService::create_image(std::string config_bytes,
   return *id;
 }
 
+std::vector<std::string> ImageService::tags_of_repository(const std::string& name) const {
+  std::vector<std::string> out;
+  for (const auto& [ref, id] : store_.all_references()) {
+    if (ref.size() > name.size() + 1 && ref.compare(0, name.size(), name) == 0 &&
+        ref[name.size()] == ':' && ref.find('@') == std::string::npos) {
+      out.push_back(ref.substr(name.size() + 1));
+    }
+  }
+  return out;
+}
+
+Status ImageService::add_repo_digest(const std::string& id, const std::string& name_at_digest) {
+  std::lock_guard lock(mutex_);
+  auto rec = store_.image(id);
+  if (!rec) return make_error(ErrorCode::kNotFound, "no such image: " + id);
+  auto& list = rec->repo_digests;
+  // One digest per repository, as dockerd keeps them: the newest pull replaces the older one.
+  std::string name = name_at_digest.substr(0, name_at_digest.find('@'));
+  std::erase_if(list, [&](const std::string& d) { return d.substr(0, d.find('@')) == name; });
+  list.push_back(name_at_digest);
+  return store_.put_image(*rec);
+}
+
 Status ImageService::set_tag(const Reference& reference, const std::string& id) {
   std::string full = reference.string();
   auto previous = store_.lookup(full);

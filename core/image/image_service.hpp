@@ -83,8 +83,20 @@ class ImageService {
   // a snapshot while its tar split is recorded, both committed only when all went well. With
   // `expected_diff_id`, a layer already stored is returned without reading `tar`, and other
   // content is refused. Input that is not a tar or unpacks beyond the tar limits is refused.
+  // `before_commit` (pull) runs after the tar was applied and before anything is committed: the
+  // compressed blob's digest and size are checked there, and its error discards the layer.
   Result<LayerRecord> ingest_layer(const std::string& parent_chain, Reader& tar,
-                                   const std::optional<std::string>& expected_diff_id);
+                                   const std::optional<std::string>& expected_diff_id,
+                                   const std::function<Status()>& before_commit = {});
+  // Whether the layer `chain` is stored (its record and its snapshot).
+  bool has_layer(const std::string& chain) const;
+  // Drops a chain of layers an operation registered and then could not use (no image has it).
+  void release_chain(const std::string& top_chain) { release_layers(top_chain); }
+  std::optional<LayerRecord> layer_record(const std::string& chain) const { return store_.layer(chain); }
+  // The tags of repository `name` ("docker.io/library/busybox" → {"latest", "1.36"}), sorted.
+  std::vector<std::string> tags_of_repository(const std::string& name) const;
+  // Records "name@sha256:<manifest>" as a RepoDigest of image `id` (what a pull fetched).
+  Status add_repo_digest(const std::string& id, const std::string& name_at_digest);
   // The stored layer's exact uncompressed tar (its last read checks the DiffID).
   Result<std::unique_ptr<Reader>> open_layer_tar(const LayerRecord& record);
   Result<int64_t> layer_tar_size(const LayerRecord& record) const;

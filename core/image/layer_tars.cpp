@@ -95,8 +95,14 @@ Result<layer::ApplyResult> ImageService::apply_into_snapshot(const std::string& 
   return r;
 }
 
+bool ImageService::has_layer(const std::string& chain) const {
+  sdk::Context ctx;
+  return store_.layer(chain).has_value() && storage_.stat(ctx, chain).has_value();
+}
+
 Result<LayerRecord> ImageService::ingest_layer(const std::string& parent_chain, Reader& tar,
-                                               const std::optional<std::string>& expected_diff_id) {
+                                               const std::optional<std::string>& expected_diff_id,
+                                               const std::function<Status()>& before_commit) {
   sdk::Context ctx;
   if (expected_diff_id) {
     // Already stored: nothing to read (a load of an image that shares layers).
@@ -152,6 +158,12 @@ Result<LayerRecord> ImageService::ingest_layer(const std::string& parent_chain, 
     return make_error(ErrorCode::kInvalidArgument, "layer content does not match diff id " +
                                                        *expected_diff_id + " (its digest is " +
                                                        diff_id + ")");
+  }
+  if (before_commit) {
+    if (auto s = before_commit(); !s) {
+      discard();
+      return s.error();
+    }
   }
   std::string chain = chain_id(parent_chain, diff_id);
   auto lock_holder = chain_lock(chain);

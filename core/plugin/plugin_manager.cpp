@@ -156,7 +156,8 @@ std::string default_plugin_dir() {
 }
 
 Result<std::unique_ptr<PluginManager>> PluginManager::start(
-    const config::DaemonConfig& config, const std::vector<std::string>& plugin_dirs) {
+    const config::DaemonConfig& config, const std::vector<std::string>& plugin_dirs,
+    sdk::CredentialProvider* registry_credentials) {
   auto log = logging::get("plugin");
   std::unique_ptr<PluginManager> pm(new PluginManager());
   pm->task_exits_ = std::make_unique<TaskExitRelay>();
@@ -295,6 +296,7 @@ Result<std::unique_ptr<PluginManager>> PluginManager::start(
     init.core_version = std::string(kBerthVersion);
     init.log = &driver->logger;
     if (def.kind == BERTH_KIND_ISOLATION) init.task_exits = pm->task_exits_.get();
+    if (def.kind == BERTH_KIND_REGISTRY) init.credentials = registry_credentials;
 
     sdk::Error error;
     bool ok = false;

@@ -41,9 +41,11 @@ struct PluginRecord {
 class PluginManager {
  public:
   // Loads and creates everything; an error carries the table of every plugin when a configured
-  // or required driver is not ok.
-  static Result<std::unique_ptr<PluginManager>> start(const config::DaemonConfig& config,
-                                                      const std::vector<std::string>& plugin_dirs);
+  // or required driver is not ok. Registry transports get `registry_credentials` (the
+  // per-request credentials of pulls, pushes and logins).
+  static Result<std::unique_ptr<PluginManager>> start(
+      const config::DaemonConfig& config, const std::vector<std::string>& plugin_dirs,
+      sdk::CredentialProvider* registry_credentials = nullptr);
   ~PluginManager();
 
   sdk::StorageDriver& storage() { return *storage_; }

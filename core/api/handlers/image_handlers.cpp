@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/api/filters.hpp"
+#include "core/api/handlers/distribution_handlers.hpp"
 #include "core/api/json_stream.hpp"
 #include "core/image/reference.hpp"
 
@@ -62,21 +63,18 @@ void images_import(image::ImageService& images, Request& req, ResponseWriter& re
   out.finish();
 }
 
-void images_create(image::ImageService& images, Request& req, ResponseWriter& res) {
+void images_create(image::ImageService& images, image::ImagePuller* puller, Request& req,
+                   ResponseWriter& res) {
   if (req.query_value("fromSrc")) return images_import(images, req, res);
   std::string from = req.query_value("fromImage").value_or("");
   if (from.empty()) return res.send_error(400, "fromImage or fromSrc is required");
-  // No registry transport yet: say so plainly instead of pretending to pull.
-  std::string tag = req.query_value("tag").value_or("");
-  std::string ref = from + (tag.empty() ? "" : (tag.rfind("sha256:", 0) == 0 ? "@" : ":") + tag);
-  res.send_error(404, "pull access denied for " + from +
-                          ": this berthd has no registry transport plugin loaded; load the image "
-                          "with `berth load` or `berth import` instead (" + ref + ")");
+  images_pull(puller, req, res);
 }
 
 }  // namespace
 
-void register_image_routes(Router& router, image::ImageService& images) {
+void register_image_routes(Router& router, image::ImageService& images,
+                           image::ImagePuller* puller) {
   auto* svc = &images;
   router.add("GET", "/images/json", [svc](Request& req, ResponseWriter& res) {
     auto filters = request_filters(req, {"before", "dangling", "label", "reference", "since", "until"});
@@ -85,8 +83,8 @@ void register_image_routes(Router& router, image::ImageService& images) {
     if (!list) return res.send_error(list.error());
     res.send_json(200, *list);
   });
-  router.add("POST", "/images/create", [svc](Request& req, ResponseWriter& res) {
-    images_create(*svc, req, res);
+  router.add("POST", "/images/create", [svc, puller](Request& req, ResponseWriter& res) {
+    images_create(*svc, puller, req, res);
   });
   router.add("POST", "/images/load", [svc](Request& req, ResponseWriter& res) {
     bool quiet = req.query_bool("quiet");
@@ -145,10 +143,7 @@ void register_image_routes(Router& router, image::ImageService& images) {
     if (!s) return res.send_error(s.error());
     res.send(201, "", "");
   });
-  router.add("POST", "/images/{name*}/push", [](Request& req, ResponseWriter& res) {
-    res.send_error(501, "pushing " + req.param("name") +
-                            " needs a registry transport plugin (registry.http), which is not loaded");
-  });
+  // POST /images/{name}/push: distribution_handlers.cpp.
   router.add("DELETE", "/images/{name*}", [svc](Request& req, ResponseWriter& res) {
     auto items = svc->remove(req.param("name"), req.query_bool("force"), !req.query_bool("noprune"));
     if (!items) return res.send_error(items.error());

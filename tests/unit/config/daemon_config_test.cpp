@@ -200,3 +200,24 @@ TEST(DaemonConfig, NetworkKeys) {
   ASSERT_TRUE(apply_override(d, "bridge", "none", seen));
   EXPECT_EQ(d.bridge, "none");
 }
+
+namespace {
+
+TEST(DaemonConfig, RegistryKeys) {
+  auto d = parse_config("{}");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->registry.max_concurrent_downloads, 3);
+  EXPECT_EQ(d->registry.max_concurrent_uploads, 5);
+  auto c = parse_config(R"({"insecure-registries": ["10.0.0.0/8", "reg:5000"],
+    "registry-mirrors": ["127.0.0.1:5000=http://127.0.0.1:6000"],
+    "max-concurrent-downloads": 6, "max-concurrent-uploads": 2})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->registry.insecure_registries, (std::vector<std::string>{"10.0.0.0/8", "reg:5000"}));
+  EXPECT_EQ(c->registry.mirrors.at(0), "127.0.0.1:5000=http://127.0.0.1:6000");
+  EXPECT_EQ(c->registry.max_concurrent_downloads, 6);
+  EXPECT_EQ(c->registry.max_concurrent_uploads, 2);
+  EXPECT_FALSE(parse_config(R"({"max-concurrent-downloads": 0})"));
+  EXPECT_FALSE(parse_config(R"({"insecure-registries": "reg:5000"})"));
+}
+
+}  // namespace

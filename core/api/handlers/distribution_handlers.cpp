@@ -1,0 +1,116 @@
+#include "core/api/handlers/distribution_handlers.hpp"
+
+#include <boost/json.hpp>
+
+#include "core/api/json_stream.hpp"
+#include "core/common/json_fields.hpp"
+#include "core/common/logging.hpp"
+#include "core/image/registry_hosts.hpp"
+
+namespace json = boost::json;
+
+namespace berth::core::api {
+namespace {
+
+const char* kNoTransport =
+    ": this berthd has no registry transport plugin loaded (registry.http); install "
+    "berth-registry-http.so in a plugin directory, or use `berth load` / `berth import`";
+
+}  // namespace
+
+void images_pull(image::ImagePuller* puller, Request& req, ResponseWriter& res) {
+  std::string from = req.query_value("fromImage").value_or("");
+  std::string tag = req.query_value("tag").value_or("");
+  if (puller == nullptr) return res.send_error(501, "pull " + from + kNoTransport);
+  auto auth = image::parse_registry_auth(req.header("x-registry-auth"));
+  if (!auth) return res.send_error(auth.error());
+  auto ref = image::parse_normalized(from);
+  if (!ref) return res.send_error(ref.error());
+  bool all_tags = false;
+  if (!tag.empty()) {
+    if (tag.rfind("sha256:", 0) == 0) {
+      ref->digest = tag;
+    } else {
+      if (!image::is_valid_tag(tag)) return res.send_error(400, "invalid tag format: \"" + tag + "\"");
+      ref->tag = tag;
+    }
+  } else if (ref->tag.empty() && ref->digest.empty()) {
+    all_tags = true;  // the API's way of asking for docker pull -a
+  }
+  image::PullRequest request{*ref, req.query_value("platform").value_or(""), *auth};
+  if (auto p = image::parse_platform(request.platform); !p) return res.send_error(p.error());
+  JsonStream out(res);
+  sdk::Context ctx;
+  auto progress = [&](const json::object& m) { out.send(m); };
+  if (all_tags) {
+    auto s = puller->pull_all_tags(request, progress, ctx);
+    if (!s) return out.fail(s.error());
+  } else {
+    auto id = puller->pull(request, progress, ctx);
+    if (!id) return out.fail(id.error());
+  }
+  out.finish();
+}
+
+// POST /images/{name}/push?tag=, with X-Registry-Auth; no tag pushes every tag of the name.
+void images_push(image::ImagePusher* pusher, Request& req, ResponseWriter& res) {
+  std::string name = req.param("name");
+  if (pusher == nullptr) return res.send_error(501, "push " + name + kNoTransport);
+  auto auth = image::parse_registry_auth(req.header("x-registry-auth"));
+  if (!auth) return res.send_error(auth.error());
+  auto ref = image::parse_normalized(name);
+  if (!ref) return res.send_error(ref.error());
+  if (!ref->digest.empty()) return res.send_error(400, "cannot push a digest reference: " + name);
+  std::string tag = req.query_value("tag").value_or("");
+  if (!tag.empty()) {
+    if (!image::is_valid_tag(tag)) return res.send_error(400, "invalid tag format: \"" + tag + "\"");
+    ref->tag = tag;
+  }
+  image::PushRequest request{*ref, *auth};
+  JsonStream out(res);
+  sdk::Context ctx;
+  auto s = pusher->push(request, [&](const json::object& m) { out.send(m); }, ctx);
+  if (!s) return out.fail(s.error());
+  out.finish();
+}
+
+void register_distribution_routes(Router& router, image::ImagePuller* puller,
+                                  image::ImagePusher* pusher) {
+  router.add("POST", "/images/{name*}/push", [pusher](Request& req, ResponseWriter& res) {
+    images_push(pusher, req, res);
+  });
+  router.add("POST", "/auth", [puller](Request& req, ResponseWriter& res) {
+    auto body = req.read_json();
+    if (!body) return res.send_error(body.error());
+    if (!body->is_object()) return res.send_error(400, "the body must be a JSON object");
+    const auto& o = body->get_object();
+    image::AuthConfig auth;
+    auth.username = json_fields::str(o, "username");
+    auth.password = json_fields::str(o, "password");
+    auth.identity_token = json_fields::str(o, "identitytoken");
+    auth.server_address = json_fields::str(o, "serveraddress");
+    std::string server = auth.server_address;
+    if (puller == nullptr) return res.send_error(501, "login to " + server + kNoTransport);
+    for (const char* scheme : {"https://", "http://"}) {
+      if (server.rfind(scheme, 0) == 0) server.erase(0, std::string_view(scheme).size());
+    }
+    if (auto slash = server.find('/'); slash != std::string::npos) server.resize(slash);
+    if (server.empty() || server == "index.docker.io") server = "docker.io";
+    std::string host = image::registry_host(server);
+    bool insecure = image::is_insecure_registry(host, puller->options().insecure_registries);
+    sdk::Context ctx;
+    auto result = puller->transport().login(ctx, (insecure ? "http://" : "") + host, auth.credentials());
+    if (!result) {
+      // The user name is fine to log; the password never is.
+      logging::get("image")->info("login to {} as {} failed", host, auth.username);
+      if (result.error().code == ErrorCode::kPermissionDenied) {
+        return res.send_error(401, result.error().message);
+      }
+      return res.send_error(result.error());
+    }
+    res.send_json(200, json::object{{"Status", "Login Succeeded"},
+                                    {"IdentityToken", result->identity_token}});
+  });
+}
+
+}  // namespace berth::core::api

@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""Pull and push through berthd's registry.http transport, all on 127.0.0.1: a two-layer image
+made from busybox-static is pushed to berth-registry and to Debian's docker-registry (its own
+config, port and root dir), removed, pulled back with every digest the same, and run; a second
+push uploads nothing; a corrupted blob fails the pull and leaves no image and no layer; login
+with token auth; an OCI index (platform selection) of zstd and uncompressed layers;
+registry-mirrors for a registry other than docker.io, falling back to the
+origin; a download cut half way resumes with a Range request; the docker CLI through berthd
+when it is on PATH.
+Needs root (berthd); exits 77 (skip) with the reason when root or a registry is missing."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "compat"))
+sys.path.insert(0, os.path.join(HERE, "..", "registry"))
+import berthd_harness  # noqa: E402
+from registry_harness import Registry  # noqa: E402
+
+D = None
+REG = None        # berth-registry, no auth
+DREG = None       # Debian's docker-registry
+WORK = None
+IMAGE = "busybox:pushme"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DockerRegistry:
+    """Debian's docker-registry with a config of its own on 127.0.0.1."""
+
+    def __init__(self, work):
+        self.root = os.path.join(work, "docker-registry")
+        os.makedirs(self.root)
+        self.port = free_port()
+        config = os.path.join(work, "docker-registry.yml")
+        with open(config, "w") as f:
+            f.write("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+                    f"    rootdirectory: {self.root}\n  delete:\n    enabled: true\n"
+                    f"http:\n  addr: 127.0.0.1:{self.port}\n")
+        self.log = open(os.path.join(work, "docker-registry.log"), "wb")
+        self.proc = subprocess.Popen(["docker-registry", "serve", config], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1).read()
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("docker-registry did not start")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def blob_path(self, digest):
+        hexd = digest.split(":")[1]
+        return os.path.join(self.root, "docker/registry/v2/blobs/sha256", hexd[:2], hexd, "data")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def setUpModule():
+    global D, REG, DREG, WORK
+    binary = os.environ.get("BERTH_REGISTRY_BIN") or os.path.join(berthd_harness.BUILD, "bin", "berth-registry")
+    plugin = os.path.join(berthd_harness.BUILD, "lib", "berth", "plugins", "berth-registry-http.so")
+    if not os.path.exists(plugin):
+        berthd_harness.skip("berth-registry-http.so is not built")
+    if not os.path.exists(binary):
+        berthd_harness.skip("berth-registry is not built")
+    WORK = tempfile.mkdtemp(prefix="berth-distribution-")
+    D = berthd_harness.Berthd()
+    REG = Registry(binary).start()
+    if shutil.which("docker-registry"):
+        DREG = DockerRegistry(WORK)
+    # Two layers: the busybox rootfs and a file added by a container, committed.
+    D.berth("import", "-c", 'CMD ["sh"]', D.tar, "busybox:local")
+    D.berth("run", "--name", "layer2", "busybox:local", "sh", "-c", "echo pushed-and-pulled > /hello")
+    D.berth("commit", "layer2", IMAGE)
+    D.berth("rm", "layer2")
+
+
+def tearDownModule():
+    if D:
+        D.stop()
+    if REG:
+        REG.cleanup()
+    if DREG:
+        DREG.stop()
+    if WORK:
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+def inspect(name):
+    return json.loads(D.berth("image", "inspect", name).stdout)[0]
+
+
+def remove_every_image():
+    ids = D.berth("images", "-aq").stdout.split()
+    if ids:
+        D.berth("rmi", "-f", *sorted(set(ids)))
+
+
+def stored_layers():
+    out = []
+    for root, _, files in os.walk(os.path.join(D.root, "data", "image")):
+        if os.path.basename(root) == "layers":
+            out += [f for f in files if f.endswith(".json")]
+    return out
+
+
+def manifest_digest(out):
+    m = re.search(r"digest: (sha256:[0-9a-f]{64}) size: \d+", out)
+    assert m, out
+    return m.group(1)
+
+
+class PullPush(unittest.TestCase):
+    def round_trip(self, registry, repo):
+        ref = f"{registry}/{repo}:v1"
+        D.berth("tag", IMAGE, ref)
+        first = D.berth("push", ref).stdout
+        self.assertIn("Pushed", first)
+        digest = manifest_digest(first)
+        # A second push uploads nothing and gives the same manifest digest.
+        second = D.berth("push", ref).stdout
+        self.assertNotIn("Pushed", second)
+        self.assertIn("Layer already exists", second)
+        self.assertEqual(manifest_digest(second), digest)
+        layers = inspect(ref)["RootFS"]["Layers"]
+        image_id = inspect(ref)["Id"]
+        D.berth("rmi", ref)
+        pulled = D.berth("pull", ref).stdout
+        self.assertIn("Digest: " + digest, pulled)
+        self.assertIn("Status: Downloaded newer image for " + ref, pulled)
+        info = inspect(ref)
+        self.assertEqual(info["Id"], image_id)
+        self.assertEqual(info["RootFS"]["Layers"], layers)
+        self.assertIn(f"{registry}/{repo}@{digest}", info["RepoDigests"])
+        again = D.berth("pull", ref).stdout
+        self.assertIn("Status: Image is up to date for " + ref, again)
+        # By digest too.
+        D.berth("pull", f"{registry}/{repo}@{digest}")
+        out = D.berth("run", "--rm", ref, "cat", "/hello").stdout
+        self.assertEqual(out.strip(), "pushed-and-pulled")
+        return digest
+
+    def test_berth_registry_round_trip(self):
+        self.round_trip(REG.address, "berth/bb")
+
+    def test_docker_registry_round_trip(self):
+        if DREG is None:
+            self.skipTest("docker-registry is not installed")
+        self.round_trip(DREG.address, "berth/bb")
+
+    def test_fresh_pull_of_every_layer(self):
+        # Nothing of the image stored: every layer comes over the wire, applied as it arrives.
+        ref = f"{REG.address}/berth/fresh:v1"
+        D.berth("tag", IMAGE, ref)
+        D.berth("push", ref)
+        before = set(inspect(ref)["RootFS"]["Layers"])
+        remove_every_image()
+        self.assertEqual(stored_layers(), [])
+        out = D.berth("pull", ref).stdout
+        self.assertIn("Pull complete", out)
+        self.assertEqual(set(inspect(ref)["RootFS"]["Layers"]), before)
+        # Put the local names back for the other tests.
+        D.berth("tag", ref, IMAGE)
+
+    def test_corrupted_blob_fails_cleanly(self):
+        if DREG is None:
+            self.skipTest("docker-registry is not installed")
+        ref = f"{DREG.address}/berth/corrupt:v1"
+        D.berth("tag", IMAGE, ref)
+        out = D.berth("push", ref).stdout
+        digest = manifest_digest(out)
+        with urllib.request.urlopen(urllib.request.Request(
+                f"http://{DREG.address}/v2/berth/corrupt/manifests/v1",
+                headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})) as r:
+            manifest = json.loads(r.read())
+        top = manifest["layers"][-1]["digest"]
+        remove_every_image()
+        # The same size, other bytes.
+        path = DREG.blob_path(top)
+        with open(path, "r+b") as f:
+            data = bytearray(f.read())
+            data[len(data) // 2] ^= 0xFF
+            f.seek(0)
+            f.write(data)
+        r = D.berth("pull", ref, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(top, r.stderr + r.stdout)
+        self.assertEqual(D.berth("images", "-aq").stdout.split(), [])
+        self.assertEqual(stored_layers(), [], "a failed pull left layers behind")
+        self.assertNotEqual(D.berth("image", "inspect", ref, check=False).returncode, 0)
+        downloads = os.path.join(D.root, "data", "image", "downloads")
+        self.assertEqual(os.listdir(downloads) if os.path.isdir(downloads) else [], [])
+        # Restore the blob and the image for the other tests.
+        with open(path, "r+b") as f:
+            data[len(data) // 2] ^= 0xFF
+            f.seek(0)
+            f.write(data)
+        D.berth("pull", ref)
+        D.berth("tag", ref, IMAGE)
+        self.assertTrue(digest)
+
+    def test_unknown_tag_and_registry(self):
+        r = D.berth("pull", f"{REG.address}/berth/none:nope", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not found", r.stderr)
+        port = free_port()
+        r = D.berth("pull", f"127.0.0.1:{port}/berth/none:v1", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"127.0.0.1:{port}", r.stderr)
+
+    def test_docker_cli_through_berthd(self):
+        if not shutil.which("docker"):
+            self.skipTest("docker CLI is not installed")
+        ref = f"{REG.address}/berth/docker-cli:v1"
+        env = dict(os.environ, DOCKER_CONFIG=os.path.join(WORK, "docker-config"), DOCKER_HOST=D.host)
+        D.berth("tag", IMAGE, ref)
+        push = subprocess.run(["docker", "push", ref], capture_output=True, text=True, env=env, timeout=300)
+        self.assertEqual(push.returncode, 0, push.stderr)
+        digest = manifest_digest(push.stdout)
+        D.berth("rmi", ref)
+        pull = subprocess.run(["docker", "pull", ref], capture_output=True, text=True, env=env, timeout=300)
+        self.assertEqual(pull.returncode, 0, pull.stderr)
+        self.assertIn("Digest: " + digest, pull.stdout)
+
+    def test_login_with_token_auth(self):
+        if not shutil.which("htpasswd"):
+            self.skipTest("htpasswd (apache2-utils) is not installed")
+        htpasswd = os.path.join(WORK, "htpasswd")
+        subprocess.run(["htpasswd", "-B", "-b", "-c", htpasswd, "alice", "alice-secret"],
+                       check=True, capture_output=True)
+        config = os.path.join(WORK, "auth.json")
+        with open(config, "w") as f:
+            json.dump({"auth": {"mode": "token", "htpasswd": htpasswd}}, f)
+        binary = REG.binary
+        auth = Registry(binary, ["--config", config]).start()
+        try:
+            ref = f"{auth.address}/alice/bb:v1"
+            D.berth("tag", IMAGE, ref)
+            cfg = os.path.join(WORK, "berth-config")
+            os.makedirs(cfg, exist_ok=True)
+            env = ["--config", cfg]
+            r = D.berth("push", ref, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            r = D.berth(*env, "login", "-u", "alice", "--password-stdin", auth.address,
+                        input="bad-pass-7q\n", check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertNotIn("bad-pass-7q", r.stderr + r.stdout)
+            self.assertIn("unauthorized", r.stderr)
+            r = D.berth(*env, "login", "-u", "alice", "--password-stdin", auth.address,
+                        input="alice-secret\n")
+            self.assertIn("Login Succeeded", r.stdout)
+            with open(os.path.join(cfg, "config.json")) as f:
+                stored = json.load(f)["auths"][auth.address]["auth"]
+            self.assertEqual(stored, "YWxpY2U6YWxpY2Utc2VjcmV0")  # base64("alice:alice-secret")
+            out = D.berth(*env, "push", ref).stdout
+            digest = manifest_digest(out)
+            D.berth("rmi", ref)
+            out = D.berth(*env, "pull", ref).stdout
+            self.assertIn("Digest: " + digest, out)
+            with open(D.log_path) as f:
+                self.assertNotIn("alice-secret", f.read())
+            D.berth(*env, "logout", auth.address)
+            r = D.berth(*env, "pull", ref.replace(":v1", ":v2"), check=False)
+            self.assertNotEqual(r.returncode, 0)
+        finally:
+            auth.cleanup()
+
+
+def host_arch():
+    import platform
+    m = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(m, m)
+
+
+def layer_tar(name, content):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = len(content), 1700000000, 0o644
+        t.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+class OciIndexAndZstd(unittest.TestCase):
+    def test_multi_platform_index_with_zstd_and_plain_layers(self):
+        if not shutil.which("zstd"):
+            self.skipTest("zstd is not installed")
+        repo = "berth/multi"
+        with open(D.tar, "rb") as f:
+            base = f.read()  # an uncompressed layer
+        top = layer_tar("zstd-file.txt", b"from-zstd\n")
+        top_zstd = subprocess.run(["zstd", "-q", "-c"], input=top, capture_output=True, check=True).stdout
+
+        def image(arch, layers):
+            config = json.dumps({"architecture": arch, "os": "linux", "config": {"Cmd": ["sh"]},
+                                 "rootfs": {"type": "layers", "diff_ids": [
+                                     "sha256:" + hashlib.sha256(plain).hexdigest() for plain, _, _ in layers]}}).encode()
+            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                   "digest": REG.push_blob(repo, config), "size": len(config)},
+                        "layers": [{"mediaType": media, "digest": REG.push_blob(repo, blob), "size": len(blob)}
+                                   for _, blob, media in layers]}
+            raw = json.dumps(manifest).encode()
+            status, _, body, digest = REG.push_manifest(repo, "sha256:" + hashlib.sha256(raw).hexdigest(), raw)
+            self.assertEqual(status, 201, body)
+            return digest, len(raw)
+
+        native = image(host_arch(), [(base, base, "application/vnd.oci.image.layer.v1.tar"),
+                                     (top, top_zstd, "application/vnd.oci.image.layer.v1.tar+zstd")])
+        other_arch = "arm64" if host_arch() != "arm64" else "amd64"
+        other = image(other_arch, [(top, top_zstd, "application/vnd.oci.image.layer.v1.tar+zstd")])
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                 "manifests": [
+                     {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": other[0],
+                      "size": other[1], "platform": {"os": "linux", "architecture": other_arch}},
+                     {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": native[0],
+                      "size": native[1], "platform": {"os": "linux", "architecture": host_arch()}}]}
+        status, _, body, index_digest = REG.push_manifest(
+            repo, "v1", index, media_type="application/vnd.oci.image.index.v1+json")
+        self.assertEqual(status, 201, body)
+        ref = f"{REG.address}/{repo}:v1"
+        out = D.berth("pull", ref).stdout
+        self.assertIn("Digest: " + index_digest, out)
+        self.assertEqual(inspect(ref)["Architecture"], host_arch())
+        self.assertEqual(D.berth("run", "--rm", ref, "cat", "/zstd-file.txt").stdout, "from-zstd\n")
+        D.berth("rmi", ref)
+        D.berth("pull", "--platform", "linux/" + other_arch, ref)
+        self.assertEqual(inspect(ref)["Architecture"], other_arch)
+        D.berth("rmi", ref)
+        r = D.berth("pull", "--platform", "linux/s390x", ref, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("linux/s390x", r.stderr)
+
+
+class CuttingProxy:
+    """Forwards GET/HEAD to berth-registry; the first GET of a blob larger than 64 KiB is cut
+    off half way (the connection closed), as a network drop would."""
+
+    def __init__(self, upstream):
+        import http.client
+        import http.server
+        import threading
+        proxy = self
+        self.ranges = []
+        self.cut = set()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                conn = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                if "Range" in self.headers:
+                    proxy.ranges.append(self.headers["Range"])
+                conn.request(self.command, self.path, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                conn.close()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "date", "server"):
+                        self.send_header(k, v)
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                if "/blobs/" in self.path and len(body) > 65536 and self.path not in proxy.cut:
+                    proxy.cut.add(self.path)
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                self.wfile.write(body)
+
+            do_GET = forward
+            do_HEAD = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Resume(unittest.TestCase):
+    def test_dropped_download_resumes_with_range(self):
+        ref = f"{REG.address}/berth/resume:v1"
+        D.berth("tag", IMAGE, ref)
+        digest = manifest_digest(D.berth("push", ref).stdout)
+        remove_every_image()
+        proxy = CuttingProxy(REG)
+        try:
+            out = D.berth("pull", f"127.0.0.1:{proxy.port}/berth/resume:v1").stdout
+            self.assertIn("Digest: " + digest, out)
+            self.assertTrue(proxy.cut, "no blob was cut")
+            self.assertTrue(any(r.startswith("bytes=") and r != "bytes=0-" for r in proxy.ranges), proxy.ranges)
+            D.berth("tag", f"127.0.0.1:{proxy.port}/berth/resume:v1", IMAGE)
+        finally:
+            proxy.stop()
+
+
+class Mirrors(unittest.TestCase):
+    def test_mirror_first_then_origin(self):
+        # A second berthd whose registry-mirrors give a registry nobody serves (dead) a mirror
+        # (berth-registry), and berth-registry a mirror nobody serves.
+        dead, dead_mirror = free_port(), free_port()
+        ref = f"{REG.address}/berth/mirrored:v1"
+        D.berth("tag", IMAGE, ref)
+        digest = manifest_digest(D.berth("push", ref).stdout)
+        mirrors = [f"127.0.0.1:{dead}=http://{REG.address}",
+                   f"{REG.address}=http://127.0.0.1:{dead_mirror}"]
+        d2 = berthd_harness.Berthd(extra_config={"registry-mirrors": mirrors})
+        try:
+            # Served by the mirror alone: the origin does not exist.
+            out = d2.berth("pull", f"127.0.0.1:{dead}/berth/mirrored:v1").stdout
+            self.assertIn("Digest: " + digest, out)
+            # The mirror is down: the origin serves it.
+            out = d2.berth("pull", ref).stdout
+            self.assertIn("Digest: " + digest, out)
+        finally:
+            d2.stop()
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    sys.exit(0 if result.wasSuccessful() else 1)
