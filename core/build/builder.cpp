@@ -75,7 +75,8 @@ Builder::Builder(image::ImageService& images, container::ContainerManager& conta
       if (c->record.labels().contains(kStepLabel)) id = c->record.id;
     }
     if (id.empty()) continue;
-    if (auto s = containers_.remove(id, true, true); !s) {
+    auto ctx = container::background_context("build-cleanup");
+    if (auto s = containers_.remove(ctx, id, true, true); !s) {
       logging::get("build")->warn("could not remove the leftover build container {}: {}", id, s.error().message);
     }
   }

@@ -51,7 +51,7 @@ class StepContainer {
   StepContainer(container::ContainerManager& m) : m_(m) {}
   ~StepContainer() {
     if (!id_.empty()) {
-      if (auto s = m_.remove(id_, true, true); !s) {
+      if (auto s = m_.remove(ctx_, id_, true, true); !s) {
         logging::get("build")->warn("could not remove build container {}: {}", id_, s.error().message);
       }
     }
@@ -61,15 +61,20 @@ class StepContainer {
     auto& labels = body["Labels"];
     if (!labels.is_object()) labels = json::object{};
     labels.get_object()[kStepLabel] = "true";
-    auto c = m_.create("", body);
+    auto c = m_.create(ctx_, "", body);
     if (!c) return std::move(c).error().wrap("create the build container");
     id_ = c->id;
     return {};
   }
   const std::string& id() const { return id_; }
 
+  sdk::Context& context() { return ctx_; }
+
  private:
   container::ContainerManager& m_;
+  // The step's driver calls. The build's own cancellation (client gone) is checked between and
+  // during steps by the builder, so this context is never cancelled itself.
+  sdk::Context ctx_ = container::background_context("build");
   std::string id_;
 };
 
@@ -284,7 +289,7 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
     std::lock_guard lock((*found)->mutex);
     log_path = (*found)->record.log_path;
   }
-  auto started = builder.containers_.start(ctr.id());
+  auto started = builder.containers_.start(ctr.context(), ctr.id());
   if (!started) return std::move(started).error().wrap("start the RUN container");
   // The output follows the container's log while it runs.
   std::atomic<bool> running{true};
@@ -307,7 +312,7 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
     if (sink.run_failed) sink.run_failed(waited->first);
     return make_error(ErrorCode::kFailedPrecondition, "The command '" + shown + "' returned a non-zero code: " + std::to_string(waited->first));
   }
-  auto id = builder.containers_.commit(ctr.id(), "", "", "", str_field(st.image, "author"), {}, false,
+  auto id = builder.containers_.commit(ctr.context(), ctr.id(), "", "", "", str_field(st.image, "author"), {}, false,
                                          image::full_container_config(c));
   if (!id) return std::move(id).error().wrap("commit the RUN step");
   say("Removing intermediate container " + ctr.id().substr(0, 12) + "\n");
@@ -404,7 +409,7 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
     from_ctr = std::make_unique<StepContainer>(builder.containers_);
     BERTH_TRY_STATUS(from_ctr->create(json::object{{"Image", from_image}, {"Cmd", json::array{"#(nop) COPY --from source"}},
                                                    {"Entrypoint", json::array{}}, {"HostConfig", json::object{{"NetworkMode", "none"}}}}));
-    auto r = builder.containers_.open_rootfs(from_ctr->id(), false);
+    auto r = builder.containers_.open_rootfs(from_ctr->context(), from_ctr->id(), false);
     if (!r) return std::move(r).error().wrap("mount the --from=" + from + " filesystem");
     from_root.emplace(std::move(*r));
     root = from_root->path();
@@ -448,7 +453,7 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   BERTH_TRY_STATUS(ctr.create(json::object{{"Image", st.image_id}, {"Cmd", json::array{"/bin/sh", "-c", created_by}},
                                            {"Entrypoint", json::array{}}, {"WorkingDir", workdir},
                                            {"HostConfig", json::object{{"NetworkMode", "none"}}}}));
-  auto target = builder.containers_.open_rootfs(ctr.id(), false);
+  auto target = builder.containers_.open_rootfs(ctr.context(), ctr.id(), false);
   if (!target) return std::move(target).error().wrap("mount the build container's filesystem");
   const std::string& troot = target->path();
 
@@ -506,7 +511,7 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
     if (!s) return std::move(s).error().wrap(inst.keyword + " into " + dest_dir);
   }
   target = Result<container::ContainerManager::RootfsAccess>(make_error(ErrorCode::kInternal, "released"));
-  auto id = builder.containers_.commit(ctr.id(), "", "", "", str_field(st.image, "author"), {}, false,
+  auto id = builder.containers_.commit(ctr.context(), ctr.id(), "", "", "", str_field(st.image, "author"), {}, false,
                                          image::full_container_config(c));
   if (!id) return std::move(id).error().wrap("commit the " + inst.keyword + " step");
   BERTH_TRY_STATUS(adopt(st, *id));
