@@ -915,13 +915,15 @@ TEST_F(IsolationLinux, UserResolvedByNameWithGroupsAndHome) {
   o.user = "app";
   auto r = run("user", o);
   ASSERT_TRUE(r.exit);
-  EXPECT_EQ(r.output.out, "1000 1000 29 50\n/home/app\n");  // the kernel sorts groups
+  // uid, gid, then the supplementary groups, which hold the primary one too (as dockerd sets
+  // them); the kernel sorts them.
+  EXPECT_EQ(r.output.out, "1000 1000 29 50 1000\n/home/app\n");
   o.user = "app:root";
   r = run("usergrp", o);
-  EXPECT_EQ(r.output.out, "1000 0\n/home/app\n");
+  EXPECT_EQ(r.output.out, "1000 0 0\n/home/app\n");
   o.user = "4321";
   r = run("numeric", o);
-  EXPECT_EQ(r.output.out, "4321 0\n/\n");
+  EXPECT_EQ(r.output.out, "4321 0 0\n/\n");
   o.user = "nosuchuser";
   auto created = create("nouser", o);
   ASSERT_FALSE(created);
@@ -941,7 +943,7 @@ TEST_F(IsolationLinux, CoreAnnotationsGroupAddCwdAndDomainname) {
                    {"org.berth.domainname", "example.org"}};
   auto r = run("annot", o);
   ASSERT_TRUE(r.exit);
-  EXPECT_EQ(r.output.out, "1000 1000 0 29 50 4242\n/srv/work\nexample.org\n") << r.output.err;
+  EXPECT_EQ(r.output.out, "1000 1000 0 29 50 1000 4242\n/srv/work\nexample.org\n") << r.output.err;
   o.annotations = {{"org.berth.group-add", "nosuchgroup"}};
   o.cwd = "/";
   auto created = create("badgroup", o);

@@ -78,7 +78,7 @@ TEST(Systemd, SocketActivationNotifyReadyAndStopping) {
                                    berthd_binary(), "--host", "fd://",
                                    "--data-root", (dir.path() / "data").string(),
                                    "--exec-root", (dir.path() / "exec").string(),
-                                   "--isolation-backend", "none",
+                                   "--isolation-backend", "none", "--bridge", "none",
                                    "--config", (dir.path() / "daemon.json").string()};
   const std::string log = (dir.path() / "berthd.log").string();
   pid_t pid = ::fork();
@@ -135,7 +135,7 @@ TEST(Systemd, FdHostWithoutActivationIsRefusedClearly) {
   ASSERT_TRUE(berth::fs::atomic_write(dir.path() / "daemon.json", "{}"));
   auto r = run_command({berthd_binary(), "--host", "fd://", "--data-root", (dir.path() / "data").string(),
                         "--exec-root", (dir.path() / "exec").string(), "--isolation-backend", "none",
-                        "--config", (dir.path() / "daemon.json").string()},
+                        "--bridge", "none", "--config", (dir.path() / "daemon.json").string()},
                        "", {}, 30000);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("LISTEN_FDS"), std::string::npos) << r.err;

@@ -16,7 +16,7 @@ berth() { "$build/bin/berth" -H "unix://$dir/sock" "$@"; }
 fail() { echo "delegated-check: $*" >&2; cat "$dir/log" >&2 || true; exit 1; }
 mkdir -p "$cg"
 cat >"$dir/daemon.json" <<JSON
-{"plugins": {"isolation.linux": {"cgroup-parent": "berth", "cgroup-layout": "delegated"}}}
+{"plugins": {"isolation.linux": {"cgroup-parent": "berth", "cgroup-layout": "delegated"}}, "bridge": "none"}
 JSON
 sh -c "echo \$\$ > $cg/cgroup.procs && exec $build/bin/berthd --data-root $dir/data \
   --exec-root $dir/exec -H unix://$dir/sock --config $dir/daemon.json" >"$dir/log" 2>&1 &
