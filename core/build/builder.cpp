@@ -334,6 +334,11 @@ Status Builder::Run::from(StageState& st, const Instruction& inst) {
     return {};
   } else {
     auto img = builder.images_.resolve(*base);
+    if (!img && img.error().code == ErrorCode::kNotFound && builder.pull_) {
+      auto pulled = builder.pull_(*base, [this](const std::string& text) { say(text); });
+      if (!pulled) return std::move(pulled).error().wrap("FROM " + *base);
+      img = builder.images_.resolve(*pulled);
+    }
     if (!img) {
       return make_error(ErrorCode::kNotFound,
                         "FROM " + *base + ": no such image in this berthd (" + img.error().message +

@@ -60,6 +60,13 @@ class Builder {
   Result<std::string> build(const std::string& context_dir, const BuildOptions& options, const BuildSink& sink);
 
   BuildCache& cache() { return cache_; }
+
+  // How FROM gets an image this berthd does not have: pulls `reference` and returns its id,
+  // saying what it does through `say`. Unset (no registry transport): FROM of a missing image
+  // fails, naming the fix.
+  using PullFn = std::function<Result<std::string>(const std::string& reference,
+                                                   const std::function<void(const std::string&)>& say)>;
+  void set_puller(PullFn pull) { pull_ = std::move(pull); }
   const std::string& state_dir() const { return state_dir_; }
 
  private:
@@ -68,6 +75,7 @@ class Builder {
   container::ContainerManager& containers_;
   std::string state_dir_;
   BuildCache cache_;
+  PullFn pull_;
 };
 
 // The 12-hex-digit id docker prints ("sha256:" dropped).

@@ -248,6 +248,24 @@ Status Daemon::start() {
   api::register_exec_routes(s.router, *s.containers);
   api::register_network_routes(s.router, *s.networks, *s.containers);
   s.builder = std::make_unique<build::Builder>(*s.images, *s.containers, config_.data_root + "/builder");
+  if (s.puller) {
+    // FROM of an image not here is pulled, as docker build does (anonymously: the legacy
+    // builder's credentials for FROM come with the build request, which berthd does not read yet).
+    s.builder->set_puller([puller = s.puller.get()](const std::string& name,
+                                                    const std::function<void(const std::string&)>& say)
+                              -> Result<std::string> {
+      auto ref = image::parse_normalized_tagged(name);
+      if (!ref) return ref.error();
+      auto ctx = container::background_context("build-pull");
+      return puller->pull(image::PullRequest{*ref, "", {}},
+                          [&](const boost::json::object& m) {
+                            // The summary lines ("Digest:", "Status:"), not every layer's progress.
+                            if (m.contains("id") || !m.contains("status")) return;
+                            say(std::string(m.at("status").as_string()) + "\n");
+                          },
+                          ctx);
+    });
+  }
   api::register_build_routes(s.router, *s.builder, *s.images,
                              api::BuildLimits{config_.build_max_context_size, tar_limits});
   api::register_system_df_route(s.router, *s.containers, *s.images, *s.volumes, &s.builder->cache());

@@ -184,6 +184,22 @@ class PullPush(unittest.TestCase):
         # Put the local names back for the other tests.
         D.berth("tag", ref, IMAGE)
 
+    def test_build_from_pulls_a_missing_image(self):
+        # docker build pulls a FROM image it does not have; so does berthd's builder.
+        ref = f"{REG.address}/berth/base:v1"
+        D.berth("tag", IMAGE, ref)
+        D.berth("push", ref)
+        D.berth("rmi", ref)
+        dockerfile = f"FROM {ref}\nRUN cp /hello /copied\n"
+        out = D.berth("build", "-t", "built-from-pull:v1", "-", input=dockerfile).stdout
+        self.assertIn(f"Status: Downloaded newer image for {ref}", out)
+        self.assertEqual(D.berth("run", "--rm", "built-from-pull:v1", "cat", "/copied").stdout,
+                         "pushed-and-pulled\n")
+        missing = D.berth("build", "-", input=f"FROM {REG.address}/berth/none:v1\n", check=False)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("FROM " + REG.address + "/berth/none:v1", missing.stderr + missing.stdout)
+        D.berth("rmi", "built-from-pull:v1", ref)
+
     def test_corrupted_blob_fails_cleanly(self):
         if DREG is None:
             self.skipTest("docker-registry is not installed")

@@ -40,7 +40,7 @@ void images_pull(image::ImagePuller* puller, Request& req, ResponseWriter& res) 
   image::PullRequest request{*ref, req.query_value("platform").value_or(""), *auth};
   if (auto p = image::parse_platform(request.platform); !p) return res.send_error(p.error());
   JsonStream out(res);
-  sdk::Context ctx;
+  sdk::Context& ctx = req.ctx();  // cancelled when the client hangs up
   auto progress = [&](const json::object& m) { out.send(m); };
   if (all_tags) {
     auto s = puller->pull_all_tags(request, progress, ctx);
@@ -68,7 +68,7 @@ void images_push(image::ImagePusher* pusher, Request& req, ResponseWriter& res) 
   }
   image::PushRequest request{*ref, *auth};
   JsonStream out(res);
-  sdk::Context ctx;
+  sdk::Context& ctx = req.ctx();
   auto s = pusher->push(request, [&](const json::object& m) { out.send(m); }, ctx);
   if (!s) return out.fail(s.error());
   out.finish();
@@ -98,7 +98,7 @@ void register_distribution_routes(Router& router, image::ImagePuller* puller,
     if (server.empty() || server == "index.docker.io") server = "docker.io";
     std::string host = image::registry_host(server);
     bool insecure = image::is_insecure_registry(host, puller->options().insecure_registries);
-    sdk::Context ctx;
+    sdk::Context& ctx = req.ctx();
     auto result = puller->transport().login(ctx, (insecure ? "http://" : "") + host, auth.credentials());
     if (!result) {
       // The user name is fine to log; the password never is.
