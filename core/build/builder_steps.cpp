@@ -229,7 +229,8 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
   std::vector<std::string> env = env_list(c);
   Vars env_vars = vars(st);
   for (const auto& [k, val] : st.args) {
-    bool in_env = std::any_of(env.begin(), env.end(), [&](const std::string& e) { return e.rfind(k + "=", 0) == 0; });
+    const std::string prefix = k + "=";  // not `k` in the lambda: clang 14 cannot capture a binding
+    bool in_env = std::any_of(env.begin(), env.end(), [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
     if (!in_env) env.push_back(k + "=" + val);
   }
   for (const auto& [k, val] : options.build_args) {

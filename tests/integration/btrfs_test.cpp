@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -250,7 +251,11 @@ TEST_F(BtrfsDaemonTest, StorageOptSizeCapsTheContainersSubvolume) {
 // (Debian's have them; skipped with the reason on one without).
 TEST_F(BtrfsDaemonTest, StorageOptSizeOnOverlayNeedsXfsProjectQuotas) {
   std::string mnt = make_fs("xfs", /*quotas=*/true);
-  if (mnt.empty() && !skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+  if (mnt.empty() && !skip_reason_.empty()) {
+    // The VM suite (Debian's kernel) sets this: there the case must run, not skip.
+    if (std::getenv("BERTH_REQUIRE_XFS_QUOTA") != nullptr) FAIL() << skip_reason_;
+    GTEST_SKIP() << skip_reason_;
+  }
   ASSERT_FALSE(mnt.empty());
   auto& d = daemon(mnt + "/d");
   ASSERT_TRUE(d.start(options(""))) << d.log();
