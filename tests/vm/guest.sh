@@ -40,7 +40,7 @@ for c in /var/cache/berth-vm ${BERTH_VM_CACHE:-}; do
 done
 for m in loop veth bridge br_netfilter nf_tables nft_chain_nat nft_ct nft_masq nft_nat nf_nat \
          nft_reject_inet nft_fib_inet tun dummy xt_conntrack xt_MASQUERADE iptable_nat \
-         iptable_filter ip6table_filter sch_htb btrfs xfs; do
+         iptable_filter ip6table_filter sch_htb; do
   busybox modprobe "$m" 2>/dev/null || true
 done
 # /tmp on the scratch disk run-vm.sh attaches (ext4): tests keep their data-roots there, and 6.1's
@@ -49,26 +49,28 @@ done
 for m in virtio_blk crc32c_generic crc32c-intel libcrc32c ext4; do
   busybox modprobe "$m" || echo "berth-vm: modprobe $m failed"
 done
+# btrfs and xfs need crc32c too (loaded just above); the --storage-opt size tests use both.
+for m in btrfs xfs; do
+  busybox modprobe "$m" || echo "berth-vm: modprobe $m failed"
+done
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.5; done
 # A checkout under the host's /tmp (a CI clone in /tmp/...) would vanish under the scratch /tmp:
 # keep the host's /tmp reachable, and bind the top directories the command uses back into place.
 mkdir -p /run/berth-vm-hosttmp
 mount --bind /tmp /run/berth-vm-hosttmp
-host_tmp_dirs=()
-while IFS= read -r -d '' arg; do
-  case "$arg" in /tmp/?*) host_tmp_dirs+=("$(echo "$arg" | cut -d/ -f3)") ;; esac
-done < <(cat "$out/command"; [ -f "$out/cwd" ] && printf '%s\0' "$(cat "$out/cwd")")
+{ cat "$out/command"; [ -f "$out/cwd" ] && printf '%s\0' "$(cat "$out/cwd")"; } | tr '\0' '\n' |
+  { grep '^/tmp/.' || true; } | cut -d/ -f3 | sort -u >/run/berth-vm-host-tmp-dirs
 if [ -b /dev/vda ] && mount -t ext4 /dev/vda /tmp; then
   chmod 1777 /tmp
 else
   echo "berth-vm: no scratch disk: /tmp on tmpfs (userns-remap cannot idmap it on 6.1)"
   mount -t tmpfs -o mode=1777 tmpfs /tmp
 fi
-for d in $(printf '%s\n' "${host_tmp_dirs[@]}" | sort -u); do
+while IFS= read -r d; do
   [ -d "/run/berth-vm-hosttmp/$d" ] || continue
   mkdir -p "/tmp/$d"
   mount --bind "/run/berth-vm-hosttmp/$d" "/tmp/$d"
-done
+done </run/berth-vm-host-tmp-dirs
 ip link set lo up
 hostname berth-vm
 : >/etc/mtab 2>/dev/null || true
