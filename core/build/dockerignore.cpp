@@ -1,6 +1,8 @@
 // .dockerignore patterns (see dockerignore.hpp).
 #include "core/build/dockerignore.hpp"
 
+#include <cstdint>
+#include <unordered_set>
 #include <vector>
 
 namespace berth::core::build {
@@ -38,7 +40,24 @@ bool match_class(std::string_view p, size_t pi, char c, size_t& next, bool& matc
   return true;
 }
 
-bool match_from(std::string_view p, size_t pi, std::string_view s, size_t si, int depth) {
+// Positions (pattern, path) already shown not to match: without them a pattern of many `*`
+// backtracks exponentially (the fuzzer found `*a*a*a...` hanging); with them each pair of
+// positions is tried once.
+struct Failed {
+  std::unordered_set<uint64_t> seen;
+  static uint64_t key(size_t pi, size_t si) { return (static_cast<uint64_t>(pi) << 32) | (si & 0xffffffffu); }
+};
+
+bool match_at(std::string_view p, size_t pi, std::string_view s, size_t si, int depth, Failed& failed);
+
+bool match_from(std::string_view p, size_t pi, std::string_view s, size_t si, int depth, Failed& failed) {
+  if (failed.seen.contains(Failed::key(pi, si))) return false;
+  bool ok = match_at(p, pi, s, si, depth, failed);
+  if (!ok) failed.seen.insert(Failed::key(pi, si));
+  return ok;
+}
+
+bool match_at(std::string_view p, size_t pi, std::string_view s, size_t si, int depth, Failed& failed) {
   if (depth > 64) return false;  // pathological patterns: give up rather than recurse forever
   while (pi < p.size()) {
     char pc = p[pi];
@@ -48,19 +67,19 @@ bool match_from(std::string_view p, size_t pi, std::string_view s, size_t si, in
         bool slash = rest < p.size() && p[rest] == '/';
         if (slash) {
           // "**/": zero directories, or any prefix ending in "/".
-          if (match_from(p, rest + 1, s, si, depth + 1)) return true;
+          if (match_from(p, rest + 1, s, si, depth + 1, failed)) return true;
           for (size_t k = si; k < s.size(); ++k) {
-            if (s[k] == '/' && match_from(p, rest + 1, s, k + 1, depth + 1)) return true;
+            if (s[k] == '/' && match_from(p, rest + 1, s, k + 1, depth + 1, failed)) return true;
           }
           return false;
         }
         for (size_t k = si; k <= s.size(); ++k) {
-          if (match_from(p, rest, s, k, depth + 1)) return true;
+          if (match_from(p, rest, s, k, depth + 1, failed)) return true;
         }
         return false;
       }
       for (size_t k = si; k <= s.size(); ++k) {
-        if (match_from(p, pi + 1, s, k, depth + 1)) return true;
+        if (match_from(p, pi + 1, s, k, depth + 1, failed)) return true;
         if (k < s.size() && s[k] == '/') break;
       }
       return false;
@@ -110,7 +129,10 @@ std::string clean_relative(std::string_view path) {
   return out;
 }
 
-bool glob_match(std::string_view pattern, std::string_view path) { return match_from(pattern, 0, path, 0, 0); }
+bool glob_match(std::string_view pattern, std::string_view path) {
+  Failed failed;
+  return match_from(pattern, 0, path, 0, 0, failed);
+}
 
 IgnoreMatcher::IgnoreMatcher(std::string_view text) {
   while (!text.empty()) {
