@@ -27,10 +27,14 @@ for h in "${harnesses[@]}"; do
   seeds=tests/fuzz/corpus/$h
   log="$out/$h.log"
   # Leaks are checked too; a harness's statics (the server, its router) are not leaks.
-  if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  # Scratch files of the harnesses go under the fuzz build, removed after a harness that passed
+  # (kept after a failure, to reproduce it), even when its own exit-time cleanup did not run.
+  mkdir -p "$out/tmp"
+  if TMPDIR="$out/tmp" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
      "$out/fuzzers/$h" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 -max_len=1048576 \
        -artifact_prefix="$out/artifacts/$h-" "$out/corpus/$h" "$seeds" >"$log" 2>&1; then
     echo "$h: $(grep -E '^#[0-9]+.*DONE' "$log" | tail -1 | sed 's/^/ /') ($seconds s, no crash)"
+    rm -rf "$out/tmp"
   else
     echo "$h: FAILED, see $log"
     tail -40 "$log"
