@@ -23,6 +23,7 @@ if $berth version >/dev/null 2>&1; then
 else
   had_bridge=0; ip link show berth0 >/dev/null 2>&1 && had_bridge=1
   had_table=0; nft list table ip berth >/dev/null 2>&1 && had_table=1
+  had_exec_root=0; grep -q " /run/berth " /proc/mounts && had_exec_root=1
   forwarding=$(cat /proc/sys/net/ipv4/ip_forward)
   mkdir -p /var/log
   build/bin/berthd >/var/log/berthd-demo.log 2>&1 &
@@ -97,6 +98,9 @@ if [ "$started" = 1 ] && [ "$keep" = 0 ]; then
   echo "demo: berthd stopped (run scripts/demo.sh --keep-running to keep it)"
   [ "$had_bridge" = 0 ] && ip link del berth0 2>/dev/null || true
   [ "$had_table" = 0 ] && nft delete table ip berth 2>/dev/null || true
+  # berthd keeps its exec-root tmpfs mounted across restarts (live restore needs it); the demo
+  # made it, no container is left, so it goes too.
+  [ "$had_exec_root" = 0 ] && umount /run/berth 2>/dev/null || true
   [ "$(cat /proc/sys/net/ipv4/ip_forward)" != "$forwarding" ] && echo "$forwarding" >/proc/sys/net/ipv4/ip_forward
   echo "demo: the default bridge's host state removed (berth0, nftables table ip berth, ip_forward=$forwarding)"
 fi

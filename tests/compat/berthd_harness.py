@@ -19,6 +19,12 @@ def skip(reason):
     sys.exit(SKIP)
 
 
+def unmount_below(root):
+    """Lazily unmounts everything mounted at or below `root`, deepest first."""
+    subprocess.run(["sh", "-c", f"grep ' {root}' /proc/mounts | cut -d' ' -f2 | sort -r | "
+                    "xargs -r -n1 umount -l"], check=False)
+
+
 class Berthd:
     def __init__(self, extra_args=(), extra_config=None, argv_prefix=()):
         """extra_args: more berthd flags (another --host); extra_config: keys merged into
@@ -92,6 +98,5 @@ class Berthd:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
-        subprocess.run(["sh", "-c", f"grep ' {self.root}' /proc/mounts | cut -d' ' -f2 | sort -r | "
-                        "xargs -r -n1 umount -l"], check=False)
+        unmount_below(self.root)
         shutil.rmtree(self.root, ignore_errors=True)

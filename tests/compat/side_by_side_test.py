@@ -65,8 +65,7 @@ class Dockerd:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
-        subprocess.run(["sh", "-c", f"grep ' {self.root}' /proc/mounts | cut -d' ' -f2 | sort -r | "
-                        "xargs -r -n1 umount -l"], check=False)
+        berthd_harness.unmount_below(self.root)
         for base in ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", c) for c in os.listdir("/sys/fs/cgroup")]:
             path = os.path.join(base, self.cgroup)
             if os.path.isdir(path):
