@@ -351,9 +351,16 @@ Task<void> HttpServer::serve_connection(Stream& stream, const std::string& remot
     if (ec) break;
     auto started = std::chrono::steady_clock::now();
     in_flight_->fetch_add(1);
+    // A request stops counting once its answer is written: a client that sends its next request
+    // as soon as it reads the last one's answer must not find the slot still taken (the access
+    // log line is written after the answer).
     struct InFlight {
       std::shared_ptr<std::atomic<size_t>> counter;
-      ~InFlight() { counter->fetch_sub(1); }
+      void release() {
+        if (counter) counter->fetch_sub(1);
+        counter.reset();
+      }
+      ~InFlight() { release(); }
     } in_flight{in_flight_};
 
     BeastExchange<Stream> exchange(stream, buffer, parser, limits_);
@@ -382,6 +389,7 @@ Task<void> HttpServer::serve_connection(Stream& stream, const std::string& remot
     bool keep_alive = reusable && req.keep_alive() && !stopping_;
     uint64_t bytes_out = 0;
     bool written = co_await write_response(stream, res, keep_alive, bytes_out);
+    in_flight.release();
     if (observer_) {
       AccessRecord record{exchange.method, exchange.path, remote, exchange.user, res.status,
                           exchange.bytes_in, bytes_out,

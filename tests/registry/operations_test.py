@@ -65,6 +65,16 @@ class Config(unittest.TestCase):
             shutil.rmtree(work, ignore_errors=True)
 
 
+def wait_for_status(reg, path, want, seconds=2.0):
+    """GET path until it answers want or seconds pass; returns the last status."""
+    deadline = time.time() + seconds
+    while True:
+        status = reg.request("GET", path)[0]
+        if status == want or time.time() > deadline:
+            return status
+        time.sleep(0.02)
+
+
 class Operations(unittest.TestCase):
     def setUp(self):
         self.reg = Registry(find_binary(), ["--upload-lifetime", "2s"]).start()
@@ -117,7 +127,9 @@ class Operations(unittest.TestCase):
         try:
             status, hdrs, _ = reg.request("POST", "/v2/ops/busy/blobs/uploads/")
             loc = hdrs["location"]
-            time.sleep(0.2)  # the POST counts until its log line is written, just after its answer
+            # A request counts until its answer is written; the client may read the answer a
+            # moment before the server's write completes, so give the slot that moment back.
+            wait_for_status(reg, "/v2/", 200)
             sock = socket.create_connection(("127.0.0.1", reg.port))
             sock.sendall(("PATCH %s HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n" % loc).encode()
                          + b"ab")
@@ -129,7 +141,7 @@ class Operations(unittest.TestCase):
             sock.sendall(b"cd")
             self.assertTrue(sock.recv(4096).startswith(b"HTTP/1.1 202"))
             sock.close()
-            self.assertEqual(reg.request("GET", "/v2/")[0], 200)
+            self.assertEqual(wait_for_status(reg, "/v2/", 200), 200)
         finally:
             reg.cleanup()
 
