@@ -46,6 +46,14 @@ class Ui(unittest.TestCase):
         if not os.path.exists(CHROMEDRIVER) or not shutil.which("chromium"):
             skip("chromium and chromium-driver are not installed (scripts/install-deps.sh installs them)")
         cls.d = Berthd()
+        try:
+            cls._start()
+        except BaseException:
+            cls.tearDownClass()  # unittest skips it when setUpClass fails: nothing may be left
+            raise
+
+    @classmethod
+    def _start(cls):
         cls.d.berth("import", cls.d.tar, "busybox:ui")
         cls.d.berth("run", "-d", "--name", "web", "busybox:ui", "sh", "-c",
                     "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.5; done")
@@ -59,7 +67,6 @@ class Ui(unittest.TestCase):
                 cls.url, cls.port, cls.token = m.group(1), int(m.group(2)), m.group(3)
                 break
         if not cls.url:
-            cls.tearDownClass()
             raise RuntimeError("berth ui printed no URL")
         opts = webdriver.ChromeOptions()
         for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
@@ -228,6 +235,45 @@ class Ui(unittest.TestCase):
         self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'input[aria-label="volume name"]'))).send_keys("bad/name")
         self.browser.find_element(By.XPATH, '//button[text()="Create"]').click()
         self.wait.until(lambda b: "Error response from daemon:" in b.find_element(By.ID, "errors").text)
+
+    def test_8_build_from_a_dockerfile_typed_in_the_page(self):
+        self.open("build")
+        tag = self.wait.until(EC.presence_of_element_located((By.ID, "build-tag")))
+        tag.send_keys("ui/built:v1")
+        area = self.browser.find_element(By.ID, "build-dockerfile")
+        area.clear()
+        area.send_keys('FROM busybox:ui\nRUN echo made-in-the-page > /made\nCMD ["cat", "/made"]\n')
+        self.browser.find_element(By.ID, "build").click()
+        self.wait.until(lambda b: "Built sha256:" in b.find_element(By.ID, "build-output").text)
+        self.assertIn("Step 2/3 : RUN echo made-in-the-page > /made", self.text_of("#build-output"))
+        out = self.d.berth("run", "--rm", "ui/built:v1").stdout
+        self.assertEqual(out.strip(), "made-in-the-page")
+
+    def test_9_events_system_and_a_narrow_window(self):
+        self.open("events")
+        self.wait.until(EC.presence_of_element_located((By.ID, "events")))
+        time.sleep(0.5)  # the page's event stream is connected
+        self.d.berth("volume", "create", "ui-vol")
+        self.wait.until(lambda b: "ui-vol" in b.find_element(By.ID, "events").text)
+        self.open("volumes")
+        self.wait.until(lambda b: "ui-vol" in b.find_element(By.TAG_NAME, "main").text)
+        self.open("system")
+        bars = self.wait.until(EC.presence_of_element_located((By.ID, "df")))
+        self.assertIn("Images (", bars.text)
+        self.shot("system")
+        # At a phone's width nothing spills sideways out of the page (wide tables scroll inside).
+        self.browser.set_window_size(400, 800)
+        try:
+            self.open("containers")
+            self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'a[data-container="web"]')))
+            self.assertLessEqual(self.browser.execute_script("return document.documentElement.scrollWidth"),
+                                 self.browser.execute_script("return window.innerWidth"))
+            # Keyboard: Enter on the focused link opens the container's page.
+            link = self.browser.find_element(By.CSS_SELECTOR, 'a[data-container="web"]')
+            link.send_keys(Keys.ENTER)
+            self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'button[data-tab="logs"]')))
+        finally:
+            self.browser.set_window_size(1280, 900)
 
 
 if __name__ == "__main__":

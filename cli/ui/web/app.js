@@ -144,7 +144,7 @@ async function followEvents() {
 }
 
 // Calls fn at most every `ms` while events of `types` keep coming.
-function refreshOn(types, fn, ms = 200) {
+function refreshOn(types, fn, ms = 50) {
   let timer = null;
   return onEvents((ev) => {
     if (!types.includes(ev.Type)) return;
@@ -417,11 +417,34 @@ function topTab(panel, info) {
   load();
 }
 
-function terminalTab(panel, info) {
-  if (!window.Terminal) {
-    panel.append(el('p', { class: 'muted' }, 'This berth was built without xterm.js (Debian package node-xterm), so the terminal is unavailable.'));
-    return null;
+// xterm.js is a third of a megabyte: loaded the first time a terminal is opened, not with the page.
+let xtermLoading = null;
+function loadXterm() {
+  if (!xtermLoading) {
+    xtermLoading = new Promise((resolve) => {
+      const script = el('script', { src: '/assets/xterm.js' });
+      script.addEventListener('load', () => resolve(!!window.Terminal));
+      script.addEventListener('error', () => resolve(false));
+      document.head.append(script);
+    });
   }
+  return xtermLoading;
+}
+
+function terminalTab(panel, info) {
+  let closed = false, cleanup = null;
+  loadXterm().then((ok) => {
+    if (closed) return;
+    if (!ok) {
+      panel.append(el('p', { class: 'muted' }, 'This berth was built without xterm.js (Debian package node-xterm), so the terminal is unavailable.'));
+      return;
+    }
+    cleanup = openTerminal(panel, info);
+  });
+  return () => { closed = true; if (cleanup) cleanup(); };
+}
+
+function openTerminal(panel, info) {
   const shell = el('input', { value: 'sh', 'aria-label': 'command', size: 12 });
   const box = el('div', { class: 'terminal', id: 'terminal' });
   let ws = null, term = null;
@@ -523,7 +546,7 @@ async function imagesView() {
               }) }, 'Remove'))];
         }), { wide: [2] }));
   });
-  onLeave(refreshOn(['image'], load, 300));
+  onLeave(refreshOn(['image'], load, 150));
   await load();
 }
 
