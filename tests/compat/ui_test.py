@@ -255,8 +255,13 @@ class Ui(unittest.TestCase):
         time.sleep(0.5)  # the page's event stream is connected
         self.d.berth("volume", "create", "ui-vol")
         self.wait.until(lambda b: "ui-vol" in b.find_element(By.ID, "events").text)
+        self.d.berth("create", "--name", "vol-user", "-v", "ui-vol:/data", "busybox:ui", "true")
         self.open("volumes")
         self.wait.until(lambda b: "ui-vol" in b.find_element(By.TAG_NAME, "main").text)
+        row = self.browser.find_element(By.XPATH, '//a[text()="ui-vol"]/ancestor::tr')
+        self.assertIn("vol-user", row.text)  # which containers use it
+        row.find_element(By.TAG_NAME, "a").click()
+        self.wait.until(lambda b: '"Mountpoint"' in b.find_element(By.TAG_NAME, "pre").text)
         self.open("system")
         bars = self.wait.until(EC.presence_of_element_located((By.ID, "df")))
         self.assertIn("Images (", bars.text)

@@ -166,7 +166,7 @@ async function route() {
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.section === section);
   view.replaceChildren();
   const pages = { containers: id ? containerPage : containersView, images: id ? imagePage : imagesView,
-    volumes: volumesView, networks: id ? networkPage : networksView, build: buildView, events: eventsView, system: systemView };
+    volumes: id ? volumePage : volumesView, networks: id ? networkPage : networksView, build: buildView, events: eventsView, system: systemView };
   const page = pages[section] || containersView;
   try { await page(id); } catch (e) { showError(e); }
 }
@@ -616,7 +616,7 @@ async function volumesView() {
   const load = newestOnly(() => Promise.all([get('/volumes'), usersOf('volume')]), ([vols, users]) => {
       const list = vols.Volumes || [];
       body.replaceChildren(list.length === 0 ? el('p', { class: 'muted' }, 'No volumes.') :
-        table(['Name', 'Driver', 'Mountpoint', 'Used by', 'Actions'], list.map((v) => [el('span', { class: 'mono' }, v.Name), v.Driver,
+        table(['Name', 'Driver', 'Mountpoint', 'Used by', 'Actions'], list.map((v) => [el('a', { class: 'mono', href: `#/volumes/${encodeURIComponent(v.Name)}` }, v.Name), v.Driver,
           el('span', { class: 'mono' }, v.Mountpoint), (users.get(v.Name) || []).join(', ') || '—',
           el('button', { class: 'danger', onclick: (e) => act(e.currentTarget, async () => {
             if (!(await confirmAction(`Remove volume ${v.Name}?`))) return;
@@ -626,6 +626,14 @@ async function volumesView() {
   });
   onLeave(refreshOn(['volume', 'container'], load, 300));
   await load();
+}
+
+async function volumePage(id) {
+  const [v, users] = await Promise.all([get(`/volumes/${encodeURIComponent(id)}`), usersOf('volume')]);
+  view.append(el('p', {}, el('a', { href: '#/volumes' }, '← Volumes')), el('h1', {}, v.Name),
+    el('div', { class: 'kv' }, [['Driver', v.Driver], ['Mountpoint', v.Mountpoint], ['Created', v.CreatedAt],
+      ['Used by', (users.get(v.Name) || []).join(', ') || '—']].flatMap(([k, val]) => [el('span', { class: 'muted' }, k), el('span', {}, String(val ?? ''))])),
+    el('h2', {}, 'Inspect'), el('pre', {}, JSON.stringify(v, null, 2)));
 }
 
 async function networksView() {
