@@ -92,8 +92,7 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opti
       continue;
     }
     sdk::Context ctx;
-    sdk::NetworkSpec spec{n.id, n.name, json::serialize(json::value_from(n.options)),
-                          {}, n.internal, true};
+    sdk::NetworkSpec spec{n.id, n.name, m->driver_options(n), {}, n.internal, true};
     if (!n.subnet.empty()) spec.ipv4.push_back({n.subnet, n.gateway});
     if (auto s = d->create_network(ctx, spec); !s) {
       log->error("network {} ({}): restore in driver {} failed: {}", n.name, id.substr(0, 12),
@@ -189,6 +188,15 @@ const Network* NetworkManager::find_locked(std::string_view key) const {
     }
   }
   return match;
+}
+
+// The options the driver gets: the user's (what inspect shows, as docker does; compose compares
+// them with its file and recreates a network whose Options differ) plus the daemon's defaults.
+// The bridge driver names an unnamed network's bridge br-<id12> itself.
+std::string NetworkManager::driver_options(const Network& n) const {
+  auto options = n.options;
+  if (options_.mtu > 0) options.try_emplace("com.docker.network.driver.mtu", std::to_string(options_.mtu));
+  return json::serialize(json::value_from(options));
 }
 
 Status NetworkManager::persist(const Network& n) {
@@ -309,16 +317,10 @@ Result<Network> NetworkManager::create(const json::object& body) {
   }
   n.subnet = subnet.str();
   n.gateway = format_ipv4(gateway);
-  if (auto mtu = n.options.find("com.docker.network.driver.mtu"); mtu == n.options.end() && options_.mtu > 0) {
-    n.options["com.docker.network.driver.mtu"] = std::to_string(options_.mtu);
-  }
   n.id = new_object_id();
   n.created = now_unix_nano();
-  if (n.driver == "bridge" && !n.options.contains(std::string(kBridgeNameOption))) {
-    n.options[std::string(kBridgeNameOption)] = "br-" + n.id.substr(0, 12);
-  }
   sdk::Context ctx;
-  sdk::NetworkSpec spec{n.id, n.name, json::serialize(json::value_from(n.options)),
+  sdk::NetworkSpec spec{n.id, n.name, driver_options(n),
                         {{n.subnet, n.gateway}}, n.internal, false};
   if (auto s = driver->create_network(ctx, spec); !s) return s.error().wrap("driver " + n.driver);
   if (auto s = persist(n); !s) {

@@ -68,6 +68,7 @@ class NetworkManager final : public container::NetworkHooks {
   NetworkManager(NetworkOptions options, plugin::PluginManager& plugins)
       : options_(std::move(options)), plugins_(plugins) {}
   Status persist(const Network& n);  // caller holds mutex_
+  std::string driver_options(const Network& n) const;  // JSON for sdk::NetworkSpec
   Network* find_locked(std::string_view name_or_id);
   const Network* find_locked(std::string_view name_or_id) const;
   sdk::NetworkDriver* driver_for(const Network& n) const;
