@@ -328,9 +328,24 @@ void NetworkManager::release(const std::string& container_id) {
   std::lock_guard lock(mutex_);
   for (auto& [_, n] : networks_) {
     if (n.endpoints.erase(container_id) > 0) {
-      if (auto s = persist(n); !s) logging::get("network")->warn("network {}: {}", n.name, s.error().message);
+      if (auto s = persist(n, fs::Durability::kVolatile); !s) {
+        logging::get("network")->warn("network {}: {}", n.name, s.error().message);
+      }
     }
   }
+}
+
+size_t NetworkManager::release_unknown(const std::set<std::string>& container_ids) {
+  std::lock_guard lock(mutex_);
+  size_t dropped = 0;
+  for (auto& [_, n] : networks_) {
+    size_t before = n.endpoints.size();
+    std::erase_if(n.endpoints, [&](const auto& e) { return !container_ids.contains(e.first); });
+    if (n.endpoints.size() == before) continue;
+    dropped += before - n.endpoints.size();
+    if (auto s = persist(n); !s) logging::get("network")->warn("network {}: {}", n.name, s.error().message);
+  }
+  return dropped;
 }
 
 Status NetworkManager::connect(std::string_view network, const ContainerRecord& rec, bool running,

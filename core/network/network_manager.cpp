@@ -146,14 +146,31 @@ sdk::NetworkDriver* NetworkManager::driver_for(const Network& n) const {
 
 Status NetworkManager::ensure_default_bridge() {
   if (plugins_.network("bridge") == nullptr || options_.bridge == "none") return {};
+  constexpr std::string_view kIccOption = "com.docker.network.bridge.enable_icc";
+  const std::string icc = options_.icc ? "true" : "false";
   {
     std::lock_guard lock(mutex_);
-    if (find_locked("bridge") != nullptr) return {};
+    if (auto* existing = find_locked("bridge"); existing != nullptr) {
+      // daemon.json "icc" is read at every start, as docker does: a changed value is written to
+      // the record and the driver re-renders its rules for the network.
+      auto& current = existing->options[std::string(kIccOption)];
+      if (current == icc) return {};
+      current = icc;
+      BERTH_TRY_STATUS(persist(*existing));
+      if (auto* d = driver_for(*existing)) {
+        sdk::Context ctx;
+        sdk::NetworkSpec spec{existing->id, existing->name, driver_options(*existing),
+                              {{existing->subnet, existing->gateway}}, existing->internal, true};
+        BERTH_TRY_STATUS(d->create_network(ctx, spec));
+      }
+      logging::get("network")->info("default network bridge: icc {}", icc);
+      return {};
+    }
   }
   json::object body{{"Name", "bridge"}, {"Driver", "bridge"}};
   json::object options{{std::string(kBridgeNameOption), options_.bridge.empty() ? "berth0" : options_.bridge},
                        {"com.docker.network.bridge.default_bridge", "true"},
-                       {"com.docker.network.bridge.enable_icc", "true"},
+                       {std::string(kIccOption), icc},
                        {"com.docker.network.bridge.enable_ip_masquerade", "true"},
                        {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"},
                        {"com.docker.network.driver.mtu", std::to_string(options_.mtu > 0 ? options_.mtu : 1500)}};
@@ -199,10 +216,10 @@ std::string NetworkManager::driver_options(const Network& n) const {
   return json::serialize(json::value_from(options));
 }
 
-Status NetworkManager::persist(const Network& n) {
+Status NetworkManager::persist(const Network& n, fs::Durability durability) {
   if (n.builtin) return {};
   return fs::atomic_write(options_.records_dir + "/" + n.id + ".json",
-                          json::serialize(to_json(n)), 0600);
+                          json::serialize(to_json(n)), 0600, durability);
 }
 
 Result<Network> NetworkManager::find(std::string_view key) const {

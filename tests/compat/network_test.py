@@ -171,6 +171,45 @@ class Networking(unittest.TestCase):
         self.assertNotEqual(closed.returncode, 0)
         self.assertNotIn("default", closed.stdout)
 
+    def test_icc_off_blocks_containers_of_one_network(self):
+        berth("network", "create", "-o", "com.docker.network.bridge.enable_icc=false", "quiet")
+        berth("run", "-d", "--name", "q1", "--network", "quiet", "-p", "8484:80", "busybox:local", "sh", "-c", HTTPD)
+        berth("run", "-d", "--name", "q2", "--network", "quiet", "busybox:local", "sleep", "60")
+        ip = inspect("q1", "{{.NetworkSettings.Networks.quiet.IPAddress}}")
+        blocked = berth("exec", "q2", "sh", "-c", f"timeout 3 wget -qO- http://{ip}/; echo rc=$?").stdout
+        self.assertNotIn("hello-from-", blocked)
+        self.assertNotIn("rc=0", blocked)
+        # The frames between the bridge's ports are dropped in the engine's bridge-family table
+        # (no br_netfilter); the host still reaches the published port.
+        self.assertIn("drop", in_ns("nft", "list", "table", "bridge", "berth").stdout)
+        berth("rm", "-f", "q2")
+        wait_http("http://127.0.0.1:8484/", "hello-from-")
+        berth("rm", "-f", "q1")
+        berth("network", "rm", "quiet")
+        self.assertNotEqual(in_ns("nft", "list", "table", "bridge", "berth", check=False).returncode, 0)
+        # The default bridge follows daemon.json "icc", read at every start.
+        conf = os.path.join(D.root, "daemon.json")
+        with open(conf) as f:
+            original = f.read()
+        with open(conf, "w") as f:
+            json.dump(dict(json.loads(original), icc=False), f)
+        D.restart()
+        try:
+            opts = json.loads(berth("network", "inspect", "bridge").stdout)[0]["Options"]
+            self.assertEqual(opts["com.docker.network.bridge.enable_icc"], "false")
+            berth("run", "-d", "--name", "b1", "busybox:local", "sh", "-c", HTTPD)
+            blocked = fetch("bridge", "http://" + inspect("b1", "{{.NetworkSettings.IPAddress}}") + "/")
+            self.assertNotIn("hello-from-", blocked)
+            berth("rm", "-f", "b1")
+        finally:
+            with open(conf, "w") as f:
+                f.write(original)
+            D.restart()
+        berth("run", "-d", "--name", "b2", "busybox:local", "sh", "-c", HTTPD)
+        allowed = fetch("bridge", "http://" + inspect("b2", "{{.NetworkSettings.IPAddress}}") + "/")
+        self.assertIn("hello-from-", allowed)
+        self.assertNotEqual(in_ns("nft", "list", "table", "bridge", "berth", check=False).returncode, 0)
+
     def test_names_resolve_on_user_networks_and_the_rest_is_forwarded(self):
         berth("network", "create", "names")
         berth("run", "-d", "--name", "web", "--network", "names", "--network-alias", "www",
