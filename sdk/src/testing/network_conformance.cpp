@@ -44,10 +44,6 @@ namespace {
     if ((expr).has_value()) ADD_FAILURE() << #expr << " succeeded";      \
   } while (0)
 
-ino_t netns_inode(const char* path) {
-  struct stat st{};
-  return ::stat(path, &st) == 0 ? st.st_ino : 0;
-}
 
 // Runs `fn` on a short-lived thread that entered the namespace at `path` (setns moves only the
 // calling thread).
@@ -93,6 +89,14 @@ std::pair<std::string, bool> address_and_up(const std::string& ifname) {
   return {addr, up};
 }
 
+// Whether the program started in a namespace made for it: nothing but loopback there before the
+// first case. Decided once, before any case made a link, and failing safe: comparing with
+// /proc/1/ns/net is not enough (unreadable in some sandboxes, which would pass for "different").
+bool in_a_fresh_namespace() {
+  static const bool fresh = links_here() == std::set<std::string>{"lo"};
+  return fresh;
+}
+
 struct Registration {
   NetworkFixtureFactory factory;
 };
@@ -109,9 +113,10 @@ class Harness final : public ::testing::Test {
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     if (auto it = fixture_.skip.find(name); it != fixture_.skip.end()) GTEST_SKIP() << it->second;
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (links, namespaces, rules)";
-    if (netns_inode("/proc/self/ns/net") == netns_inode("/proc/1/ns/net")) {
-      GTEST_SKIP() << "runs only in a network namespace of its own (unshare --net): it makes "
-                      "links and rules and must never touch the host's";
+    if (!in_a_fresh_namespace()) {
+      GTEST_SKIP() << "runs only in a network namespace of its own, made for it (unshare --net: "
+                      "loopback only when the program starts); it makes links, rules and sysctls "
+                      "and must never touch the host's";
     }
     ASSERT_TRUE(fixture_.create) << "NetworkFixture::create is required";
     auto tmp = TempDir::create(fixture_.temp_parent, "berth-netconf-");

@@ -7,8 +7,8 @@
 // and revoked, unknown ids refused, and a new driver instance on the same directories adopting
 // what the previous one made (the host restarted).
 //
-// It makes real links and rules, so it needs root AND a network namespace of its own: every case
-// is skipped unless the test process runs outside the host's namespace (run it under
+// It makes real links, rules and sysctls, so it needs root AND a network namespace made for it:
+// every case is skipped unless the program started with nothing but loopback (run it under
 // `unshare --net`, as this tree's CTest entry does); it never touches the host's networking.
 //
 // Instantiate it once in a test executable linked with berth::sdk_testing (and GTest::gtest_main):
