@@ -309,6 +309,13 @@ void NetworkManager::detach(const std::string& container_id) {
     }
     host_endpoints_.erase(h);
   }
+  // The namespace goes first: with the task gone nothing holds it, and the kernel dismantles its
+  // veths (both ends) in its own batched cleanup. Deleting a veth by netlink instead waits for
+  // RCU grace periods under the rtnl lock (tens to hundreds of ms on a loaded host), which every
+  // `run --rm` paid. leave() then finds the link gone, or deletes what is left.
+  if (auto s = remove_netns(netns_path(container_id)); !s) {
+    logging::get("network")->warn("container {}: {}", container_id.substr(0, 12), s.error().message);
+  }
   for (auto& [_, n] : networks_) {
     auto it = n.endpoints.find(container_id);
     if (it == n.endpoints.end()) continue;
@@ -317,9 +324,6 @@ void NetworkManager::detach(const std::string& container_id) {
       it->second.ports.clear();
       (void)persist(n);
     }
-  }
-  if (auto s = remove_netns(netns_path(container_id)); !s) {
-    logging::get("network")->warn("container {}: {}", container_id.substr(0, 12), s.error().message);
   }
   joined_.erase(container_id);
 }
