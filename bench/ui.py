@@ -21,6 +21,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "compat"))
 os.environ.setdefault("BERTH_BUILD_DIR", os.path.join(HERE, "..", "build"))
 import berthd_harness  # noqa: E402
+from ui_harness import isolate_network  # noqa: E402
+
+isolate_network(__file__)  # the browser never reaches beyond loopback (see ui_harness)
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
