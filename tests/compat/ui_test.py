@@ -7,6 +7,7 @@ import http.client
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -298,6 +299,61 @@ class Ui(unittest.TestCase):
             self.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'button[data-tab="logs"]')))
         finally:
             self.browser.set_window_size(1280, 900)
+
+    def test_10_beyond_loopback_only_with_tls(self):
+        if os.environ.get("BERTH_UI_NETNS") != "1":
+            self.skipTest("needs the test's own network namespace for a stand-in address")
+        # A documentation address on a veth of this test's namespace stands for "the LAN".
+        subprocess.run(["ip", "link", "add", "uilan0", "type", "veth", "peer", "name", "uilan1"], check=True)
+        subprocess.run(["ip", "addr", "add", "198.51.100.1/24", "dev", "uilan0"], check=True)
+        subprocess.run(["ip", "link", "set", "uilan0", "up"], check=True)
+        berth = os.path.join(BUILD, "bin", "berth")
+        r = subprocess.run([berth, "-H", self.d.host, "ui", "--listen", "198.51.100.1", "--no-browser"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("needs TLS", r.stderr)
+        cert, key = os.path.join(self.d.root, "ui.crt"), os.path.join(self.d.root, "ui.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=198.51.100.1", "-addext", "subjectAltName=IP:198.51.100.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        ui = subprocess.Popen([berth, "-H", self.d.host, "ui", "--listen", "198.51.100.1", "--tls-cert", cert,
+                               "--tls-key", key, "--no-browser"], stdout=subprocess.PIPE, text=True)
+        try:
+            m = None
+            for _ in range(20):
+                m = re.search(r"https://198\.51\.100\.1:(\d+)/\?token=([0-9a-f]{64})", ui.stdout.readline())
+                if m:
+                    break
+            self.assertTrue(m, "berth ui printed no https URL")
+            port, token = int(m.group(1)), m.group(2)
+            tls = ssl.create_default_context(cafile=cert)
+
+            def get(path, headers):
+                conn = http.client.HTTPSConnection("198.51.100.1", port, context=tls, timeout=10)
+                try:
+                    conn.request("GET", path, headers=headers)
+                    resp = conn.getresponse()
+                    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+                finally:
+                    conn.close()
+            status, headers, _ = get("/?token=" + token, {})
+            self.assertEqual(status, 303)
+            self.assertIn("Secure", headers["set-cookie"])
+            self.assertEqual(get("/api/_ping", {})[0], 403)
+            status, _, body = get("/api/_ping", {"X-Berth-Token": token})
+            self.assertEqual((status, body), (200, b"OK"))
+            # Clear text to the TLS port gets nothing served.
+            with self.assertRaises((http.client.HTTPException, ConnectionError, OSError)):
+                plain = http.client.HTTPConnection("198.51.100.1", port, timeout=15)
+                plain.request("GET", "/api/_ping", headers={"X-Berth-Token": token})
+                if plain.getresponse().status == 200:
+                    raise AssertionError("served over clear text")
+                raise ConnectionError("refused")
+        finally:
+            ui.terminate()
+            ui.wait(timeout=10)
+            ui.stdout.close()
+            subprocess.run(["ip", "link", "del", "uilan0"], check=False)
 
 
 if __name__ == "__main__":
