@@ -98,7 +98,8 @@ class Ui(unittest.TestCase):
             return self.wait.until(condition)
         except Exception:
             try:
-                print("--- page text:\n" + self.browser.find_element(By.TAG_NAME, "body").text)
+                print("--- url:", self.browser.current_url)
+                print("--- page source:\n" + self.browser.page_source[:3000])
                 for entry in self.browser.get_log("browser"):
                     print("--- console:", entry.get("message"))
             except Exception as e:  # the browser itself may be the problem
@@ -282,6 +283,18 @@ class Ui(unittest.TestCase):
         self.assertIn("vol-user", row.text)  # which containers use it
         row.find_element(By.TAG_NAME, "a").click()
         self.until(lambda b: '"Mountpoint"' in b.find_element(By.TAG_NAME, "pre").text)
+        if os.environ.get("BERTH_UI_NETNS") == "1":  # a bridge is made only in the test's namespace
+            self.open("networks")
+            self.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'input[aria-label="network name"]'))).send_keys("uinet")
+            self.browser.find_element(By.CSS_SELECTOR, 'input[aria-label="subnet"]').send_keys("10.199.0.0/24")
+            self.browser.find_element(By.XPATH, '//button[text()="Create"]').click()
+            self.until(lambda b: "10.199.0.0/24" in b.find_element(By.TAG_NAME, "main").text)
+            self.assertIn("10.199.0.0/24", self.d.berth("network", "inspect", "-f",
+                                                        "{{range .IPAM.Config}}{{.Subnet}}{{end}}", "uinet").stdout)
+            self.shot("networks")
+            self.browser.find_element(By.XPATH, '//a[text()="uinet"]/ancestor::tr//button[text()="Remove"]').click()
+            self.until(EC.visibility_of_element_located((By.ID, "confirm-ok"))).click()
+            self.until(lambda b: "uinet" not in b.find_element(By.TAG_NAME, "main").text)
         self.open("system")
         bars = self.until(EC.presence_of_element_located((By.ID, "df")))
         self.assertIn("Images (", bars.text)
