@@ -39,8 +39,9 @@ printf '[Service]\nExecStart=\nExecStart=%s/bin/berthd -H fd://\n' "$build" \
 # No default bridge: the VM has no network to give containers and needs none.
 echo '{"bridge": "none"}' >/etc/berth/daemon.json
 getent group berth >/dev/null || groupadd --system berth
-systemctl daemon-reload
+# enable reloads systemd's configuration (the new units and the drop-in) as well.
 systemctl enable berthd.socket berthd.service 2>&1
+step "units installed and enabled"
 t=$(now)
 systemctl start berthd.service || fail "systemctl start berthd"
 step "systemctl start berthd returned after $(since "$t") (Type=notify: READY=1 sent)"
