@@ -92,6 +92,17 @@ class Ui(unittest.TestCase):
             cls.ui.wait(timeout=10)
         cls.d.stop()
 
+    def press(self, button):
+        """Activates a button as the keyboard does (focus, Enter): a pointer click lands at
+        coordinates taken a moment earlier, and a table redrawn by an event in between can put
+        another row's button there."""
+        button.send_keys(Keys.ENTER)
+
+    def ensure_web_runs(self):
+        """Each test that needs the container running starts it (another test may have stopped it)."""
+        if self.d.berth("inspect", "-f", "{{.State.Running}}", "web").stdout.strip() != "true":
+            self.d.berth("start", "web")
+
     def until(self, condition):
         """WebDriverWait.until, printing what the page showed and logged when it times out."""
         try:
@@ -158,12 +169,12 @@ class Ui(unittest.TestCase):
         row = link.find_element(By.XPATH, "./ancestor::tr")
         self.assertIn("running", row.text)
         self.shot("containers")
-        row.find_element(By.CSS_SELECTOR, 'button[data-action="stop"]').click()
+        self.press(row.find_element(By.CSS_SELECTOR, 'button[data-action="stop"]'))
         # The row changes when the daemon's event arrives, not by polling.
         self.until(lambda b: "exited" in b.find_element(
             By.XPATH, '//a[@data-container="web"]/ancestor::tr').text)
         self.assertEqual(self.d.berth("inspect", "-f", "{{.State.Status}}", "web").stdout.strip(), "exited")
-        self.browser.find_element(By.XPATH, '//a[@data-container="web"]/ancestor::tr//button[@data-action="start"]').click()
+        self.press(self.browser.find_element(By.XPATH, '//a[@data-container="web"]/ancestor::tr//button[@data-action="start"]'))
         self.until(lambda b: "running" in b.find_element(
             By.XPATH, '//a[@data-container="web"]/ancestor::tr').text)
 
@@ -173,12 +184,13 @@ class Ui(unittest.TestCase):
         self.d.berth("create", "--name", "newcomer", "busybox:ui", "true")
         self.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'a[data-container="newcomer"]')))
         # Removing asks first; confirming removes it.
-        self.browser.find_element(By.XPATH, '//a[@data-container="newcomer"]/ancestor::tr//button[@data-action="remove"]').click()
+        self.press(self.browser.find_element(By.XPATH, '//a[@data-container="newcomer"]/ancestor::tr//button[@data-action="remove"]'))
         self.until(EC.visibility_of_element_located((By.ID, "confirm-ok"))).click()
         self.until(EC.invisibility_of_element_located((By.CSS_SELECTOR, 'a[data-container="newcomer"]')))
         self.assertNotEqual(self.d.berth("inspect", "newcomer", check=False).returncode, 0)
 
     def test_3_logs_follow_and_search(self):
+        self.ensure_web_runs()
         self.open("containers/web")
         self.until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'button[data-tab="logs"]'))).click()
         self.until(lambda b: "tick-" in b.find_element(By.ID, "logs").text)
@@ -192,6 +204,7 @@ class Ui(unittest.TestCase):
             self.assertIn("tick-3", line)
 
     def test_4_terminal_runs_a_shell(self):
+        self.ensure_web_runs()
         self.open("containers/web")
         self.until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'button[data-tab="terminal"]'))).click()
         area = self.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#terminal .xterm-helper-textarea")))
@@ -218,6 +231,7 @@ class Ui(unittest.TestCase):
         self.shot("terminal")
 
     def test_5_stats_are_charted(self):
+        self.ensure_web_runs()
         self.open("containers/web")
         self.until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'button[data-tab="stats"]'))).click()
         self.until(lambda b: b.find_element(By.CSS_SELECTOR, '[data-chart="Memory"] .value').text not in ("", "—"))
