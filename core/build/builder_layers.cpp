@@ -46,8 +46,8 @@ Result<std::vector<layer::TarHeader>> destination_headers(const std::string& tro
         return make_error(ErrorCode::kInvalidArgument, "/" + prefix + " is not a directory in the image");
       }
       h.mode = pst.st_mode;
-      h.uid = ids.to_container(pst.st_uid);
-      h.gid = ids.to_container(pst.st_gid);
+      h.uid = ids.uids.to_container(pst.st_uid);
+      h.gid = ids.gids.to_container(pst.st_gid);
       h.mtime = pst.st_mtim.tv_sec;
     } else {
       h.mode = S_IFDIR | 0755;
@@ -83,6 +83,13 @@ Result<image::LayerRecord> Builder::Run::write_layer(const std::function<Status(
   });
   FdReader in(read_end.get());
   auto layer = builder.images_.ingest_layer(parent_chain, in, std::nullopt);
+  if (layer) {
+    // Whatever the layer store left unread (padding after the end blocks) is drained, so a
+    // complete tar is never reported as a failed write.
+    std::string rest(1 << 16, '\0');
+    while (::read(read_end.get(), rest.data(), rest.size()) > 0) {
+    }
+  }
   // A reader that stopped early makes the writer's next write fail (EPIPE) instead of blocking.
   read_end.reset();
   writer.join();
