@@ -124,6 +124,8 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
     std::sort(dropped.begin(), dropped.end(), [](const auto& a, const auto& b) { return a.created > b.created; });
     json::array deleted;
     for (const auto& e : dropped) {
+      // remove() of an id with one tag would untag and delete it (rmi): a built image stays.
+      if (!images.repo_tags(e.image_id).empty()) continue;
       auto r = images.remove(e.image_id, false, false);
       if (r) deleted.emplace_back(e.image_id);
     }
