@@ -269,7 +269,9 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
     // What a commit of the step's container records as created_by (its command line).
     std::string shown;
     for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + std::string(a.get_string());
-    if (cache_from_hit(st, shown, cache_key)) return {};
+    // A bind mount's content is not in created_by: such a step never matches another image.
+    bool binds_content = std::any_of(mounts.begin(), mounts.end(), [](const RunMount& m) { return m.type == "bind"; });
+    if (!binds_content && cache_from_hit(st, shown, cache_key)) return {};
   }
   BERTH_TRY_STATUS(ensure_image(st));
 
