@@ -138,7 +138,7 @@ struct ContextWriter {
 
 std::unique_ptr<Command> make_build_command() {
   struct Opts {
-    std::vector<std::string> tags, build_args, labels;
+    std::vector<std::string> tags, build_args, labels, cache_from;
     std::string file, target, iidfile, network, platform;
     bool no_cache = false, pull = false, quiet = false, rm = true, force_rm = false;
   };
@@ -150,6 +150,7 @@ std::unique_ptr<Command> make_build_command() {
   cmd->flags.add_string("target", 0, &o->target, "Set the target build stage to build.");
   cmd->flags.add_list("build-arg", 0, &o->build_args, "Set build-time variables");
   cmd->flags.add_list("label", 0, &o->labels, "Set metadata for an image");
+  cmd->flags.add_list("cache-from", 0, &o->cache_from, "Images to consider as cache sources");
   cmd->flags.add_bool("no-cache", 0, &o->no_cache, "Do not use cache when building the image");
   cmd->flags.add_bool("pull", 0, &o->pull, "Always attempt to pull a newer version of the image");
   cmd->flags.add_bool("quiet", 'q', &o->quiet, "Suppress the build output and print image ID on success");
@@ -236,6 +237,11 @@ std::unique_ptr<Command> make_build_command() {
     if (!o->target.empty()) q.add("target", o->target);
     if (!build_args.empty()) q.add("buildargs", json::serialize(build_args));
     if (!labels.empty()) q.add("labels", json::serialize(labels));
+    if (!o->cache_from.empty()) {
+      json::array sources;
+      for (const auto& c : o->cache_from) sources.emplace_back(c);
+      q.add("cachefrom", json::serialize(sources));
+    }
     if (o->no_cache) q.add("nocache", "1");
     if (o->pull) q.add("pull", "1");
     if (o->quiet) q.add("q", "1");

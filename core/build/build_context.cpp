@@ -123,15 +123,18 @@ void hash_tree(const std::string& root, const std::string& rel, Sha256& h, int d
 }
 
 Status add_entry(const std::string& root, const std::string& rel, const std::string& name,
-                 std::optional<uint32_t> chmod, layer::TarWriter& tar, int depth) {
+                 std::optional<uint32_t> chmod, layer::TarWriter& tar, int depth, const CopyOwner& owner,
+                 bool dir_header) {
   sfs::path full = sfs::path(root) / rel;
   struct stat st{};
   if (::lstat(full.c_str(), &st) != 0) return errno_error("stat " + rel);
   layer::TarHeader h;
   h.mode = (st.st_mode & S_IFMT) | (chmod ? (*chmod & 07777) : (st.st_mode & 07777));
   h.mtime = st.st_mtim.tv_sec;
+  h.uid = owner.uid;
+  h.gid = owner.gid;
   if (S_ISDIR(st.st_mode)) {
-    if (!name.empty()) {
+    if (!name.empty() && dir_header) {
       h.name = name + "/";
       h.type = layer::TarHeader::Type::kDirectory;
       BERTH_TRY_STATUS(tar.add(h));
@@ -142,7 +145,7 @@ Status add_entry(const std::string& root, const std::string& rel, const std::str
     for (const auto& e : sfs::directory_iterator(full, ec)) names.push_back(e.path().filename());
     if (ec) return make_error(ErrorCode::kInternal, "read directory " + rel + ": " + ec.message());
     std::sort(names.begin(), names.end());
-    for (const auto& n : names) BERTH_TRY_STATUS(add_entry(root, join_rel(rel, n), join_rel(name, n), chmod, tar, depth + 1));
+    for (const auto& n : names) BERTH_TRY_STATUS(add_entry(root, join_rel(rel, n), join_rel(name, n), chmod, tar, depth + 1, owner, true));
     return {};
   }
   h.name = name;
@@ -279,7 +282,19 @@ Result<std::string> ChecksumCache::checksum(const std::string& root, const std::
 Status write_copy_tar(const std::string& root, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
                       Writer& out) {
   layer::TarWriter tar(out);
-  for (const auto& e : entries) BERTH_TRY_STATUS(add_entry(root, e.source, e.name, chmod, tar, 0));
+  for (const auto& e : entries) BERTH_TRY_STATUS(add_entry(root, e.source, e.name, chmod, tar, 0, CopyOwner{}, true));
+  return tar.finish();
+}
+
+Status write_copy_layer(const std::string& root, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
+                        const CopyOwner& owner, const std::vector<layer::TarHeader>& parents, const std::string& dest,
+                        Writer& out) {
+  layer::TarWriter tar(out);
+  for (const auto& h : parents) BERTH_TRY_STATUS(tar.add(h));
+  for (const auto& e : entries) {
+    // A directory source named "" lands in `dest` itself, whose header is among `parents`.
+    BERTH_TRY_STATUS(add_entry(root, e.source, join_rel(dest, e.name), chmod, tar, 0, owner, !e.name.empty()));
+  }
   return tar.finish();
 }
 

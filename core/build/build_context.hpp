@@ -14,6 +14,7 @@
 #include "core/common/io.hpp"
 #include "core/common/result.hpp"
 #include "core/layer/tar_stream.hpp"
+#include "core/layer/tar_writer.hpp"
 
 namespace berth::core::build {
 
@@ -53,5 +54,17 @@ struct CopyEntry {
 // extraction sets them.
 Status write_copy_tar(const std::string& root, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
                       Writer& out);
+
+struct CopyOwner {
+  int64_t uid = 0;
+  int64_t gid = 0;
+};
+
+// COPY's layer itself (what a commit of the step's container would hold, without the round trip
+// through a container's upper directory): `parents` (the destination directory and the ones
+// above it, as headers), then `entries` below `dest` (relative, no leading "/"), owned by `owner`.
+Status write_copy_layer(const std::string& root, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
+                        const CopyOwner& owner, const std::vector<layer::TarHeader>& parents, const std::string& dest,
+                        Writer& out);
 
 }  // namespace berth::core::build

@@ -5,12 +5,16 @@
 
 #include <boost/json/object.hpp>
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/build/builder.hpp"
+#include "core/container/archive.hpp"
+#include "core/layer/id_shift.hpp"
+#include "core/layer/tar_writer.hpp"
 
 namespace berth::core::build {
 
@@ -72,7 +76,28 @@ struct Builder::Run {
   // A new image whose config is st's with `config` and one history entry without a layer.
   Status commit_config(StageState& st, const std::string& created_by, const std::vector<std::string>& key_parts);
   bool cache_hit(StageState& st, const std::string& key);
+  // --cache-from (builder_cache_from.cpp): whether an image given there has this step, made by
+  // `created_by` on top of st's image; then st becomes it (recorded under `cache_key` too).
+  struct CacheSource {
+    std::string id;
+    boost::json::object doc;
+  };
+  std::mutex cache_sources_mutex;
+  bool cache_sources_loaded = false;
+  std::vector<CacheSource> cache_sources;
+  void load_cache_sources();
+  bool cache_from_hit(StageState& st, const std::string& created_by, const std::string& cache_key);
+  // A layer on top of image `parent_image` ("" for none) from the tar `write` produces, streamed
+  // into the layer store through a pipe (no spool, no container): builder_layers.cpp.
+  Result<image::LayerRecord> write_layer(const std::function<Status(Writer&)>& write, const std::string& parent_image);
+  // A new image: st's with `layer` on top, one history entry and `container_config`.
+  Result<std::string> commit_layer(StageState& st, const image::LayerRecord& layer, const std::string& created_by,
+                                   boost::json::object container_config, const std::string& container_id);
 };
+
+// The headers of COPY's destination directory and those above it (builder_layers.cpp).
+Result<std::vector<layer::TarHeader>> destination_headers(const std::string& troot, const layer::IdShift& ids,
+                                                         const std::string& dest_dir, container::Owner owner);
 
 // "Dockerfile line N: <KEYWORD> <what>" (kInvalidArgument).
 Error step_error(const Instruction& inst, const std::string& what);

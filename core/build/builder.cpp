@@ -409,6 +409,7 @@ Status Builder::Run::commit_config(StageState& st, const std::string& created_by
                                    const std::vector<std::string>& key_parts) {
   std::string key = BuildCache::key_of(key_parts);
   if (cache_hit(st, key)) return {};
+  if (cache_from_hit(st, "/bin/sh -c #(nop)  " + created_by, key)) return {};
   json::object doc = st.image;
   std::string now = rfc3339_nano(now_unix_nano());
   doc["created"] = now;

@@ -7,11 +7,15 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <thread>
 
 #include "core/build/build_run.hpp"
+#include "core/build/run_mount.hpp"
+#include "core/build/url_fetch.hpp"
 #include "core/common/fs.hpp"
 #include "core/common/ids.hpp"
 #include "core/common/json_text.hpp"
@@ -134,47 +138,6 @@ std::string basename_of(const std::string& p) {
   return slash == std::string::npos ? s : s.substr(slash + 1);
 }
 
-// One `RUN --mount=...` (BuildKit's syntax: comma-separated key=value, type first by habit).
-struct RunMount {
-  std::string type = "bind";
-  std::string target, source, id;
-  bool readonly = true;
-  bool readonly_set = false;
-};
-
-Result<RunMount> parse_run_mount(const std::string& spec, int line) {
-  RunMount m;
-  auto bad = [&](const std::string& what) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "Dockerfile line " + std::to_string(line) + ": RUN --mount=" + spec + ": " + what);
-  };
-  size_t i = 0;
-  while (i <= spec.size()) {
-    size_t j = spec.find(',', i);
-    if (j == std::string::npos) j = spec.size();
-    std::string field = spec.substr(i, j - i);
-    i = j + 1;
-    if (field.empty()) continue;
-    size_t eq = field.find('=');
-    std::string key = field.substr(0, eq), value = eq == std::string::npos ? "" : field.substr(eq + 1);
-    if (key == "type") m.type = value;
-    else if (key == "target" || key == "dst" || key == "destination") m.target = value;
-    else if (key == "source" || key == "src") m.source = value;
-    else if (key == "id") m.id = value;
-    else if (key == "readonly" || key == "ro") m.readonly = value.empty() || value == "true", m.readonly_set = true;
-    else if (key == "rw" || key == "readwrite") m.readonly = !(value.empty() || value == "true"), m.readonly_set = true;
-    else if (key == "from") return bad("from= is not supported by this berthd yet (COPY --from the stage instead)");
-    else if (key == "sharing" || key == "mode" || key == "uid" || key == "gid" || key == "size" || key == "required") continue;
-    else return bad("unknown key \"" + key + "\"");
-  }
-  if (m.type != "cache" && m.type != "bind" && m.type != "tmpfs") {
-    return bad("type " + m.type + " is not supported (expected cache, bind or tmpfs)");
-  }
-  if (m.target.empty() || m.target.front() != '/') return bad("needs an absolute target= path");
-  if (m.type == "cache" && !m.readonly_set) m.readonly = false;
-  return m;
-}
-
 }  // namespace
 
 Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
@@ -244,6 +207,9 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
   // BuildKit), a bind of the context (its content is), a tmpfs.
   json::array binds;
   json::object tmpfs;
+  // from= sources: a container of the stage's image and its mounted root, held until the RUN ends
+  // (declared before the RUN's container, so they go after it).
+  std::vector<std::pair<std::unique_ptr<StepContainer>, std::optional<container::ContainerManager::RootfsAccess>>> from_mounts;
   for (const auto& m : mounts) {
     key.push_back("mount " + m.type + " " + m.target + (m.readonly ? " ro" : " rw"));
     if (m.type == "tmpfs") {
@@ -252,6 +218,37 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
       std::string dir = builder.state_dir_ + "/cache-mounts/" + BuildCache::key_of({m.id.empty() ? m.target : m.id}).substr(7, 32);
       BERTH_TRY_STATUS(fs::ensure_dir(dir, 0755));
       binds.emplace_back(dir + ":" + m.target + (m.readonly ? ":ro" : ""));
+    } else if (!m.from.empty()) {
+      // A stage's or image's filesystem, mounted for the step (its id is in the key).
+      size_t self = static_cast<size_t>(&st - states.data());
+      std::string from_image;
+      if (StageState* src = stage_ref(m.from, self); src != nullptr) {
+        BERTH_TRY_STATUS(ensure_image(*src));
+        from_image = src->image_id;
+      } else {
+        auto img = builder.images_.resolve(m.from);
+        if (!img) {
+          return make_error(ErrorCode::kNotFound, "Dockerfile line " + std::to_string(inst.line) + ": RUN --mount from=" +
+                                                      m.from + ": no stage or image of that name (" + img.error().message + ")");
+        }
+        from_image = img->record.id;
+      }
+      auto& holder = from_mounts.emplace_back(std::make_unique<StepContainer>(builder.containers_), std::nullopt);
+      BERTH_TRY_STATUS(holder.first->create(json::object{{"Image", from_image}, {"Cmd", json::array{"#(nop) RUN --mount source"}},
+                                                         {"Entrypoint", json::array{}}, {"HostConfig", json::object{{"NetworkMode", "none"}}}}));
+      auto r = builder.containers_.open_rootfs(holder.first->context(), holder.first->id(), false);
+      if (!r) return std::move(r).error().wrap("mount the from=" + m.from + " filesystem");
+      holder.second.emplace(std::move(*r));
+      const std::string& froot = holder.second->path();
+      auto rel = resolve_in_root(froot, m.source.empty() ? "." : m.source, true);
+      if (!rel) return rel.error();
+      struct stat sst{};
+      if (::lstat((froot + "/" + *rel).c_str(), &sst) != 0) {
+        return make_error(ErrorCode::kNotFound, "Dockerfile line " + std::to_string(inst.line) + ": RUN --mount source \"" +
+                                                    m.source + "\" not found in from=" + m.from);
+      }
+      key.push_back("from " + from_image + " " + *rel);
+      binds.emplace_back(froot + (rel->empty() ? "" : "/" + *rel) + ":" + m.target + (m.readonly ? ":ro" : ""));
     } else {
       auto rel = resolve_in_root(context, m.source.empty() ? "." : m.source, true);
       if (!rel) return rel.error();
@@ -268,6 +265,14 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
   }
   std::string cache_key = BuildCache::key_of(key);
   if (cache_hit(st, cache_key)) return {};
+  {
+    // What a commit of the step's container records as created_by (its command line).
+    std::string shown;
+    for (const auto& a : argv) shown += (shown.empty() ? "" : " ") + std::string(a.get_string());
+    // A bind mount's content is not in created_by: such a step never matches another image.
+    bool binds_content = std::any_of(mounts.begin(), mounts.end(), [](const RunMount& m) { return m.type == "bind"; });
+    if (!binds_content && cache_from_hit(st, shown, cache_key)) return {};
+  }
   BERTH_TRY_STATUS(ensure_image(st));
 
   json::array env_json;
@@ -420,9 +425,37 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   std::vector<std::string> matched;
   std::vector<std::string> key{inst.keyword, st.image_id, dest, chown, chmod_text, from_image};
   bool wildcard = false;
+  // ADD <url>: each URL is fetched (every build, as dockerd: its content is the cache key) into
+  // a directory of its own, which then is the sources' root.
+  auto is_url = [](const std::string& w) { return w.rfind("http://", 0) == 0 || w.rfind("https://", 0) == 0; };
+  const bool from_url = add && std::any_of(words.begin(), words.end(), is_url);
+  if (from_url && !std::all_of(words.begin(), words.end(), is_url)) {
+    return fail("cannot mix URLs and other sources in one instruction here: use one ADD for the URLs");
+  }
+  if (from_url) {
+    root = scratch_dir + "/url-" + random_hex(6);
+    BERTH_TRY_STATUS(fs::ensure_dir(root, 0700));
+  }
   for (const auto& pattern : words) {
-    if (add && (pattern.rfind("http://", 0) == 0 || pattern.rfind("https://", 0) == 0)) {
-      return fail("of a URL (" + pattern + ") is not supported by this berthd: download it into the context, or with curl in a RUN step");
+    if (from_url) {
+      std::string dir = std::to_string(matched.size());
+      BERTH_TRY_STATUS(fs::ensure_dir(root + "/" + dir, 0700));
+      std::string part = root + "/" + dir + "/download";
+      say("Downloading " + pattern + "\n");
+      auto got = fetch_url(pattern, part, 0, [this] { return cancelled(); });
+      if (!got) return got.error();
+      std::string name = got->name.empty() ? "download" : got->name;
+      std::string rel = dir + "/" + name;
+      if (name != "download" && ::rename(part.c_str(), (root + "/" + rel).c_str()) != 0) return errno_error("rename " + part);
+      if (got->mtime > 0) {
+        timespec times[2] = {{got->mtime, 0}, {got->mtime, 0}};
+        (void)::utimensat(AT_FDCWD, (root + "/" + rel).c_str(), times, AT_SYMLINK_NOFOLLOW);
+      }
+      auto sum = sums.checksum(root, rel);
+      if (!sum) return sum.error();
+      key.push_back(pattern + "=" + *sum);
+      matched.push_back(rel);
+      continue;
     }
     if (pattern.find_first_of("*?[") != std::string::npos) wildcard = true;
     auto m = match_sources(root, pattern);
@@ -444,12 +477,13 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   }
   std::string cache_key = BuildCache::key_of(key);
   if (cache_hit(st, cache_key)) return {};
-  BERTH_TRY_STATUS(ensure_image(st));
-
   Sha256 summary;
   for (size_t i = 6; i < key.size(); ++i) summary.update(key[i]);
   std::string created_by = "#(nop) " + inst.keyword + " " + (matched.size() > 1 ? "multi" : "file") + ":" +
                            summary.hex_digest() + " in " + dest + " ";
+  // An --from image is not content-addressed in created_by: only context sources match there.
+  if (from_image.empty() && cache_from_hit(st, "/bin/sh -c " + created_by, cache_key)) return {};
+  BERTH_TRY_STATUS(ensure_image(st));
   StepContainer ctr(builder.containers_);
   BERTH_TRY_STATUS(ctr.create(json::object{{"Image", st.image_id}, {"Cmd", json::array{"/bin/sh", "-c", created_by}},
                                            {"Entrypoint", json::array{}}, {"WorkingDir", workdir},
@@ -477,6 +511,39 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   }
   std::string dest_dir = into_dir ? dest : dest.substr(0, dest.find_last_of('/') + 1);
   if (dest_dir.empty()) dest_dir = "/";
+
+  // ADD unpacking an archive goes through the container (the archive's entries may replace
+  // anything); every other COPY/ADD writes its layer directly from the sources.
+  bool unpacks = false;
+  for (const auto& rel : matched) {
+    struct stat sst{};
+    std::string full = root + "/" + rel;
+    if (add && !from_url && from_image.empty() && ::lstat(full.c_str(), &sst) == 0 && !S_ISDIR(sst.st_mode) && looks_like_archive(full)) {
+      unpacks = true;
+    }
+  }
+  if (!unpacks) {
+    std::vector<CopyEntry> entries;
+    for (const auto& rel : matched) {
+      struct stat sst{};
+      bool is_dir = ::lstat((root + "/" + rel).c_str(), &sst) == 0 && S_ISDIR(sst.st_mode);
+      entries.push_back(CopyEntry{rel, is_dir ? "" : (into_dir ? basename_of(rel) : basename_of(dest))});
+    }
+    auto parents = destination_headers(troot, target->ids(), dest_dir, owner);
+    if (!parents) return std::move(parents).error().wrap(inst.keyword + " into " + dest_dir);
+    std::string dest_rel = parents->empty() ? "" : parents->back().name.substr(0, parents->back().name.size() - 1);
+    target = Result<container::ContainerManager::RootfsAccess>(make_error(ErrorCode::kInternal, "released"));
+    auto layer = write_layer([&](Writer& w) {
+      return write_copy_layer(root, entries, chmod, CopyOwner{owner.uid, owner.gid}, *parents, dest_rel, w);
+    }, st.image_id);
+    if (!layer) return std::move(layer).error().wrap(inst.keyword + " into " + dest_dir);
+    auto id = commit_layer(st, *layer, "/bin/sh -c " + created_by, image::full_container_config(c), ctr.id());
+    if (!id) return id.error();
+    BERTH_TRY_STATUS(adopt(st, *id));
+    builder.cache_.record(cache_key, *id, layer->size);
+    say(" ---> " + short_id(*id) + "\n");
+    return {};
+  }
   BERTH_TRY_STATUS(mkdir_in_root(troot, dest_dir, owner));
 
   std::vector<CopyEntry> entries;

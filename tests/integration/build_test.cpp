@@ -6,8 +6,13 @@
 #include <fstream>
 #include <cstdio>
 #include <sstream>
+#include <chrono>
 #include <thread>
 #include <csignal>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/support/container_fixture.hpp"
 
@@ -294,6 +299,117 @@ TEST_F(Build, RunMountCacheKeepsItsContentsAndTmpfsAndBindWork) {
   ASSERT_EQ(third.exit_code, 0) << third.out << third.err;
   EXPECT_EQ(count(third.out, "Using cache"), 2u) << third.out;
   EXPECT_EQ(ok({"run", "--rm", "mounts", "cat", "/in.txt"}), "rebound");
+}
+
+TEST_F(Build, CacheFromAnImageStandsInForAnEmptyCache) {
+  write("Dockerfile", "FROM busybox:local\nCOPY one.txt /one.txt\nRUN cat /one.txt > /copy.txt\nENV B=2\n");
+  write("one.txt", "first\n");
+  auto first = build({"-t", "source"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  // No cache entries left: only the tagged image's history can stand in for them.
+  ok({"builder", "prune", "-a", "-f"});
+  auto from = build({"--cache-from", "source", "--cache-from", "no-such-image", "-t", "fromcache"});
+  ASSERT_EQ(from.exit_code, 0) << from.out << from.err;
+  EXPECT_EQ(count(from.out, "Using cache"), 3u) << from.out;
+  EXPECT_EQ(count(from.out, "Running in"), 0u) << from.out;
+  EXPECT_EQ(inspect("fromcache", "{{.Id}}"), inspect("source", "{{.Id}}"));
+  EXPECT_EQ(ok({"run", "--rm", "fromcache", "cat", "/copy.txt"}), "first");
+  // A changed file misses from its step on, as with the local cache.
+  ok({"builder", "prune", "-a", "-f"});
+  write("one.txt", "changed\n");
+  auto changed = build({"--cache-from", "source", "-t", "changed"});
+  ASSERT_EQ(changed.exit_code, 0) << changed.out << changed.err;
+  EXPECT_EQ(count(changed.out, "Using cache"), 0u) << changed.out;
+  EXPECT_EQ(count(changed.out, "Running in"), 1u) << changed.out;
+  EXPECT_EQ(ok({"run", "--rm", "changed", "cat", "/copy.txt"}), "changed");
+}
+
+TEST_F(Build, RunMountBindFromAStageAndSecretMountsRefused) {
+  write("Dockerfile",
+        "FROM busybox:local AS tools\nRUN mkdir /out && echo made > /out/made.txt\n"
+        "FROM busybox:local\nRUN --mount=type=bind,from=tools,source=/out,target=/mnt/out cp /mnt/out/made.txt /got.txt\n");
+  auto r = build({"-t", "bindfrom"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ok({"run", "--rm", "bindfrom", "cat", "/got.txt"}), "made");
+  EXPECT_EQ(ok({"run", "--rm", "bindfrom", "sh", "-c", "ls -A /mnt/out 2>/dev/null | wc -l"}), "0");
+  EXPECT_EQ(ok({"ps", "-aq"}), "");
+  for (const char* type : {"secret", "ssh"}) {
+    write("Dockerfile", std::string("FROM busybox:local\nRUN --mount=type=") + type + ",id=x true\n");
+    auto refused = build({});
+    EXPECT_NE(refused.exit_code, 0) << refused.out;
+    EXPECT_NE((refused.out + refused.err).find(std::string("type=") + type + " is not supported by this berthd"),
+              std::string::npos) << refused.out << refused.err;
+  }
+}
+
+// A loopback HTTP server of files in `dir` (python3's http.server), on a port it picks.
+class LoopbackHttp {
+ public:
+  explicit LoopbackHttp(const fs::path& dir) {
+    fs::path port_file = dir.parent_path() / "http.port";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      const char* script =
+          "import functools, http.server, os, sys\n"
+          "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n"
+          "s = http.server.HTTPServer(('127.0.0.1', 0), h)\n"
+          "open(sys.argv[2] + '.tmp', 'w').write(str(s.server_port))\n"
+          "os.rename(sys.argv[2] + '.tmp', sys.argv[2])\n"
+          "s.serve_forever()\n";
+      ::execlp("python3", "python3", "-c", script, dir.c_str(), port_file.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream(port_file) >> port_;
+  }
+  ~LoopbackHttp() { stop(); }
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+TEST_F(Build, AddOfAUrlFetchesFromLoopbackAndFailsClearlyOtherwise) {
+  fs::path www = dir_.path() / "www";
+  fs::create_directories(www);
+  std::ofstream(www / "file.txt") << "served\n";
+  LoopbackHttp http(www);
+  ASSERT_GT(http.port(), 0) << "python3's http.server did not start";
+  std::string base = "http://127.0.0.1:" + std::to_string(http.port());
+  write("Dockerfile", "FROM busybox:local\nADD " + base + "/file.txt /srv/\nADD " + base + "/file.txt /srv/renamed.txt\n");
+  auto r = build({"-t", "fromurl"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ok({"run", "--rm", "fromurl", "cat", "/srv/file.txt"}), "served");
+  // As dockerd: a downloaded file is 0600 and never unpacked.
+  EXPECT_EQ(ok({"run", "--rm", "fromurl", "stat", "-c", "%a %s", "/srv/renamed.txt"}), "600 7");
+
+  write("Dockerfile", "FROM busybox:local\nADD " + base + "/missing.txt /srv/\n");
+  auto missing = build({});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE((missing.out + missing.err).find("404"), std::string::npos) << missing.out << missing.err;
+
+  http.stop();
+  write("Dockerfile", "FROM busybox:local\nADD " + base + "/file.txt /srv/\n");
+  auto down = build({});
+  EXPECT_NE(down.exit_code, 0);
+  EXPECT_NE((down.out + down.err).find("cannot connect to 127.0.0.1:" + std::to_string(http.port())), std::string::npos)
+      << down.out << down.err;
+  write("Dockerfile", "FROM busybox:local\nADD https://127.0.0.1:1/file.txt /srv/\n");
+  auto tls = build({});
+  EXPECT_NE(tls.exit_code, 0);
+  EXPECT_NE((tls.out + tls.err).find("https URLs are not supported"), std::string::npos) << tls.out << tls.err;
+  EXPECT_EQ(ok({"ps", "-aq"}), "");
 }
 
 }  // namespace

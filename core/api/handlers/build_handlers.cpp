@@ -57,6 +57,16 @@ Result<build::BuildOptions> build_options(const Request& req) {
   o.force_rm = req.query_bool("forcerm");
   o.network_mode = req.query_value("networkmode").value_or("");
   if (o.network_mode == "default") o.network_mode.clear();
+  if (auto text = req.query_value("cachefrom"); text && !text->empty()) {
+    // The docker CLI sends a JSON array of image names.
+    boost::system::error_code ec;
+    auto v = json::parse(*text, ec);
+    if (ec || !v.is_array()) return make_error(ErrorCode::kInvalidArgument, "invalid cachefrom parameter: expected a JSON array of image names");
+    for (const auto& name : v.get_array()) {
+      if (!name.is_string()) return make_error(ErrorCode::kInvalidArgument, "invalid cachefrom parameter: expected a JSON array of image names");
+      o.cache_from.emplace_back(name.get_string());
+    }
+  }
   o.platform = req.query_value("platform").value_or("");
   if (!o.platform.empty() && o.platform != "linux" && o.platform != "linux/amd64") {
     return make_error(ErrorCode::kInvalidArgument, "this berthd builds for linux/amd64 only, not " + o.platform);
@@ -114,6 +124,8 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
     std::sort(dropped.begin(), dropped.end(), [](const auto& a, const auto& b) { return a.created > b.created; });
     json::array deleted;
     for (const auto& e : dropped) {
+      // remove() of an id with one tag would untag and delete it (rmi): a built image stays.
+      if (!images.repo_tags(e.image_id).empty()) continue;
       auto r = images.remove(e.image_id, false, false);
       if (r) deleted.emplace_back(e.image_id);
     }
@@ -125,13 +137,15 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
     if (!options) return res.send_error(options.error());
     std::string dir = builder.state_dir() + "/context-" + random_hex(8);
     auto unpacked = build::unpack_context(req.body(), dir, options->dockerfile, limits.max_context_bytes, limits.tar);
+    // The context goes when the handler returns: after the last line is out, so the client
+    // does not wait for its files to be unlinked. Declared before the stream, destroyed after it.
+    struct RemoveWhenDone {
+      std::string path;
+      ~RemoveWhenDone() { (void)fs::remove_all(path); }
+    } remove_context{dir};
     JsonStream out(res);
     std::mutex out_mutex;
-    auto done = [&] { (void)fs::remove_all(dir); };
-    if (!unpacked) {
-      done();
-      return out.fail(unpacked.error());
-    }
+    if (!unpacked) return out.fail(unpacked.error());
     build::BuildSink sink;
     sink.stream = [&](const std::string& text) {
       std::lock_guard lock(out_mutex);
@@ -141,7 +155,6 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
     int run_code = 0;
     sink.run_failed = [&](int code) { run_code = code; };
     auto id = builder.build(dir, *options, sink);
-    done();
     if (!id && run_code != 0 && res.started()) {
       // As dockerd: the RUN's exit code rides in errorDetail and becomes the CLI's exit status.
       const std::string& msg = id.error().message;
