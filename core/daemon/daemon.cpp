@@ -236,7 +236,8 @@ Status Daemon::start() {
       std::lock_guard lock(c->mutex);
       container_keys.insert(c->record.storage_key);
     }
-    auto report = s.images->reconcile(container_keys);
+    auto reconcile_ctx = container::background_context("reconcile");
+    auto report = s.images->reconcile(reconcile_ctx, container_keys);
     if (!report) return report.error().wrap("reconcile the data-root");
     if (!report->snapshots.empty() || !report->blobs.empty() || !report->files.empty()) {
       log->warn("reconciled the data-root after an interrupted operation: removed {} snapshot(s), "

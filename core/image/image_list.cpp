@@ -239,7 +239,7 @@ Result<json::array> ImageService::history(std::string_view name) const {
   return out;
 }
 
-Result<std::pair<std::vector<DeleteItem>, int64_t>> ImageService::prune(const Filters& filters) {
+Result<std::pair<std::vector<DeleteItem>, int64_t>> ImageService::prune(sdk::Context& ctx, const Filters& filters) {
   bool dangling_only = true;
   if (auto it = filters.find("dangling"); it != filters.end() && !it->second.empty()) {
     const auto& v = *it->second.begin();
@@ -271,7 +271,7 @@ Result<std::pair<std::vector<DeleteItem>, int64_t>> ImageService::prune(const Fi
                                          !label_matches(config->container_config(), it->second)) {
       continue;
     }
-    auto deleted = delete_image(rec, true);
+    auto deleted = delete_image(ctx, rec, true);
     if (!deleted) continue;
     reclaimed += rec.size;
     items.insert(items.end(), deleted->begin(), deleted->end());

@@ -165,10 +165,9 @@ void ImageService::remove_unused_blob(const std::string& digest) {
   (void)content_.remove(digest);
 }
 
-std::vector<std::string> ImageService::release_layers(const std::string& top_chain) {
+std::vector<std::string> ImageService::release_layers(sdk::Context& ctx, const std::string& top_chain) {
   std::vector<std::string> deleted;
   auto used = chains_in_use();
-  sdk::Context ctx;
   std::string chain = top_chain;
   while (!chain.empty() && !used.contains(chain)) {
     auto l = store_.layer(chain);
@@ -256,7 +255,7 @@ Status ImageService::set_tag(const Reference& reference, const std::string& id) 
   return {};
 }
 
-Result<std::string> ImageService::import(Reader& tar, const std::string& repo,
+Result<std::string> ImageService::import(sdk::Context& ctx, Reader& tar, const std::string& repo,
                                          const std::string& tag, const std::string& message,
                                          const std::vector<std::string>& changes) {
   // Everything the caller controls is checked before any byte is stored.
@@ -277,7 +276,7 @@ Result<std::string> ImageService::import(Reader& tar, const std::string& repo,
   }
 
   // Streamed straight into its snapshot: the layer is stored once, as its files.
-  auto layer_rec = ingest_layer("", tar, std::nullopt);
+  auto layer_rec = ingest_layer(ctx, "", tar, std::nullopt);
   if (!layer_rec) return std::move(layer_rec).error().wrap("import");
   const std::string* diff_id = &layer_rec->diff_id;
   std::string now = rfc3339_nano(now_unix_nano());
@@ -292,7 +291,7 @@ Result<std::string> ImageService::import(Reader& tar, const std::string& repo,
                                               {"diff_ids", json::array{json::string(*diff_id)}}}}};
   auto id = create_image(encode_config(config), "");
   if (!id) {
-    release_layers(layer_rec->chain_id);
+    release_layers(ctx, layer_rec->chain_id);
     return id.error();
   }
   publish("import", *id, "");
@@ -315,7 +314,7 @@ Status ImageService::tag(std::string_view source, const std::string& repo, const
   return set_tag(*ref, img->record.id);
 }
 
-Result<std::vector<DeleteItem>> ImageService::delete_image(const ImageRecord& rec,
+Result<std::vector<DeleteItem>> ImageService::delete_image(sdk::Context& ctx, const ImageRecord& rec,
                                                            bool /*prune_parents*/) {
   std::vector<DeleteItem> items;
   for (const auto& ref : store_.references(rec.id)) {
@@ -327,11 +326,11 @@ Result<std::vector<DeleteItem>> ImageService::delete_image(const ImageRecord& re
   (void)content_.remove(rec.id);
   items.push_back({"", rec.id});
   publish("delete", rec.id, "");
-  for (const auto& chain : release_layers(rec.top_chain)) items.push_back({"", chain});
+  for (const auto& chain : release_layers(ctx, rec.top_chain)) items.push_back({"", chain});
   return items;
 }
 
-Result<std::vector<DeleteItem>> ImageService::remove(std::string_view name, bool force,
+Result<std::vector<DeleteItem>> ImageService::remove(sdk::Context& ctx, std::string_view name, bool force,
                                                      bool prune_parents) {
   auto img = resolve(name);
   if (!img) return img.error();
@@ -360,7 +359,7 @@ Result<std::vector<DeleteItem>> ImageService::remove(std::string_view name, bool
     publish("untag", rec.id, ref->familiar_string());
     if (!last) return items;
     if (!users.running.empty() || !users.stopped.empty()) return items;  // untag only
-    auto rest = delete_image(rec, prune_parents);
+    auto rest = delete_image(ctx, rec, prune_parents);
     if (!rest) return rest.error();
     items.insert(items.end(), rest->begin(), rest->end());
     return items;
@@ -387,7 +386,7 @@ Result<std::vector<DeleteItem>> ImageService::remove(std::string_view name, bool
                             users.stopped[0].substr(0, 12));
     }
   }
-  return delete_image(rec, prune_parents);
+  return delete_image(ctx, rec, prune_parents);
 }
 
 }  // namespace berth::core::image

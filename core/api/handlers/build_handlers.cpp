@@ -114,7 +114,7 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
     std::sort(dropped.begin(), dropped.end(), [](const auto& a, const auto& b) { return a.created > b.created; });
     json::array deleted;
     for (const auto& e : dropped) {
-      auto r = images.remove(e.image_id, false, false);
+      auto r = images.remove(req.ctx(), e.image_id, false, false);
       if (r) deleted.emplace_back(e.image_id);
     }
     res.send_json(200, json::object{{"CachesDeleted", deleted.empty() ? json::value(nullptr) : json::value(deleted)},
