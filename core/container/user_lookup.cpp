@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "berth/sdk/detail/syscall_numbers.h"
 #include "berth/sdk/user_db.hpp"
 #include "core/common/unique_fd.hpp"
 
