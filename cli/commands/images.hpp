@@ -22,6 +22,11 @@ const boost::json::object& image_header();
 void pull_image(Context& ctx, const std::string& image, const std::string& platform, int fd,
                 bool quiet = false, bool all_tags = false);
 
+// `import`, `save`, `load` (image_archive.cpp).
+std::unique_ptr<Command> make_import();
+std::unique_ptr<Command> make_save();
+std::unique_ptr<Command> make_load();
+
 // `build` / `image build` (build.cpp).
 std::unique_ptr<Command> make_build_command();
 // `builder prune` (build.cpp).

@@ -7,20 +7,8 @@
 
 #include <cerrno>
 
+#include "berth/sdk/detail/syscall_numbers.h"
 #include "core/common/unique_fd.hpp"
-
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-#ifndef SYS_fsopen
-#define SYS_fsopen 430
-#endif
-#ifndef SYS_fsconfig
-#define SYS_fsconfig 431
-#endif
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
 
 namespace berth::core::kernel {
 namespace {

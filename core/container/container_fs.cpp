@@ -284,7 +284,7 @@ Result<std::string> ContainerManager::commit(sdk::Context& ctx, std::string_view
     auto spool = images_.content().open_blob(*diff_id);
     if (!spool) return spool.error();
     FdReader in(spool->get());
-    layer = images_.ingest_layer(img->record.top_chain, in, *diff_id);
+    layer = images_.ingest_layer(ctx, img->record.top_chain, in, *diff_id);
   }
   images_.remove_unused_blob(*diff_id);
   if (!layer) return layer.error();

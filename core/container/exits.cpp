@@ -98,7 +98,7 @@ void ContainerManager::release_task(sdk::Context& ctx, const std::shared_ptr<Con
     }
   }
   for (const auto& v : volumes) (void)volumes_.unmount(v);
-  if (network_hooks_ != nullptr) network_hooks_->detach(id);
+  if (network_hooks_ != nullptr) network_hooks_->detach(ctx, id);
   std::error_code ec;
   std::filesystem::remove_all(bundle_dir(id), ec);
   {

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <string>
 
+#include "berth/sdk/host.hpp"
 #include "core/common/result.hpp"
 #include "core/container/container.hpp"
 
@@ -26,9 +27,9 @@ class NetworkHooks {
   // What the etc files should say for this container (its own address, DNS).
   virtual NetworkAttachment etc_entries(const ContainerRecord& rec) = 0;
   // start: a namespace with the container's endpoints joined; undone by detach.
-  virtual Result<NetworkAttachment> attach(const ContainerRecord& rec) = 0;
+  virtual Result<NetworkAttachment> attach(sdk::Context& ctx, const ContainerRecord& rec) = 0;
   // The task is gone (stop, exit, failed start): endpoints left, namespace removed. Idempotent.
-  virtual void detach(const std::string& container_id) = 0;
+  virtual void detach(sdk::Context& ctx, const std::string& container_id) = 0;
   // rm: the container's reservations are released.
   virtual void release(const std::string& container_id) = 0;
   // inspect: NetworkSettings.Networks and the top-level IPAddress/Gateway/MacAddress/Ports.

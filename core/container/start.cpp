@@ -44,7 +44,7 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
   // the endpoints, and the backend is handed its path (as moby's sandbox). Undone by detach in
   // release_task, which every failure below goes through.
   if (!placement->network.empty() && network_hooks_ != nullptr) {
-    auto attached = network_hooks_->attach(rec);
+    auto attached = network_hooks_->attach(ctx, rec);
     if (!attached) return attached.error().wrap("network");
     spec_ctx.netns_path = attached->netns_path;
   } else if (!placement->network.empty() && placement->network != "bridge" && placement->network != "host") {
@@ -64,7 +64,7 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
     }
   } guard{volumes_, {}, {}};
   if (network_hooks_ != nullptr && !spec_ctx.netns_path.empty() && placement->netns_path.empty()) {
-    guard.detach_network = [this, id = rec.id] { network_hooks_->detach(id); };
+    guard.detach_network = [this, &ctx, id = rec.id] { network_hooks_->detach(ctx, id); };
   }
   spec_ctx.userns_remap = *remap;
   if (std::any_of(rec.mounts.begin(), rec.mounts.end(), propagates)) {

@@ -6,38 +6,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <sstream>
 
+#include "berth/sdk/detail/syscall_numbers.h"
+#include "berth/sdk/user_db.hpp"
 #include "core/common/unique_fd.hpp"
 
 namespace berth::core::container {
 namespace {
 
-struct Entry {
-  std::vector<std::string> fields;
-};
-
-std::vector<Entry> parse_db(const std::string& text) {
-  std::vector<Entry> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    Entry e;
-    size_t start = 0;
-    while (start <= line.size()) {
-      size_t colon = line.find(':', start);
-      if (colon == std::string::npos) colon = line.size();
-      e.fields.push_back(line.substr(start, colon - start));
-      start = colon + 1;
-    }
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-bool numeric(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+// A numeric user or group name as the id it names (a number beyond 32 bits names nothing).
+bool same_id(const std::string& text, uint32_t id) {
+  uint32_t n = 0;
+  return sdk::userdb::parse_id(text, n) && n == id;
 }
 
 Result<std::string> read_in_root(int root_fd, const char* rel) {
@@ -76,37 +56,34 @@ Result<ResolvedUser> resolve_user(const std::string& spec, const std::string& pa
   std::string group;
   if (colon != std::string::npos) group.assign(spec, colon + 1, std::string::npos);
   if (user.empty()) user = "0";
-  auto passwd = parse_db(passwd_text);
-  auto groups = parse_db(group_text);
+  auto passwd = sdk::userdb::parse_passwd(passwd_text);
+  auto groups = sdk::userdb::parse_group(group_text);
   std::string username;
   bool found = false;
   for (const auto& e : passwd) {
-    if (e.fields.size() < 7) continue;
-    if (e.fields[0] == user || (numeric(user) && e.fields[2] == user)) {
-      out.uid = static_cast<uid_t>(std::stoul(e.fields[2]));
-      out.gid = static_cast<gid_t>(std::stoul(e.fields[3]));
-      out.home = e.fields[5];
-      username = e.fields[0];
+    if (e.name == user || same_id(user, e.uid)) {
+      out.uid = static_cast<uid_t>(e.uid);
+      out.gid = static_cast<gid_t>(e.gid);
+      out.home = e.home;
+      username = e.name;
       found = true;
       break;
     }
   }
   if (!found) {
-    if (!numeric(user)) {
+    uint32_t uid = 0;
+    if (!sdk::userdb::parse_id(user, uid)) {
       return make_error(ErrorCode::kInvalidArgument,
                         "unable to find user " + user + ": no matching entries in passwd file");
     }
-    out.uid = static_cast<uid_t>(std::stoul(user));
+    out.uid = static_cast<uid_t>(uid);
     out.gid = 0;
   }
   auto find_group = [&](const std::string& g) -> Result<gid_t> {
     for (const auto& e : groups) {
-      if (e.fields.size() < 3) continue;
-      if (e.fields[0] == g || (numeric(g) && e.fields[2] == g)) {
-        return static_cast<gid_t>(std::stoul(e.fields[2]));
-      }
+      if (e.name == g || same_id(g, e.gid)) return static_cast<gid_t>(e.gid);
     }
-    if (numeric(g)) return static_cast<gid_t>(std::stoul(g));
+    if (uint32_t gid = 0; sdk::userdb::parse_id(g, gid)) return static_cast<gid_t>(gid);
     return make_error(ErrorCode::kInvalidArgument,
                       "unable to find group " + g + ": no matching entries in group file");
   };
@@ -117,18 +94,11 @@ Result<ResolvedUser> resolve_user(const std::string& spec, const std::string& pa
   } else if (!username.empty()) {
     // Supplementary groups from membership lists, only when no explicit group was given.
     for (const auto& e : groups) {
-      if (e.fields.size() < 4 || e.fields[3].empty()) continue;
-      std::istringstream members(e.fields[3]);
-      std::string m;
-      while (std::getline(members, m, ',')) {
-        if (m == username) {
-          auto gid = static_cast<gid_t>(std::stoul(e.fields[2]));
-          if (gid != out.gid &&
-              std::find(out.additional_gids.begin(), out.additional_gids.end(), gid) ==
-                  out.additional_gids.end()) {
-            out.additional_gids.push_back(gid);
-          }
-        }
+      if (std::find(e.members.begin(), e.members.end(), username) == e.members.end()) continue;
+      auto gid = static_cast<gid_t>(e.gid);
+      if (gid != out.gid &&
+          std::find(out.additional_gids.begin(), out.additional_gids.end(), gid) == out.additional_gids.end()) {
+        out.additional_gids.push_back(gid);
       }
     }
   }

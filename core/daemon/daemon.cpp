@@ -241,7 +241,8 @@ Status Daemon::start() {
     if (size_t n = s.networks->release_unknown(container_ids); n > 0) {
       log->warn("released {} network address(es) of containers that no longer exist", n);
     }
-    auto report = s.images->reconcile(container_keys);
+    auto reconcile_ctx = container::background_context("reconcile");
+    auto report = s.images->reconcile(reconcile_ctx, container_keys);
     if (!report) return report.error().wrap("reconcile the data-root");
     if (!report->snapshots.empty() || !report->blobs.empty() || !report->files.empty()) {
       log->warn("reconciled the data-root after an interrupted operation: removed {} snapshot(s), "

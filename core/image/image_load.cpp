@@ -55,7 +55,7 @@ Result<json::value> parse_json(const std::string& text, const std::string& what)
 
 }  // namespace
 
-Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressFn& progress) {
+Result<std::vector<std::string>> ImageService::load(sdk::Context& ctx, Reader& tar, const ProgressFn& progress) {
   auto log = logging::get("image");
   ArchiveFiles files;
   auto cleanup_blobs = [&] {
@@ -179,14 +179,14 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
     std::string path = resolve_link(clean(raw_path));
     if (auto it = files.small.find(path); it != files.small.end()) {
       StringReader in(it->second);
-      return ingest_layer(parent_chain, in, diff_id);
+      return ingest_layer(ctx, parent_chain, in, diff_id);
     }
     auto it = files.blobs.find(path);
     if (it == files.blobs.end()) return invalid("missing layer " + path);
     auto fd = content_.open_blob(it->second);
     if (!fd) return fd.error();
     FdReader in(fd->get());
-    auto rec = ingest_layer(parent_chain, in, diff_id);
+    auto rec = ingest_layer(ctx, parent_chain, in, diff_id);
     if (!rec) return std::move(rec).error().wrap("invalid image archive: layer " + path);
     return rec;
   };
@@ -331,7 +331,7 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
       auto existed = store_.layer(chain_id(chain, diff)).has_value();
       auto layer_rec = ingest(chain, r.layer_paths[i], diff);
       if (!layer_rec) {
-        if (!chain.empty()) release_layers(chain);
+        if (!chain.empty()) release_layers(ctx, chain);
         cleanup_blobs();
         return layer_rec.error();
       }
@@ -344,7 +344,7 @@ Result<std::vector<std::string>> ImageService::load(Reader& tar, const ProgressF
     }
     auto id = create_image(r.config, "");
     if (!id) {
-      release_layers(chain);
+      release_layers(ctx, chain);
       cleanup_blobs();
       return id.error();
     }

@@ -294,7 +294,7 @@ Result<std::string> ImagePuller::pull_from(const Source& source, const PullReque
   BERTH_TRY_STATUS(apply_layers(source, request, layers, config->diff_ids(), progress, ctx, top_chain));
   auto id = images_.create_image(config_sink.data_, "");
   if (!id) {
-    images_.release_chain(top_chain);
+    images_.release_chain(ctx, top_chain);
     return id.error().wrap("pull " + what);
   }
   Reference name_only{ref.domain, ref.path, "", ""};
@@ -336,7 +336,7 @@ Status ImagePuller::apply_layers(const Source& source, const PullRequest& reques
     for (size_t i = 0; i < layers.size(); ++i) {
       chain = chain_id(chain, diff_ids[i]);
       std::string id = short_layer_id(layers[i].digest);
-      if (images_.has_layer(chain)) {
+      if (images_.has_layer(ctx, chain)) {
         present[i] = true;
         say(layer_status("Already exists", id));
         continue;
@@ -400,7 +400,7 @@ Status ImagePuller::apply_layers(const Source& source, const PullRequest& reques
     CountingReader counted(*blob_reader, [&](int64_t n) {
       if (throttle.due(n == total)) say(layer_progress("Extracting", id, n, total));
     });
-    auto rec = images_.ingest_layer(chain, counted, diff_ids[i], [&] { return job.download->wait(); });
+    auto rec = images_.ingest_layer(ctx, chain, counted, diff_ids[i], [&] { return job.download->wait(); });
     if (!rec) {
       // The blob's own failure is the cause worth naming: a digest mismatch (its spool already
       // removed) or the network (the spool kept, so the next pull resumes after it).
@@ -428,7 +428,7 @@ Status ImagePuller::apply_layers(const Source& source, const PullRequest& reques
   join();
   for (auto& j : jobs) downloads_.release(j.download->blob().digest);
   if (!failed) {
-    if (!chain.empty()) images_.release_chain(chain);
+    if (!chain.empty()) images_.release_chain(ctx, chain);
     return failed;
   }
   top_chain = chain;

@@ -292,7 +292,7 @@ Result<sdk::Descriptor> ImagePusher::push_layer(const sdk::RepoRef& repo, const 
     std::string path;
     ~Unlink() { ::unlink(path.c_str()); }
   } unlink_spool{spool};
-  auto tar = images_.open_layer_tar(layer);
+  auto tar = images_.open_layer_tar(ctx, layer);
   if (!tar) return tar.error().wrap(what);
   auto blob = gzip_into(**tar, fd.get());
   if (!blob) return blob.error().wrap(what + ": compress");

@@ -107,7 +107,7 @@ std::string blob_path(const std::string& digest) { return "blobs/sha256/" + dige
 
 }  // namespace
 
-Status ImageService::save(const std::vector<std::string>& names, Writer& out) {
+Status ImageService::save(sdk::Context& ctx, const std::vector<std::string>& names, Writer& out) {
   if (names.empty()) return make_error(ErrorCode::kInvalidArgument, "no image names given");
   struct Item {
     ResolvedImage image;
@@ -174,7 +174,7 @@ Status ImageService::save(const std::vector<std::string>& names, Writer& out) {
       auto size = layer_tar_size(*record);
       if (!size) return size.error().wrap("layer " + diff.substr(7, 12));
       if (written.insert(diff).second) {
-        auto layer_tar = open_layer_tar(*record);
+        auto layer_tar = open_layer_tar(ctx, *record);
         if (!layer_tar) return layer_tar.error().wrap("layer " + diff.substr(7, 12));
         BERTH_TRY_STATUS(tar.file_from_reader(blob_path(diff), **layer_tar, *size));
       }

@@ -64,19 +64,19 @@ class ImageService {
 
   // ---- API operations -----------------------------------------------------------------------
   // POST /images/create?fromSrc=-: the tar (any compression) becomes a one-layer image.
-  Result<std::string> import(Reader& tar, const std::string& repo, const std::string& tag,
+  Result<std::string> import(sdk::Context& ctx, Reader& tar, const std::string& repo, const std::string& tag,
                              const std::string& message, const std::vector<std::string>& changes);
   Result<boost::json::array> list(const Filters& filters, bool all, bool digests) const;
   Result<boost::json::object> inspect(std::string_view name) const;
   Result<boost::json::array> history(std::string_view name) const;
   Status tag(std::string_view source, const std::string& repo, const std::string& tag);
-  Result<std::vector<DeleteItem>> remove(std::string_view name, bool force, bool prune_parents);
-  Result<std::pair<std::vector<DeleteItem>, int64_t>> prune(const Filters& filters);
+  Result<std::vector<DeleteItem>> remove(sdk::Context& ctx, std::string_view name, bool force, bool prune_parents);
+  Result<std::pair<std::vector<DeleteItem>, int64_t>> prune(sdk::Context& ctx, const Filters& filters);
 
   // GET /images/get: docker save format (with the OCI layout alongside) into `out`.
-  Status save(const std::vector<std::string>& names, Writer& out);
+  Status save(sdk::Context& ctx, const std::vector<std::string>& names, Writer& out);
   // POST /images/load: docker save or OCI layout tars; returns the "Loaded image" lines.
-  Result<std::vector<std::string>> load(Reader& tar, const ProgressFn& progress);
+  Result<std::vector<std::string>> load(sdk::Context& ctx, Reader& tar, const ProgressFn& progress);
 
   // ---- layers ---------------------------------------------------------------------------------
   // Stores the layer tar `tar` (any compression) on top of `parent_chain`, once: applied into
@@ -85,24 +85,24 @@ class ImageService {
   // content is refused. Input that is not a tar or unpacks beyond the tar limits is refused.
   // `before_commit` (pull) runs after the tar was applied and before anything is committed: the
   // compressed blob's digest and size are checked there, and its error discards the layer.
-  Result<LayerRecord> ingest_layer(const std::string& parent_chain, Reader& tar,
+  Result<LayerRecord> ingest_layer(sdk::Context& ctx, const std::string& parent_chain, Reader& tar,
                                    const std::optional<std::string>& expected_diff_id,
                                    const std::function<Status()>& before_commit = {});
   // Whether the layer `chain` is stored (its record and its snapshot).
-  bool has_layer(const std::string& chain) const;
+  bool has_layer(sdk::Context& ctx, const std::string& chain) const;
   // Drops a chain of layers an operation registered and then could not use (no image has it).
-  void release_chain(const std::string& top_chain) { release_layers(top_chain); }
+  void release_chain(sdk::Context& ctx, const std::string& top_chain) { release_layers(ctx, top_chain); }
   std::optional<LayerRecord> layer_record(const std::string& chain) const { return store_.layer(chain); }
   // The tags of repository `name` ("docker.io/library/busybox" → {"latest", "1.36"}), sorted.
   std::vector<std::string> tags_of_repository(const std::string& name) const;
   // Records "name@sha256:<manifest>" as a RepoDigest of image `id` (what a pull fetched).
   Status add_repo_digest(const std::string& id, const std::string& name_at_digest);
   // The stored layer's exact uncompressed tar (its last read checks the DiffID).
-  Result<std::unique_ptr<Reader>> open_layer_tar(const LayerRecord& record);
+  Result<std::unique_ptr<Reader>> open_layer_tar(sdk::Context& ctx, const LayerRecord& record);
   Result<int64_t> layer_tar_size(const LayerRecord& record) const;
   // Startup: removes what an interrupted operation left (see reconcile.hpp). `container_keys`
   // are the snapshots of the containers berthd knows.
-  Result<ReconcileReport> reconcile(const std::set<std::string>& container_keys);
+  Result<ReconcileReport> reconcile(sdk::Context& ctx, const std::set<std::string>& container_keys);
   // Removes a content-store blob no image config or (pre-split) layer refers to: spooled tars.
   void remove_unused_blob(const std::string& digest);
   // daemon.json's max-layer-size and max-expansion-ratio, for every tar taken in.
@@ -125,8 +125,8 @@ class ImageService {
                                                  const std::vector<sdk::Mount>& mounts, Reader& tar,
                                                  layer::ApplyOptions options);
   std::set<std::string> chains_in_use() const;  // by any image
-  std::vector<std::string> release_layers(const std::string& top_chain);
-  Result<std::vector<DeleteItem>> delete_image(const ImageRecord& record, bool prune_parents);
+  std::vector<std::string> release_layers(sdk::Context& ctx, const std::string& top_chain);
+  Result<std::vector<DeleteItem>> delete_image(sdk::Context& ctx, const ImageRecord& record, bool prune_parents);
   boost::json::object summary(const ImageRecord& record, const ImageConfig& config,
                               bool digests) const;
   void publish(const std::string& action, const std::string& id, const std::string& name) const;

@@ -95,15 +95,13 @@ Result<layer::ApplyResult> ImageService::apply_into_snapshot(const std::string& 
   return r;
 }
 
-bool ImageService::has_layer(const std::string& chain) const {
-  sdk::Context ctx;
+bool ImageService::has_layer(sdk::Context& ctx, const std::string& chain) const {
   return store_.layer(chain).has_value() && storage_.stat(ctx, chain).has_value();
 }
 
-Result<LayerRecord> ImageService::ingest_layer(const std::string& parent_chain, Reader& tar,
+Result<LayerRecord> ImageService::ingest_layer(sdk::Context& ctx, const std::string& parent_chain, Reader& tar,
                                                const std::optional<std::string>& expected_diff_id,
                                                const std::function<Status()>& before_commit) {
-  sdk::Context ctx;
   if (expected_diff_id) {
     // Already stored: nothing to read (a load of an image that shares layers).
     std::string chain = chain_id(parent_chain, *expected_diff_id);
@@ -212,8 +210,10 @@ class ImageService::LayerTar final : public Reader {
     if (mounted_) (void)mounted_->unmount();
     if (!target_.empty()) remove_quietly(target_);
     if (!view_.empty()) {
-      sdk::Context ctx;
-      (void)service_.storage_.remove(ctx, view_);
+      // The reader can outlive its request's cancellation (a client that hung up mid-save):
+      // the view is removed regardless, under the request's id.
+      sdk::Context cleanup(request_id_);
+      (void)service_.storage_.remove(cleanup, view_);
     }
   }
   Result<size_t> read(char* buffer, size_t capacity) override {
@@ -224,6 +224,7 @@ class ImageService::LayerTar final : public Reader {
 
   ImageService& service_;
   int64_t size_;
+  std::string request_id_;  // of the request that opened it, for the cleanup's driver call
   std::string view_;
   std::string target_;
   std::optional<sdk::ScopedMounts> mounted_;
@@ -241,7 +242,7 @@ Result<int64_t> ImageService::layer_tar_size(const LayerRecord& record) const {
   return content_.size(record.diff_id);
 }
 
-Result<std::unique_ptr<Reader>> ImageService::open_layer_tar(const LayerRecord& record) {
+Result<std::unique_ptr<Reader>> ImageService::open_layer_tar(sdk::Context& ctx, const LayerRecord& record) {
   auto size = layer_tar_size(record);
   if (!size) return size.error();
   auto out = std::make_unique<LayerTar>(*this, *size);
@@ -256,7 +257,7 @@ Result<std::unique_ptr<Reader>> ImageService::open_layer_tar(const LayerRecord& 
   int fd = ::open(store_.split_path(record.chain_id).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno_error("open tar split of layer " + short_id(record.diff_id));
   out->split_fd_ = UniqueFd(fd);
-  sdk::Context ctx;
+  out->request_id_ = std::string(ctx.request_id());
   out->view_ = "tarview-" + random_hex(8);
   auto mounts = storage_.view(ctx, out->view_, record.chain_id, {});
   if (!mounts) {

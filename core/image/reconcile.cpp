@@ -62,10 +62,9 @@ std::vector<std::string> plan_blob_cleanup(const std::vector<std::string>& blobs
   return out;
 }
 
-Result<ReconcileReport> ImageService::reconcile(const std::set<std::string>& container_keys) {
+Result<ReconcileReport> ImageService::reconcile(sdk::Context& ctx, const std::set<std::string>& container_keys) {
   auto log = logging::get("image");
   ReconcileReport report;
-  sdk::Context ctx;
   auto snapshots = storage_.walk(ctx, {});
   if (!snapshots) return snapshots.error().wrap("list snapshots");
   // Layers stay while an image or a container's root filesystem stands on them; any other layer

@@ -176,13 +176,12 @@ NetworkAttachment NetworkManager::etc_entries(const ContainerRecord& rec) {
   return out;
 }
 
-Status NetworkManager::join_locked(Network& n, const Endpoint& e, const std::string& netns, int index) {
+Status NetworkManager::join_locked(sdk::Context& ctx, Network& n, const Endpoint& e, const std::string& netns, int index) {
   auto* d = driver_for(n);
   if (d == nullptr) {
     return make_error(ErrorCode::kFailedPrecondition, "network " + n.name + ": driver \"" + n.driver +
                                                           "\" is not loaded; check `berth plugin ls`");
   }
-  sdk::Context ctx;
   sdk::EndpointSpec spec{n.id, e.id, e.ip.empty() ? "" : e.ip + "/" + prefix_len(n.subnet), e.mac, "{}"};
   auto made = d->create_endpoint(ctx, spec);
   if (!made) return made.error().wrap("network " + n.name + ": create endpoint");
@@ -195,10 +194,9 @@ Status NetworkManager::join_locked(Network& n, const Endpoint& e, const std::str
   return {};
 }
 
-void NetworkManager::leave_locked(Network& n, const Endpoint& e) {
+void NetworkManager::leave_locked(sdk::Context& ctx, Network& n, const Endpoint& e) {
   auto* d = driver_for(n);
   if (d == nullptr) return;
-  sdk::Context ctx;
   auto log = logging::get("network");
   if (auto s = d->revoke_external_connectivity(ctx, n.id, e.id); !s) {
     log->warn("network {}: revoke ports of {}: {}", n.name, e.container_name, s.error().message);
@@ -211,14 +209,13 @@ void NetworkManager::leave_locked(Network& n, const Endpoint& e) {
   }
 }
 
-Result<NetworkAttachment> NetworkManager::join_host(const ContainerRecord& rec) {
+Result<NetworkAttachment> NetworkManager::join_host(sdk::Context& ctx, const ContainerRecord& rec) {
   auto* d = plugins_.network("host");
   if (d == nullptr) return NetworkAttachment{};  // no net-host plugin: the backend shares it alone
   std::lock_guard lock(mutex_);
   const Network* n = find_locked("host");
   if (n == nullptr) return make_error(ErrorCode::kInternal, "the built-in host network is missing");
   std::string eid = random_hex(32);
-  sdk::Context ctx;
   auto made = d->create_endpoint(ctx, sdk::EndpointSpec{n->id, eid, "", "", "{}"});
   if (!made) return made.error().wrap("network host: create endpoint");
   // The container shares berthd's namespace; the driver is told which one that is.
@@ -231,8 +228,8 @@ Result<NetworkAttachment> NetworkManager::join_host(const ContainerRecord& rec) 
   return NetworkAttachment{};
 }
 
-Result<NetworkAttachment> NetworkManager::attach(const ContainerRecord& rec) {
-  if (str(rec.host_config, "NetworkMode") == "host") return join_host(rec);
+Result<NetworkAttachment> NetworkManager::attach(sdk::Context& ctx, const ContainerRecord& rec) {
+  if (str(rec.host_config, "NetworkMode") == "host") return join_host(ctx, rec);
   NetworkAttachment out = etc_entries(rec);
   std::lock_guard lock(mutex_);
   std::string primary = primary_network(rec);
@@ -248,8 +245,8 @@ Result<NetworkAttachment> NetworkManager::attach(const ContainerRecord& rec) {
   std::vector<std::string> joined;
   for (size_t i = 0; i < nets.size(); ++i) {
     const Endpoint& e = nets[i]->endpoints.at(rec.id);
-    if (auto s = join_locked(*nets[i], e, path, static_cast<int>(i)); !s) {
-      for (size_t j = 0; j < i; ++j) leave_locked(*nets[j], nets[j]->endpoints.at(rec.id));
+    if (auto s = join_locked(ctx, *nets[i], e, path, static_cast<int>(i)); !s) {
+      for (size_t j = 0; j < i; ++j) leave_locked(ctx, *nets[j], nets[j]->endpoints.at(rec.id));
       (void)remove_netns(path);
       return s.error();
     }
@@ -270,7 +267,6 @@ Result<NetworkAttachment> NetworkManager::attach(const ContainerRecord& rec) {
     published = assign_host_ports(*ports, taken, port_is_free);
     if (published) {
       auto* d = driver_for(*nets[0]);
-      sdk::Context ctx;
       Endpoint& e = nets[0]->endpoints.at(rec.id);
       published = d->program_external_connectivity(ctx, nets[0]->id, e.id, *ports);
       if (published) {
@@ -281,14 +277,14 @@ Result<NetworkAttachment> NetworkManager::attach(const ContainerRecord& rec) {
   }
   if (!published) {
     joined_.erase(rec.id);
-    for (auto* n : nets) leave_locked(*n, n->endpoints.at(rec.id));
+    for (auto* n : nets) leave_locked(ctx, *n, n->endpoints.at(rec.id));
     (void)remove_netns(path);
     return published.error();
   }
   if (dns_ && on_user_network_locked(rec.id)) {
     if (auto s = dns_->add(rec.id, path); !s) {
       joined_.erase(rec.id);
-      for (auto* n : nets) leave_locked(*n, n->endpoints.at(rec.id));
+      for (auto* n : nets) leave_locked(ctx, *n, n->endpoints.at(rec.id));
       (void)remove_netns(path);
       return s.error().wrap("embedded DNS server");
     }
@@ -297,13 +293,12 @@ Result<NetworkAttachment> NetworkManager::attach(const ContainerRecord& rec) {
   return out;
 }
 
-void NetworkManager::detach(const std::string& container_id) {
+void NetworkManager::detach(sdk::Context& ctx, const std::string& container_id) {
   if (dns_) dns_->remove(container_id);
   std::lock_guard lock(mutex_);
   if (auto h = host_endpoints_.find(container_id); h != host_endpoints_.end()) {
     const Network* host = find_locked("host");
     if (auto* d = plugins_.network("host"); d != nullptr && host != nullptr) {
-      sdk::Context ctx;
       (void)d->leave(ctx, host->id, h->second);
       (void)d->delete_endpoint(ctx, host->id, h->second);
     }
@@ -319,7 +314,7 @@ void NetworkManager::detach(const std::string& container_id) {
   for (auto& [_, n] : networks_) {
     auto it = n.endpoints.find(container_id);
     if (it == n.endpoints.end()) continue;
-    leave_locked(n, it->second);
+    leave_locked(ctx, n, it->second);
     if (!it->second.ports.empty()) {
       it->second.ports.clear();
       (void)persist(n);
@@ -352,7 +347,7 @@ size_t NetworkManager::release_unknown(const std::set<std::string>& container_id
   return dropped;
 }
 
-Status NetworkManager::connect(std::string_view network, const ContainerRecord& rec, bool running,
+Status NetworkManager::connect(sdk::Context& ctx, std::string_view network, const ContainerRecord& rec, bool running,
                                const json::object& endpoint_config) {
   std::lock_guard lock(mutex_);
   auto* n = find_locked(network);
@@ -366,21 +361,21 @@ Status NetworkManager::connect(std::string_view network, const ContainerRecord& 
   auto e = allocate_locked(*n, rec, endpoint_config);
   if (!e) return e.error();
   if (running) {
-    if (auto s = join_locked(*n, *e, netns_path(rec.id), static_cast<int>(joined->second.size())); !s) {
+    if (auto s = join_locked(ctx, *n, *e, netns_path(rec.id), static_cast<int>(joined->second.size())); !s) {
       n->endpoints.erase(rec.id);
       return s;
     }
     joined->second.push_back(n->id);
   }
   if (auto s = persist(*n); !s) {
-    if (running) leave_locked(*n, *e);
+    if (running) leave_locked(ctx, *n, *e);
     n->endpoints.erase(rec.id);
     return s;
   }
   return {};
 }
 
-Status NetworkManager::disconnect(std::string_view network, const std::string& container_id, bool /*force*/) {
+Status NetworkManager::disconnect(sdk::Context& ctx, std::string_view network, const std::string& container_id, bool /*force*/) {
   std::lock_guard lock(mutex_);
   auto* n = find_locked(network);
   if (n == nullptr) return make_error(ErrorCode::kNotFound, "network " + std::string(network) + " not found");
@@ -390,7 +385,7 @@ Status NetworkManager::disconnect(std::string_view network, const std::string& c
                                                 " is not connected to network " + n->name);
   }
   if (auto j = joined_.find(container_id); j != joined_.end()) {
-    leave_locked(*n, it->second);
+    leave_locked(ctx, *n, it->second);
     std::erase(j->second, n->id);
   }
   n->endpoints.erase(it);

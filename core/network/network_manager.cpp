@@ -54,6 +54,9 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opti
   BERTH_TRY_STATUS(fs::ensure_dir(options.netns_dir, 0700));
   std::unique_ptr<NetworkManager> m(new NetworkManager(std::move(options), plugins));
   auto log = logging::get("network");
+  // Restore is berthd's own work, for no client: its driver calls carry a job name (as
+  // container::background_context names the container manager's) and are never cancelled.
+  sdk::Context ctx("berthd-network-restore");
   for (const auto& [name, driver] : {std::pair{"host", "host"}, std::pair{"none", "null"}}) {
     Network n;
     n.id = builtin_id(name);
@@ -91,7 +94,6 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opti
                 id.substr(0, 12), n.driver);
       continue;
     }
-    sdk::Context ctx;
     sdk::NetworkSpec spec{n.id, n.name, m->driver_options(n), {}, n.internal, true};
     if (!n.subnet.empty()) spec.ipv4.push_back({n.subnet, n.gateway});
     if (auto s = d->create_network(ctx, spec); !s) {
@@ -136,7 +138,7 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opti
   } else {
     log->warn("embedded DNS server disabled: {}", dns.error().message);
   }
-  BERTH_TRY_STATUS(m->ensure_default_bridge());
+  BERTH_TRY_STATUS(m->ensure_default_bridge(ctx));
   return m;
 }
 
@@ -144,7 +146,7 @@ sdk::NetworkDriver* NetworkManager::driver_for(const Network& n) const {
   return plugins_.network(n.driver);
 }
 
-Status NetworkManager::ensure_default_bridge() {
+Status NetworkManager::ensure_default_bridge(sdk::Context& ctx) {
   if (plugins_.network("bridge") == nullptr || options_.bridge == "none") return {};
   constexpr std::string_view kIccOption = "com.docker.network.bridge.enable_icc";
   const std::string icc = options_.icc ? "true" : "false";
@@ -158,7 +160,6 @@ Status NetworkManager::ensure_default_bridge() {
       current = icc;
       BERTH_TRY_STATUS(persist(*existing));
       if (auto* d = driver_for(*existing)) {
-        sdk::Context ctx;
         sdk::NetworkSpec spec{existing->id, existing->name, driver_options(*existing),
                               {{existing->subnet, existing->gateway}}, existing->internal, true};
         BERTH_TRY_STATUS(d->create_network(ctx, spec));
@@ -181,7 +182,7 @@ Status NetworkManager::ensure_default_bridge() {
     body["IPAM"] = json::object{{"Config", json::array{json::object{
                                                {"Subnet", bip->str()}, {"Gateway", format_ipv4(bip->address)}}}}};
   }
-  auto made = create(body);
+  auto made = create(ctx, body);
   if (!made) return made.error().wrap("create the default bridge network");
   logging::get("network")->info("default network bridge: {} on {} (gateway {})", made->subnet,
                                 made->options.at(std::string(kBridgeNameOption)), made->gateway);
@@ -246,7 +247,7 @@ json::object NetworkManager::inspect(const Network& n) const {
   return inspect_json(n, running);
 }
 
-Result<Network> NetworkManager::create(const json::object& body) {
+Result<Network> NetworkManager::create(sdk::Context& ctx, const json::object& body) {
   Network n;
   n.name = str(body, "Name");
   n.driver = str(body, "Driver");
@@ -336,7 +337,6 @@ Result<Network> NetworkManager::create(const json::object& body) {
   n.gateway = format_ipv4(gateway);
   n.id = new_object_id();
   n.created = now_unix_nano();
-  sdk::Context ctx;
   sdk::NetworkSpec spec{n.id, n.name, driver_options(n),
                         {{n.subnet, n.gateway}}, n.internal, false};
   if (auto s = driver->create_network(ctx, spec); !s) return s.error().wrap("driver " + n.driver);
@@ -349,7 +349,7 @@ Result<Network> NetworkManager::create(const json::object& body) {
   return n;
 }
 
-Status NetworkManager::remove(std::string_view key) {
+Status NetworkManager::remove(sdk::Context& ctx, std::string_view key) {
   std::lock_guard lock(mutex_);
   auto* n = find_locked(key);
   if (n == nullptr) return make_error(ErrorCode::kNotFound, "network " + std::string(key) + " not found");
@@ -365,7 +365,6 @@ Status NetworkManager::remove(std::string_view key) {
                                                         "); remove or disconnect them first");
   }
   if (auto* d = driver_for(*n)) {
-    sdk::Context ctx;
     if (auto s = d->delete_network(ctx, n->id); !s && s.error().code != ErrorCode::kNotFound) {
       return s.error().wrap("driver " + n->driver);
     }
@@ -377,7 +376,7 @@ Status NetworkManager::remove(std::string_view key) {
   return {};
 }
 
-std::vector<std::string> NetworkManager::prune(const std::map<std::string, std::string>& labels) {
+std::vector<std::string> NetworkManager::prune(sdk::Context& ctx, const std::map<std::string, std::string>& labels) {
   std::vector<std::string> candidates;
   {
     std::lock_guard lock(mutex_);
@@ -393,7 +392,7 @@ std::vector<std::string> NetworkManager::prune(const std::map<std::string, std::
   }
   std::vector<std::string> removed;
   for (const auto& name : candidates) {
-    if (remove(name)) removed.push_back(name);
+    if (remove(ctx, name)) removed.push_back(name);
   }
   return removed;
 }

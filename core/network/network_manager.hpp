@@ -45,24 +45,24 @@ class NetworkManager final : public container::NetworkHooks {
                                                       plugin::PluginManager& plugins);
 
   // POST /networks/create (Docker's NetworkCreateRequest).
-  Result<Network> create(const boost::json::object& body);
+  Result<Network> create(sdk::Context& ctx, const boost::json::object& body);
   // Name, full id or unique id prefix; kNotFound "network x not found".
   Result<Network> find(std::string_view name_or_id) const;
   std::vector<Network> list() const;
-  Status remove(std::string_view name_or_id);
-  std::vector<std::string> prune(const std::map<std::string, std::string>& label_filters);
+  Status remove(sdk::Context& ctx, std::string_view name_or_id);
+  std::vector<std::string> prune(sdk::Context& ctx, const std::map<std::string, std::string>& label_filters);
   boost::json::object inspect(const Network& n) const;
 
   // docker network connect/disconnect. A running container's endpoint is joined/left live.
-  Status connect(std::string_view network, const container::ContainerRecord& rec, bool running,
+  Status connect(sdk::Context& ctx, std::string_view network, const container::ContainerRecord& rec, bool running,
                  const boost::json::object& endpoint_config);
-  Status disconnect(std::string_view network, const std::string& container_id, bool force);
+  Status disconnect(sdk::Context& ctx, std::string_view network, const std::string& container_id, bool force);
 
   // ---- NetworkHooks ---------------------------------------------------------------------------
   Status reserve(const container::ContainerRecord& rec) override;
   container::NetworkAttachment etc_entries(const container::ContainerRecord& rec) override;
-  Result<container::NetworkAttachment> attach(const container::ContainerRecord& rec) override;
-  void detach(const std::string& container_id) override;
+  Result<container::NetworkAttachment> attach(sdk::Context& ctx, const container::ContainerRecord& rec) override;
+  void detach(sdk::Context& ctx, const std::string& container_id) override;
   void release(const std::string& container_id) override;
   // At startup, after the containers are loaded: drops the allocations of containers that no
   // longer exist (a release whose unsynced write a power loss undid). Returns how many.
@@ -79,15 +79,15 @@ class NetworkManager final : public container::NetworkHooks {
   Network* find_locked(std::string_view name_or_id);
   const Network* find_locked(std::string_view name_or_id) const;
   sdk::NetworkDriver* driver_for(const Network& n) const;
-  Status ensure_default_bridge();
+  Status ensure_default_bridge(sdk::Context& ctx);
   // Adds an endpoint for the container to n (address allocated); caller holds mutex_.
   Result<Endpoint> allocate_locked(Network& n, const container::ContainerRecord& rec,
                                    const boost::json::object& endpoint_config);
   // Endpoint create + join in the container's namespace; caller holds mutex_.
-  Status join_locked(Network& n, const Endpoint& e, const std::string& netns, int index);
-  void leave_locked(Network& n, const Endpoint& e);
+  Status join_locked(sdk::Context& ctx, Network& n, const Endpoint& e, const std::string& netns, int index);
+  void leave_locked(sdk::Context& ctx, Network& n, const Endpoint& e);
   // --network host through the host network driver (plugins/net-host) when it is loaded.
-  Result<container::NetworkAttachment> join_host(const container::ContainerRecord& rec);
+  Result<container::NetworkAttachment> join_host(sdk::Context& ctx, const container::ContainerRecord& rec);
   // The embedded resolver's view: names and addresses of the running containers that share a
   // user-defined network with `cid`.
   std::vector<uint32_t> dns_lookup(const std::string& cid, const std::string& name);

@@ -30,6 +30,7 @@
 #include <string_view>
 #include <thread>
 
+#include "berth/sdk/detail/syscall_numbers.h"
 #include "berth/sdk/unique_fd.hpp"
 
 namespace berth::sdk {
@@ -37,24 +38,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The new mount API through raw syscalls: glibc only wraps it since 2.36 and an SDK user may build
-// on an older one. These numbers are the same on every architecture (the unified table, >= 424).
-#ifndef SYS_move_mount
-#define SYS_move_mount 429
-#endif
-#ifndef SYS_fsopen
-#define SYS_fsopen 430
-#endif
-#ifndef SYS_fsconfig
-#define SYS_fsconfig 431
-#endif
-#ifndef SYS_fsmount
-#define SYS_fsmount 432
-#endif
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
-
+// The new mount API through raw syscalls (numbers: berth/sdk/detail/syscall_numbers.h).
 constexpr unsigned kFsopenCloexec = 0x1;
 constexpr unsigned kFsconfigSetFlag = 0;
 constexpr unsigned kFsconfigSetString = 1;

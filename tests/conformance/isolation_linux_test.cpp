@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "berth/sdk/host/plugin_library.hpp"
+#include "berth/sdk/testing/attach_stream.hpp"
 #include "berth/sdk/testing/fs.hpp"
 #include "berth/sdk/testing/isolation_conformance.hpp"
 #include "core/container/seccomp_default.hpp"
@@ -307,46 +308,8 @@ std::string spec_json(const SpecOptions& o) {
   return json::serialize(spec);
 }
 
-// Output of an attach stream, demultiplexed.
-struct Output {
-  std::string out, err;
-  bool closed = false;
-};
-
-Output read_stream(int fd, bool tty, std::chrono::milliseconds timeout = 20s) {
-  Output result;
-  std::string raw;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    struct pollfd p {
-      fd, POLLIN, 0
-    };
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[65536];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) {
-      result.closed = true;
-      break;
-    }
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  if (tty) {
-    result.out = raw;
-    return result;
-  }
-  size_t i = 0;
-  while (i + 8 <= raw.size()) {
-    const auto* h = reinterpret_cast<const unsigned char*>(raw.data() + i);
-    size_t len = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
-    if (i + 8 + len > raw.size()) break;
-    (h[0] == 2 ? result.err : result.out).append(raw, i + 8, len);
-    i += 8 + len;
-  }
-  return result;
-}
+using berth::sdk::testing::Output;
+using berth::sdk::testing::read_stream;
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();

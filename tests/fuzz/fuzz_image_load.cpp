@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   image::ImageService service(*content, **images, storage, events, "fuzzdir", (work / "root/scratch").string());
   service.set_tar_limits(layer::TarLimits{64 << 20, 100, 1 << 20});
   berth::StringReader in(std::string(reinterpret_cast<const char*>(data), size));
-  auto loaded = service.load(in, nullptr);
+  berth::sdk::Context ctx("fuzz-image-load");
+  auto loaded = service.load(ctx, in, nullptr);
   (void)loaded;
   // Whatever happened, only records' content remains.
   auto blobs = content->list();
@@ -39,7 +40,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& b : *blobs) {
     if (!(*images)->image(b)) __builtin_trap();
   }
-  berth::sdk::Context ctx;
   auto snaps = storage.walk(ctx, {});
   for (const auto& s : *snaps) {
     if (!(*images)->layer(s.name)) __builtin_trap();

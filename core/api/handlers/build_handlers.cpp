@@ -126,7 +126,7 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
     for (const auto& e : dropped) {
       // remove() of an id with one tag would untag and delete it (rmi): a built image stays.
       if (!images.repo_tags(e.image_id).empty()) continue;
-      auto r = images.remove(e.image_id, false, false);
+      auto r = images.remove(req.ctx(), e.image_id, false, false);
       if (r) deleted.emplace_back(e.image_id);
     }
     res.send_json(200, json::object{{"CachesDeleted", deleted.empty() ? json::value(nullptr) : json::value(deleted)},

@@ -56,7 +56,7 @@ void images_import(image::ImageService& images, Request& req, ResponseWriter& re
   std::string tag = req.query_value("tag").value_or("");
   std::string message = req.query_value("message").value_or("");
   auto changes = req.query_values("changes");
-  auto id = images.import(req.body(), repo, tag, message, changes);
+  auto id = images.import(req.ctx(), req.body(), repo, tag, message, changes);
   JsonStream out(res);
   if (!id) return out.fail(id.error());
   out.status(*id);
@@ -89,7 +89,7 @@ void register_image_routes(Router& router, image::ImageService& images,
   router.add("POST", "/images/load", [svc](Request& req, ResponseWriter& res) {
     bool quiet = req.query_bool("quiet");
     JsonStream out(res);
-    auto lines = svc->load(req.body(), [&](const json::object& progress) {
+    auto lines = svc->load(req.ctx(), req.body(), [&](const json::object& progress) {
       if (!quiet) out.send(progress);
     });
     if (!lines) return out.fail_in_stream(lines.error());
@@ -99,7 +99,7 @@ void register_image_routes(Router& router, image::ImageService& images,
   router.add("GET", "/images/get", [svc](Request& req, ResponseWriter& res) {
     auto names = req.query_values("names");
     StreamingWriter out(res, "application/x-tar");
-    auto s = svc->save(names, out);
+    auto s = svc->save(req.ctx(), names, out);
     if (!s) {
       if (!res.started()) return res.send_error(s.error());
       return;  // the tar is cut short; the client sees a truncated archive
@@ -110,7 +110,7 @@ void register_image_routes(Router& router, image::ImageService& images,
   router.add("POST", "/images/prune", [svc](Request& req, ResponseWriter& res) {
     auto filters = request_filters(req, {"dangling", "label", "label!", "until"});
     if (!filters) return res.send_error(filters.error());
-    auto pruned = svc->prune(*filters);
+    auto pruned = svc->prune(req.ctx(), *filters);
     if (!pruned) return res.send_error(pruned.error());
     auto deleted = delete_items(pruned->first);
     res.send_json(200, json::object{{"ImagesDeleted", deleted.empty() ? json::value(nullptr) : json::value(deleted)},
@@ -128,7 +128,7 @@ void register_image_routes(Router& router, image::ImageService& images,
   });
   router.add("GET", "/images/{name*}/get", [svc](Request& req, ResponseWriter& res) {
     StreamingWriter out(res, "application/x-tar");
-    auto s = svc->save({req.param("name")}, out);
+    auto s = svc->save(req.ctx(), {req.param("name")}, out);
     if (!s) {
       if (!res.started()) return res.send_error(s.error());
       return;
@@ -145,7 +145,7 @@ void register_image_routes(Router& router, image::ImageService& images,
   });
   // POST /images/{name}/push: distribution_handlers.cpp.
   router.add("DELETE", "/images/{name*}", [svc](Request& req, ResponseWriter& res) {
-    auto items = svc->remove(req.param("name"), req.query_bool("force"), !req.query_bool("noprune"));
+    auto items = svc->remove(req.ctx(), req.param("name"), req.query_bool("force"), !req.query_bool("noprune"));
     if (!items) return res.send_error(items.error());
     res.send_json(200, delete_items(*items));
   });

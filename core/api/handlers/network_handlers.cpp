@@ -79,12 +79,12 @@ void register_network_routes(Router& router, network::NetworkManager& nm,
     auto body = req.read_json();
     if (!body) return res.send_error(body.error());
     if (!body->is_object()) return res.send_error(400, "invalid JSON: expected an object");
-    auto n = nm.create(body->get_object());
+    auto n = nm.create(req.ctx(), body->get_object());
     if (!n) return res.send_error(n.error());
     res.send_json(201, json::object{{"Id", n->id}, {"Warning", ""}});
   });
   router.add("DELETE", "/networks/{id}", [&nm](Request& req, ResponseWriter& res) {
-    send_status(res, nm.remove(req.param("id")));
+    send_status(res, nm.remove(req.ctx(), req.param("id")));
   });
   router.add("POST", "/networks/prune", [&nm](Request& req, ResponseWriter& res) {
     auto f = request_filters(req, {"label", "until"});
@@ -97,7 +97,7 @@ void register_network_routes(Router& router, network::NetworkManager& nm,
       }
     }
     json::array deleted;
-    for (const auto& name : nm.prune(labels)) deleted.emplace_back(name);
+    for (const auto& name : nm.prune(req.ctx(), labels)) deleted.emplace_back(name);
     res.send_json(200, json::object{{"NetworksDeleted", deleted.empty() ? json::value(nullptr) : json::value(deleted)}});
   });
   router.add("POST", "/networks/{id}/connect", [&nm, &cm](Request& req, ResponseWriter& res) {
@@ -113,7 +113,7 @@ void register_network_routes(Router& router, network::NetworkManager& nm,
       rec = (*c)->record;
       running = container::is_running(rec.state.status);
     }
-    send_status(res, nm.connect(req.param("id"), rec, running,
+    send_status(res, nm.connect(req.ctx(), req.param("id"), rec, running,
                                 json_fields::obj(body->get_object(), "EndpointConfig")),
                 200);
   });
@@ -128,7 +128,7 @@ void register_network_routes(Router& router, network::NetworkManager& nm,
       std::lock_guard lock((*c)->mutex);
       id = (*c)->record.id;
     }
-    send_status(res, nm.disconnect(req.param("id"), id, json_fields::flag(body->get_object(), "Force")), 200);
+    send_status(res, nm.disconnect(req.ctx(), req.param("id"), id, json_fields::flag(body->get_object(), "Force")), 200);
   });
 }
 

@@ -2,65 +2,30 @@
 
 #include <optional>
 
+#include "berth/sdk/user_db.hpp"
 #include "common/sys_util.hpp"
 
 namespace berth::plugins::isolation {
 namespace {
 
-struct PasswdEntry {
-  std::string name;
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  std::string home;
-};
-
-struct GroupEntry {
-  std::string name;
-  uint32_t gid = 0;
-  std::vector<std::string> members;
-};
+using sdk::userdb::GroupEntry;
+using sdk::userdb::PasswdEntry;
 
 std::optional<uint32_t> parse_id(std::string_view text) {
-  auto n = parse_uint64(text);
-  if (!n || *n > 0xffffffffULL) return std::nullopt;
-  return static_cast<uint32_t>(*n);
+  uint32_t n = 0;
+  if (!sdk::userdb::parse_id(text, n)) return std::nullopt;
+  return n;
 }
 
+// An absent or unreadable file has no entries (an image without /etc/passwd).
 std::vector<PasswdEntry> read_passwd(const std::string& path) {
-  std::vector<PasswdEntry> out;
   auto text = read_file(path);
-  if (!text) return out;
-  for (auto line : split(*text, '\n')) {
-    line = trim(line);
-    if (line.empty() || line.front() == '#') continue;
-    auto f = split(line, ':', false);
-    if (f.size() < 4) continue;
-    auto uid = parse_id(f[2]);
-    auto gid = parse_id(f[3]);
-    if (!uid || !gid) continue;
-    out.push_back({std::string(f[0]), *uid, *gid, f.size() > 5 ? std::string(f[5]) : ""});
-  }
-  return out;
+  return text ? sdk::userdb::parse_passwd(*text) : std::vector<PasswdEntry>{};
 }
 
 std::vector<GroupEntry> read_groups(const std::string& path) {
-  std::vector<GroupEntry> out;
   auto text = read_file(path);
-  if (!text) return out;
-  for (auto line : split(*text, '\n')) {
-    line = trim(line);
-    if (line.empty() || line.front() == '#') continue;
-    auto f = split(line, ':', false);
-    if (f.size() < 3) continue;
-    auto gid = parse_id(f[2]);
-    if (!gid) continue;
-    GroupEntry g{std::string(f[0]), *gid, {}};
-    if (f.size() > 3) {
-      for (auto m : split(f[3], ',')) g.members.emplace_back(trim(m));
-    }
-    out.push_back(std::move(g));
-  }
-  return out;
+  return text ? sdk::userdb::parse_group(*text) : std::vector<GroupEntry>{};
 }
 
 sdk::Error not_found(const std::string& what) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "case_table.hpp"
 #include "isolation_harness.hpp"
 
 namespace berth::sdk::testing {
@@ -356,12 +357,7 @@ void invalid_spec_is_invalid_argument(Harness& h) {
   EXPECT_TRUE(listed->empty());
 }
 
-struct Case {
-  const char* name;
-  CaseFn fn;
-};
-
-constexpr Case kCases[] = {
+constexpr suite::Case<Harness> kCases[] = {
     {"InfoNamesBackend", &info_names_backend},
     {"ExitCodeIsReported", &exit_code_is_reported},
     {"StatesFollowTheTask", &states_follow_the_task},
@@ -386,18 +382,9 @@ constexpr Case kCases[] = {
 bool register_isolation_conformance(const char* suite_name, IsolationFixtureFactory factory,
                                     const char* file, int line) {
   auto registration = std::make_shared<const Registration>(Registration{std::move(factory)});
-  for (const auto& c : kCases) {
-    ::testing::RegisterTest(
-        suite_name, c.name, nullptr, nullptr, file, line,
-        [registration, fn = c.fn]() -> Harness* { return new Harness(registration, fn); });
-  }
-  return true;
+  return suite::register_cases(suite_name, registration, kCases, file, line);
 }
 
-std::vector<std::string> isolation_conformance_cases() {
-  std::vector<std::string> out;
-  for (const auto& c : kCases) out.emplace_back(c.name);
-  return out;
-}
+std::vector<std::string> isolation_conformance_cases() { return suite::case_names(kCases); }
 
 }  // namespace berth::sdk::testing

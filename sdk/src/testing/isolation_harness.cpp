@@ -181,57 +181,6 @@ std::string spec_json(const SpecOptions& o) {
                              {"resources", json::parse(o.resources_json)}}}});
 }
 
-Output read_stream(int fd, bool tty, std::chrono::milliseconds timeout) {
-  Output result;
-  std::string raw;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[65536];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) {
-      result.closed = true;
-      break;
-    }
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  if (tty) {
-    result.out = raw;
-    return result;
-  }
-  // Docker's stdcopy frames: stream byte, three zero bytes, big-endian length.
-  size_t i = 0;
-  while (i + 8 <= raw.size()) {
-    const auto* h = reinterpret_cast<const unsigned char*>(raw.data() + i);
-    size_t len = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
-    if (i + 8 + len > raw.size()) break;
-    (h[0] == 2 ? result.err : result.out).append(raw, i + 8, len);
-    i += 8 + len;
-  }
-  return result;
-}
-
-std::string read_until(int fd, std::string_view needle, std::chrono::milliseconds timeout) {
-  std::string raw;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (raw.find(needle) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[4096];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  return raw;
-}
-
 // ---- the fixture ------------------------------------------------------------------------------
 
 void Harness::SetUp() {
@@ -389,3 +338,58 @@ std::vector<std::string> Harness::leaks() {
 }
 
 }  // namespace berth::sdk::testing::isolation_suite
+
+namespace berth::sdk::testing {
+
+Output read_stream(int fd, bool tty, std::chrono::milliseconds timeout) {
+  Output result;
+  std::string raw;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[65536];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      result.closed = true;
+      break;
+    }
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  if (tty) {
+    result.out = raw;
+    return result;
+  }
+  // Docker's stdcopy frames: stream byte, three zero bytes, big-endian length.
+  size_t i = 0;
+  while (i + 8 <= raw.size()) {
+    const auto* h = reinterpret_cast<const unsigned char*>(raw.data() + i);
+    size_t len = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
+    if (i + 8 + len > raw.size()) break;
+    (h[0] == 2 ? result.err : result.out).append(raw, i + 8, len);
+    i += 8 + len;
+  }
+  return result;
+}
+
+std::string read_until(int fd, std::string_view needle, std::chrono::milliseconds timeout) {
+  std::string raw;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (raw.find(needle) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  return raw;
+}
+
+}  // namespace berth::sdk::testing

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "berth/sdk/isolation_backend.hpp"
+#include "berth/sdk/testing/attach_stream.hpp"
 #include "berth/sdk/testing/fs.hpp"
 #include "berth/sdk/testing/isolation_conformance.hpp"
 
@@ -49,15 +50,10 @@ SpecOptions sh(const std::string& script);
 std::string spec_json(const SpecOptions& options);
 std::string process_json(const SpecOptions& options);
 
-// An attach stream's output, demultiplexed unless it is a terminal's.
-struct Output {
-  std::string out, err;
-  bool closed = false;
-};
-// Reads until the stream closes or `timeout` passes.
-Output read_stream(int fd, bool tty, std::chrono::milliseconds timeout = 20s);
-// Raw bytes until `needle` was seen or `timeout` passed.
-std::string read_until(int fd, std::string_view needle, std::chrono::milliseconds timeout);
+// Attach stream readers (berth/sdk/testing/attach_stream.hpp).
+using testing::Output;
+using testing::read_stream;
+using testing::read_until;
 
 struct Registration {
   IsolationFixtureFactory factory;

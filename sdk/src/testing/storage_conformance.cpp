@@ -26,6 +26,7 @@
 
 #include "berth/sdk/mount.hpp"
 #include "berth/sdk/testing/fs.hpp"
+#include "case_table.hpp"
 
 namespace berth::sdk::testing {
 namespace {
@@ -1060,12 +1061,7 @@ void size_limit_caps_writes(Harness& h) {
   ASSERT_OK(uncapped.unmount());
 }
 
-struct Case {
-  const char* name;
-  CaseFn fn;
-};
-
-constexpr Case kCases[] = {
+constexpr suite::Case<Harness> kCases[] = {
     {"InfoNamesDriver", &info_names_driver},
     {"PrepareReturnsMounts", &prepare_returns_mounts},
     {"PrepareMountWriteCommit", &prepare_mount_write_commit},
@@ -1107,18 +1103,9 @@ constexpr Case kCases[] = {
 bool register_storage_conformance(const char* suite_name, StorageFixtureFactory factory,
                                   const char* file, int line) {
   auto registration = std::make_shared<const Registration>(Registration{std::move(factory)});
-  for (const auto& c : kCases) {
-    ::testing::RegisterTest(
-        suite_name, c.name, nullptr, nullptr, file, line,
-        [registration, fn = c.fn]() -> Harness* { return new Harness(registration, fn); });
-  }
-  return true;
+  return suite::register_cases(suite_name, registration, kCases, file, line);
 }
 
-std::vector<std::string> storage_conformance_cases() {
-  std::vector<std::string> out;
-  for (const auto& c : kCases) out.emplace_back(c.name);
-  return out;
-}
+std::vector<std::string> storage_conformance_cases() { return suite::case_names(kCases); }
 
 }  // namespace berth::sdk::testing

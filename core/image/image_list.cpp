@@ -1,0 +1,282 @@
+// Images as clients read them: list (with Docker's filters), inspect, history; and prune, which
+// picks its images with the same filters.
+#include "core/image/image_service.hpp"
+
+#include <boost/json.hpp>
+
+#include "berth/sdk/mount.hpp"
+#include "core/common/fs.hpp"
+#include "core/common/host_info.hpp"
+#include "core/common/ids.hpp"
+#include "core/common/logging.hpp"
+#include "core/common/sha256.hpp"
+#include "core/common/time.hpp"
+#include "core/image/dockerfile_changes.hpp"
+#include "core/layer/applier.hpp"
+#include "core/layer/compression.hpp"
+#include "core/image/image_service_detail.hpp"
+
+namespace json = boost::json;
+
+namespace berth::core::image {
+namespace {
+
+using detail::is_digest_ref;
+
+// Docker's "until"/"before"-style time filter values: durations are not accepted here, only
+// timestamps (the CLI converts durations itself).
+std::optional<int64_t> filter_time(const std::string& v) { return parse_timestamp_param(v); }
+
+bool label_matches(const json::object& config, const std::set<std::string>& wanted) {
+  const json::object* labels = nullptr;
+  if (const auto* l = config.if_contains("Labels"); l != nullptr && l->is_object()) {
+    labels = &l->get_object();
+  }
+  for (const auto& w : wanted) {
+    auto eq = w.find('=');
+    std::string key = w.substr(0, eq);
+    if (labels == nullptr || !labels->contains(key)) return false;
+    if (eq != std::string::npos) {
+      const auto& v = labels->at(key);
+      if (!v.is_string() || v.get_string() != w.substr(eq + 1)) return false;
+    }
+  }
+  return true;
+}
+
+// Docker's reference filter: a pattern with shell-style '*' matched against familiar names
+// ("busybox", "cap/bb:v1").
+bool glob(std::string_view pattern, std::string_view text) {
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '*') {
+    for (size_t i = 0; i <= text.size(); ++i) {
+      if (glob(pattern.substr(1), text.substr(i))) return true;
+    }
+    return false;
+  }
+  if (text.empty()) return false;
+  if (pattern[0] != '?' && pattern[0] != text[0]) return false;
+  return glob(pattern.substr(1), text.substr(1));
+}
+
+bool reference_matches(const std::vector<std::string>& refs, const std::set<std::string>& patterns) {
+  for (const auto& ref : refs) {
+    auto parsed = parse_normalized(ref);
+    if (!parsed) continue;
+    std::string name = parsed->familiar_name();
+    std::string with_tag = parsed->familiar_string();
+    for (const auto& p : patterns) {
+      if (glob(p, name) || glob(p, with_tag) || p == with_tag) return true;
+      // "busybox" also matches "docker.io/library/busybox" forms written by the user.
+      if (auto pp = parse_normalized(p); pp && pp->tag.empty() && pp->digest.empty() &&
+                                          pp->familiar_name() == name) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+json::object ImageService::summary(const ImageRecord& rec, const ImageConfig& config,
+                                   bool /*digests*/) const {
+  json::array tags;
+  for (const auto& t : repo_tags(rec.id)) tags.emplace_back(t);
+  json::array digests;
+  for (const auto& d : repo_digests(rec.id)) digests.emplace_back(d);
+  const auto& cc = config.container_config();
+  json::value labels = nullptr;
+  if (const auto* l = cc.if_contains("Labels"); l != nullptr && l->is_object()) labels = *l;
+  int64_t containers = -1;
+  if (image_users) {
+    auto users = image_users(rec.id);
+    containers = static_cast<int64_t>(users.running.size() + users.stopped.size());
+  }
+  int64_t created = config.created_unix_nano() / 1000000000;
+  return json::object{{"Containers", containers},
+                      {"Created", created},
+                      {"Id", rec.id},
+                      {"Labels", labels},
+                      {"ParentId", rec.parent},
+                      {"RepoDigests", std::move(digests)},
+                      {"RepoTags", std::move(tags)},
+                      {"SharedSize", -1},
+                      {"Size", rec.size},
+                      {"VirtualSize", rec.size}};
+}
+
+Result<json::array> ImageService::list(const Filters& filters, bool /*all*/, bool digests) const {
+  struct Row {
+    int64_t created;
+    json::object summary;
+  };
+  std::vector<Row> rows;
+  std::optional<int64_t> before, since;
+  auto created_of = [&](std::string_view name) -> Result<int64_t> {
+    auto r = resolve(name);
+    if (!r) return r.error();
+    return r->config.created_unix_nano();
+  };
+  if (auto it = filters.find("before"); it != filters.end() && !it->second.empty()) {
+    auto t = created_of(*it->second.begin());
+    if (!t) return t.error();
+    before = *t;
+  }
+  if (auto it = filters.find("since"); it != filters.end() && !it->second.empty()) {
+    auto t = created_of(*it->second.begin());
+    if (!t) return t.error();
+    since = *t;
+  }
+  std::optional<int64_t> until;
+  if (auto it = filters.find("until"); it != filters.end() && !it->second.empty()) {
+    until = filter_time(*it->second.begin());
+    if (!until) return make_error(ErrorCode::kInvalidArgument, "invalid until filter");
+  }
+  std::optional<bool> dangling;
+  if (auto it = filters.find("dangling"); it != filters.end() && !it->second.empty()) {
+    const auto& v = *it->second.begin();
+    if (v == "true" || v == "1") dangling = true;
+    else if (v == "false" || v == "0") dangling = false;
+    else return make_error(ErrorCode::kInvalidArgument, "invalid filter 'dangling=" + v + "'");
+  }
+  for (const auto& rec : store_.images()) {
+    auto bytes = content_.read(rec.id);
+    if (!bytes) continue;
+    auto config = ImageConfig::parse(std::move(*bytes));
+    if (!config) continue;
+    auto refs = store_.references(rec.id);
+    bool has_tags = std::any_of(refs.begin(), refs.end(), [](const std::string& r) { return !is_digest_ref(r); });
+    if (dangling && *dangling == has_tags) continue;
+    if (auto it = filters.find("label"); it != filters.end() &&
+                                         !label_matches(config->container_config(), it->second)) {
+      continue;
+    }
+    if (auto it = filters.find("reference"); it != filters.end() && !it->second.empty() &&
+                                             !reference_matches(refs, it->second)) {
+      continue;
+    }
+    int64_t created = config->created_unix_nano();
+    if (before && created >= *before) continue;
+    if (since && created <= *since) continue;
+    if (until && created > *until) continue;
+    rows.push_back({created, summary(rec, *config, digests)});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.created > b.created; });
+  json::array out;
+  for (auto& r : rows) out.push_back(std::move(r.summary));
+  return out;
+}
+
+Result<json::object> ImageService::inspect(std::string_view name) const {
+  auto img = resolve(name);
+  if (!img) return img.error();
+  const auto& rec = img->record;
+  const auto& cfg = img->config;
+  json::array tags;
+  for (const auto& t : repo_tags(rec.id)) tags.emplace_back(t);
+  json::array digests;
+  for (const auto& d : repo_digests(rec.id)) digests.emplace_back(d);
+  json::array layers;
+  for (const auto& d : cfg.diff_ids()) layers.emplace_back(d);
+  json::object container_config = full_container_config(cfg.container_config());
+  json::object out{{"Id", rec.id},
+                   {"RepoTags", std::move(tags)},
+                   {"RepoDigests", std::move(digests)},
+                   {"Parent", rec.parent},
+                   {"Comment", cfg.comment()},
+                   {"Created", rfc3339_nano(cfg.created_unix_nano())},
+                   {"Container", ""},
+                   {"ContainerConfig", full_container_config({})},
+                   {"DockerVersion", ""},
+                   {"Author", cfg.author()},
+                   {"Config", std::move(container_config)},
+                   {"Architecture", cfg.architecture()},
+                   {"Os", cfg.os()},
+                   {"Size", rec.size},
+                   {"VirtualSize", rec.size},
+                   {"GraphDriver", json::object{{"Data", nullptr}, {"Name", storage_name_}}},
+                   {"RootFS", json::object{{"Type", "layers"}, {"Layers", std::move(layers)}}},
+                   {"Metadata", json::object{{"LastTagTime", rfc3339_nano(rec.last_tag_unix_nano)}}}};
+  return out;
+}
+
+Result<json::array> ImageService::history(std::string_view name) const {
+  auto img = resolve(name);
+  if (!img) return img.error();
+  const auto& cfg = img->config;
+  const auto& diffs = cfg.diff_ids();
+  // Pair history entries with layers: every non-empty entry owns the next diff id.
+  std::vector<json::object> rows;
+  std::string chain;
+  size_t layer_index = 0;
+  auto entries = cfg.history();
+  if (entries.empty()) {
+    for (size_t i = 0; i < diffs.size(); ++i) entries.push_back(HistoryEntry{cfg.created_unix_nano() / 1000000000});
+  }
+  for (const auto& h : entries) {
+    int64_t size = 0;
+    if (!h.empty_layer && layer_index < diffs.size()) {
+      chain = chain_id(chain, diffs[layer_index++]);
+      if (auto l = store_.layer(chain)) size = l->size;
+    }
+    rows.push_back(json::object{{"Comment", h.comment},
+                                {"Created", h.created_unix},
+                                {"CreatedBy", h.created_by},
+                                {"Id", "<missing>"},
+                                {"Size", size},
+                                {"Tags", nullptr}});
+  }
+  json::array out;
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) out.push_back(std::move(*it));
+  if (!out.empty()) {
+    auto& top = out[0].as_object();
+    top["Id"] = img->record.id;
+    json::array tags;
+    for (const auto& t : repo_tags(img->record.id)) tags.emplace_back(t);
+    top["Tags"] = tags.empty() ? json::value(nullptr) : json::value(std::move(tags));
+  }
+  return out;
+}
+
+Result<std::pair<std::vector<DeleteItem>, int64_t>> ImageService::prune(sdk::Context& ctx, const Filters& filters) {
+  bool dangling_only = true;
+  if (auto it = filters.find("dangling"); it != filters.end() && !it->second.empty()) {
+    const auto& v = *it->second.begin();
+    if (v == "false" || v == "0") dangling_only = false;
+    else if (v != "true" && v != "1") {
+      return make_error(ErrorCode::kInvalidArgument, "invalid filter 'dangling=" + v + "'");
+    }
+  }
+  std::optional<int64_t> until;
+  if (auto it = filters.find("until"); it != filters.end() && !it->second.empty()) {
+    until = filter_time(*it->second.begin());
+    if (!until) return make_error(ErrorCode::kInvalidArgument, "invalid until filter");
+  }
+  std::vector<DeleteItem> items;
+  int64_t reclaimed = 0;
+  std::lock_guard lock(mutex_);
+  for (const auto& rec : store_.images()) {
+    auto refs = store_.references(rec.id);
+    bool has_tags = std::any_of(refs.begin(), refs.end(), [](const std::string& r) { return !is_digest_ref(r); });
+    if (dangling_only && has_tags) continue;
+    ImageUsers users = image_users ? image_users(rec.id) : ImageUsers{};
+    if (!users.running.empty() || !users.stopped.empty()) continue;
+    auto bytes = content_.read(rec.id);
+    if (!bytes) continue;
+    auto config = ImageConfig::parse(std::move(*bytes));
+    if (!config) continue;
+    if (until && config->created_unix_nano() > *until) continue;
+    if (auto it = filters.find("label"); it != filters.end() &&
+                                         !label_matches(config->container_config(), it->second)) {
+      continue;
+    }
+    auto deleted = delete_image(ctx, rec, true);
+    if (!deleted) continue;
+    reclaimed += rec.size;
+    items.insert(items.end(), deleted->begin(), deleted->end());
+  }
+  return std::make_pair(std::move(items), reclaimed);
+}
+
+}  // namespace berth::core::image
