@@ -19,6 +19,7 @@ packages=(
   python3 python3-docker skopeo apache2-utils podman docker.io docker-registry
   openssh-client openssh-server hyperfine
   qemu-system-x86 e2fsprogs systemd
+  node-xterm chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -142,6 +142,7 @@ std::unique_ptr<Command> build_root(GlobalOptions& g, bool& show_version) {
   register_network_commands(*root);
   register_context_commands(*root);
   register_login_commands(*root);
+  register_ui_commands(*root);
   return root;
 }
 

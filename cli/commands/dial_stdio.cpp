@@ -1,9 +1,6 @@
 // `berth system dial-stdio`: the remote half of ssh:// addresses. Connects to the daemon this
 // berth would talk to (usually the local socket) and copies stdin to it and its answers to
 // stdout, so `ssh host berth system dial-stdio` is a byte pipe to the daemon.
-#include <errno.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
@@ -12,56 +9,9 @@
 #include "cli/client/dialer.hpp"
 #include "cli/client/tls_relay.hpp"
 #include "cli/commands/registry.hpp"
+#include "cli/util/socket_io.hpp"
 
 namespace berth::cli {
-
-namespace {
-
-bool write_all(int fd, const char* data, size_t size, bool socket) {
-  while (size > 0) {
-    ssize_t n = socket ? ::send(fd, data, size, MSG_NOSIGNAL) : ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Copies both ways with half-closes: stdin EOF becomes shutdown(SHUT_WR) toward the daemon
-// (attach sees stdin closed) while its output keeps flowing; once the daemon has closed its
-// side we return at once, like docker, without waiting for stdin (ssh then closes the channel).
-int pump(int sock) {
-  bool stdin_open = true;
-  char buf[64 * 1024];
-  while (true) {
-    pollfd fds[2] = {{sock, POLLIN, 0}, {0, static_cast<short>(stdin_open ? POLLIN : 0), 0}};
-    int r = ::poll(fds, 2, -1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return 1;
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = ::recv(sock, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ::close(1);
-        return 0;
-      }
-      if (!write_all(1, buf, static_cast<size_t>(n), false)) return 1;  // ssh went away
-    }
-    if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t n = ::read(0, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ::shutdown(sock, SHUT_WR);
-        stdin_open = false;
-      } else if (!write_all(sock, buf, static_cast<size_t>(n), true)) {
-        stdin_open = false;  // the daemon stopped reading; keep delivering what it says
-      }
-    }
-  }
-}
-
-}  // namespace
 
 std::unique_ptr<Command> make_dial_stdio() {
   auto cmd = make_command("dial-stdio", "",
@@ -86,7 +36,10 @@ std::unique_ptr<Command> make_dial_stdio() {
                         1);
     }
     if (conn->is_tls()) conn = relay_hijacked_tls(std::move(conn));
-    int rc = pump(conn->native_handle());
+    // Once the daemon has closed its side we return at once, like docker, without waiting for
+    // stdin (ssh then closes the channel).
+    int rc = relay_socket(conn->native_handle(), 0, 1);
+    ::close(1);
     conn->close();
     return rc;
   };

@@ -13,6 +13,7 @@ void register_volume_commands(Command& root);
 void register_network_commands(Command& root);
 void register_context_commands(Command& root);
 void register_login_commands(Command& root);  // login, logout
+void register_ui_commands(Command& root);     // ui: the dashboard
 // `system dial-stdio` (added to the system group by register_system_commands).
 std::unique_ptr<Command> make_dial_stdio();
 

@@ -1,0 +1,234 @@
+"""berth ui in a real browser: headless Chromium (Debian's chromium and chromium-driver) driven by
+Debian's python3-selenium against `berth ui` in front of a private berthd. The page must show a
+running container, stop it, follow its logs, run a shell in its terminal, draw its stats, and
+pull an image from a berth-registry on 127.0.0.1 with per-layer progress; requests without the
+access token are refused. BERTH_UI_SCREENSHOTS=DIR saves the main views there (docs/ui/)."""
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "registry"))
+from berthd_harness import BUILD, Berthd, skip  # noqa: E402
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:
+    skip("python3-selenium is not installed (scripts/install-deps.sh installs it)")
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SHOTS = os.environ.get("BERTH_UI_SCREENSHOTS")
+
+
+def request(port, method, path, headers=None, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+class Ui(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(CHROMEDRIVER) or not shutil.which("chromium"):
+            skip("chromium and chromium-driver are not installed (scripts/install-deps.sh installs them)")
+        cls.d = Berthd()
+        cls.d.berth("import", cls.d.tar, "busybox:ui")
+        cls.d.berth("run", "-d", "--name", "web", "busybox:ui", "sh", "-c",
+                    "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.5; done")
+        cls.ui = subprocess.Popen([os.path.join(BUILD, "bin", "berth"), "-H", cls.d.host, "ui", "--no-browser"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cls.url = None
+        for _ in range(20):
+            line = cls.ui.stdout.readline()
+            m = re.search(r"(http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]{64}))", line)
+            if m:
+                cls.url, cls.port, cls.token = m.group(1), int(m.group(2)), m.group(3)
+                break
+        if not cls.url:
+            cls.tearDownClass()
+            raise RuntimeError("berth ui printed no URL")
+        opts = webdriver.ChromeOptions()
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+                    "--disable-dev-shm-usage", "--no-proxy-server"):
+            opts.add_argument(arg)
+        opts.binary_location = shutil.which("chromium")
+        cls.browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+        cls.wait = WebDriverWait(cls.browser, 20)
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "browser", None):
+            cls.browser.quit()
+        if getattr(cls, "ui", None):
+            cls.ui.terminate()
+            cls.ui.wait(timeout=10)
+        cls.d.stop()
+
+    def shot(self, name):
+        if SHOTS:
+            os.makedirs(SHOTS, exist_ok=True)
+            self.browser.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+    def open(self, fragment):
+        if not self.browser.get_cookies():
+            self.browser.get(self.url)  # the URL's token becomes the page's cookie
+        self.browser.get("http://127.0.0.1:%d/#/%s" % (self.port, fragment))
+
+    def text_of(self, css):
+        return self.browser.find_element(By.CSS_SELECTOR, css).text
+
+    # -- the token ------------------------------------------------------------------------------
+
+    def test_0_requests_without_the_token_are_refused(self):
+        host = {"Host": "127.0.0.1:%d" % self.port}
+        self.assertEqual(request(self.port, "GET", "/", host)[0], 403)
+        self.assertEqual(request(self.port, "GET", "/api/containers/json", host)[0], 403)
+        wrong = dict(host, **{"X-Berth-Token": "0" * 64})
+        self.assertEqual(request(self.port, "POST", "/api/containers/web/stop", wrong)[0], 403)
+        # The cookie alone (what a cross-site form would carry) cannot act on the daemon.
+        cookie = dict(host, Cookie="berth_ui_token=" + self.token)
+        self.assertEqual(request(self.port, "POST", "/api/containers/web/stop", cookie)[0], 403)
+        # A DNS-rebinding name is refused whatever it carries; so is another site's Origin.
+        rebound = {"Host": "attacker.example:%d" % self.port, "X-Berth-Token": self.token}
+        self.assertEqual(request(self.port, "GET", "/api/containers/json", rebound)[0], 421)
+        cross = dict(host, **{"X-Berth-Token": self.token, "Origin": "http://attacker.example"})
+        self.assertEqual(request(self.port, "GET", "/api/containers/json", cross)[0], 403)
+        status, _, body = request(self.port, "GET", "/api/containers/json",
+                                  dict(host, **{"X-Berth-Token": self.token}))
+        self.assertEqual(status, 200)
+        self.assertIn(b'"/web"', body)
+        self.assertEqual(self.d.berth("inspect", "-f", "{{.State.Status}}", "web").stdout.strip(), "running")
+        # The URL's token becomes an HttpOnly, SameSite=Strict cookie and leaves the address bar.
+        status, headers, _ = request(self.port, "GET", "/?token=" + self.token, host)
+        self.assertEqual(status, 303)
+        self.assertIn("HttpOnly", headers["set-cookie"])
+        self.assertIn("SameSite=Strict", headers["set-cookie"])
+        self.assertEqual(headers["location"], "/")
+
+    # -- containers -----------------------------------------------------------------------------
+
+    def test_1_containers_appear_stop_and_start_from_the_page(self):
+        started = time.time()
+        self.browser.get(self.url)
+        link = self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'a[data-container="web"]')))
+        print("containers view shown %.0f ms after opening the URL" % ((time.time() - started) * 1000))
+        self.assertNotIn("token=", self.browser.current_url)
+        row = link.find_element(By.XPATH, "./ancestor::tr")
+        self.assertIn("running", row.text)
+        self.shot("containers")
+        row.find_element(By.CSS_SELECTOR, 'button[data-action="stop"]').click()
+        # The row changes when the daemon's event arrives, not by polling.
+        self.wait.until(lambda b: "exited" in b.find_element(
+            By.XPATH, '//a[@data-container="web"]/ancestor::tr').text)
+        self.assertEqual(self.d.berth("inspect", "-f", "{{.State.Status}}", "web").stdout.strip(), "exited")
+        self.browser.find_element(By.XPATH, '//a[@data-container="web"]/ancestor::tr//button[@data-action="start"]').click()
+        self.wait.until(lambda b: "running" in b.find_element(
+            By.XPATH, '//a[@data-container="web"]/ancestor::tr').text)
+
+    def test_2_a_new_container_appears_without_reload(self):
+        self.open("containers")
+        self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'a[data-container="web"]')))
+        self.d.berth("create", "--name", "newcomer", "busybox:ui", "true")
+        self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'a[data-container="newcomer"]')))
+        # Removing asks first; confirming removes it.
+        self.browser.find_element(By.XPATH, '//a[@data-container="newcomer"]/ancestor::tr//button[@data-action="remove"]').click()
+        self.wait.until(EC.visibility_of_element_located((By.ID, "confirm-ok"))).click()
+        self.wait.until(EC.invisibility_of_element_located((By.CSS_SELECTOR, 'a[data-container="newcomer"]')))
+        self.assertNotEqual(self.d.berth("inspect", "newcomer", check=False).returncode, 0)
+
+    def test_3_logs_follow_and_search(self):
+        self.open("containers/web")
+        self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'button[data-tab="logs"]'))).click()
+        self.wait.until(lambda b: "tick-" in b.find_element(By.ID, "logs").text)
+        first = self.text_of("#logs").count("tick-")
+        self.wait.until(lambda b: b.find_element(By.ID, "logs").text.count("tick-") > first)  # it follows
+        self.shot("logs")
+        box = self.browser.find_element(By.CSS_SELECTOR, 'input[aria-label="search logs"]')
+        box.send_keys("tick-3")
+        self.wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#logs mark"))
+        for line in self.text_of("#logs").splitlines():
+            self.assertIn("tick-3", line)
+
+    def test_4_terminal_runs_a_shell(self):
+        self.open("containers/web")
+        self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'button[data-tab="terminal"]'))).click()
+        area = self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#terminal .xterm-helper-textarea")))
+        time.sleep(0.5)  # the shell's prompt
+        area.send_keys("echo hello-$((6*7))" + Keys.ENTER)
+        # xterm draws on a canvas: read what it holds from its buffer.
+        screen = ("const b = window.berthTerminal._core.buffer; let s = '';"
+                  "for (let i = 0; i < b.lines.length; i++) s += b.translateBufferLineToString(i, true) + '\\n';"
+                  "return s;")
+        self.wait.until(lambda b: "hello-42" in b.execute_script(screen))
+        # The session's tty has the page terminal's size, and follows it when the window changes.
+        def tty_size_is(b, rows, cols):
+            area.send_keys("stty size" + Keys.ENTER)
+            time.sleep(0.3)
+            return "%d %d" % (rows, cols) in b.execute_script(screen).splitlines()
+        rows, cols = self.browser.execute_script("return [window.berthTerminal.rows, window.berthTerminal.cols]")
+        self.assertGreater(cols, 80)  # fitted to a 1280 px window, not xterm's default
+        self.wait.until(lambda b: tty_size_is(b, rows, cols))
+        self.browser.set_window_size(900, 700)
+        self.wait.until(lambda b: b.execute_script("return window.berthTerminal.cols") < cols)
+        rows, cols = self.browser.execute_script("return [window.berthTerminal.rows, window.berthTerminal.cols]")
+        self.wait.until(lambda b: tty_size_is(b, rows, cols))
+        self.browser.set_window_size(1280, 900)
+        self.shot("terminal")
+
+    def test_5_stats_are_charted(self):
+        self.open("containers/web")
+        self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, 'button[data-tab="stats"]'))).click()
+        self.wait.until(lambda b: b.find_element(By.CSS_SELECTOR, '[data-chart="Memory"] .value').text not in ("", "—"))
+        self.assertRegex(self.text_of('[data-chart="CPU"] .value'), r"^\d+\.\d %$")
+        # Rates need two samples (a second apart).
+        self.wait.until(lambda b: b.find_element(By.CSS_SELECTOR, '[data-chart="Block I/O (per second)"] .value').text != "—")
+        self.shot("stats")
+
+    def test_6_pull_from_a_loopback_registry_shows_progress(self):
+        from registry_harness import Registry, find_binary
+        reg = Registry(find_binary()).start()
+        try:
+            # An image with a layer of its own (3 MB), so the pull has something to download.
+            ref = "%s/ui/busybox:v1" % reg.address
+            self.d.berth("run", "--name", "maker", "busybox:ui", "sh", "-c",
+                         "head -c 3000000 /dev/urandom > /blob")
+            self.d.berth("commit", "maker", ref)
+            self.d.berth("rm", "maker")
+            self.d.berth("push", ref)
+            self.d.berth("rmi", ref)
+            self.open("images")
+            field = self.wait.until(EC.presence_of_element_located((By.ID, "pull-ref")))
+            field.send_keys(ref)
+            self.browser.find_element(By.ID, "pull").click()
+            self.wait.until(lambda b: "Status:" in b.find_element(By.ID, "pull-progress").text)
+            layers = self.text_of("#pull-progress table")
+            self.assertIn("Pull complete", layers)  # the new layer, downloaded and applied
+            self.assertIn("Already exists", layers)  # busybox's, present already
+            self.shot("images")
+            self.assertEqual(self.d.berth("image", "inspect", ref, check=False).returncode, 0)
+        finally:
+            reg.cleanup()
+
+    def test_7_a_daemon_error_is_shown_as_the_cli_shows_it(self):
+        self.open("volumes")
+        self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'input[aria-label="volume name"]'))).send_keys("bad/name")
+        self.browser.find_element(By.XPATH, '//button[text()="Create"]').click()
+        self.wait.until(lambda b: "Error response from daemon:" in b.find_element(By.ID, "errors").text)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
