@@ -41,12 +41,26 @@ mbps() {
   wrk -t2 -c4 -d8s "$1" 2>/dev/null | awk '/Transfer\/sec/ {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[A-Z]+$/, "", v);
     if (u == "GB") v *= 1024; else if (u == "KB") v /= 1024; printf "%.0f\n", v}'
 }
+# The server's CPU seconds (user + system) per GB it sent, from /proc/PID/stat around one wrk
+# run: on 2 shared cores the client (wrk reading the bodies) is the bottleneck of MB/s, so this
+# says what each server spends to serve the bytes. Prints "MB/s cpu_s_per_GB".
+blob_get() {
+  local pid=$1 url=$2 before after rate
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  rate=$(mbps "$url")
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  awk -v r="$rate" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {printf "%s %.3f\n", r, (t / hz) / (r * 8 / 1000)}'
+}
 declare -A R
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
   R[man_b]+="$(rps -n 20000 -c 16 -H "$ACCEPT" http://127.0.0.1:$BERTH_PORT/v2/bench/app/manifests/v1)"$'\n'
   R[man_d]+="$(rps -n 20000 -c 16 -H "$ACCEPT" http://127.0.0.1:$DR_PORT/v2/bench/app/manifests/v1)"$'\n'
-  R[blob_b]+="$(mbps http://127.0.0.1:$BERTH_PORT/v2/bench/big/blobs/$BIG_B)"$'\n'
-  R[blob_d]+="$(mbps http://127.0.0.1:$DR_PORT/v2/bench/big/blobs/$BIG_D)"$'\n'
+  read -r rate cpu < <(blob_get "$BERTH_PID" http://127.0.0.1:$BERTH_PORT/v2/bench/big/blobs/$BIG_B)
+  R[blob_b]+="$rate"$'\n'; R[blobcpu_b]+="$cpu"$'\n'
+  read -r rate cpu < <(blob_get "$DR_PID" http://127.0.0.1:$DR_PORT/v2/bench/big/blobs/$BIG_D)
+  R[blob_d]+="$rate"$'\n'; R[blobcpu_d]+="$cpu"$'\n'
   for mode in monolithic chunked; do
     R[push_${mode}_b]+="$(python3 "$PUSH" push 127.0.0.1:$BERTH_PORT $mode 5 40)"$'\n'
     R[push_${mode}_d]+="$(python3 "$PUSH" push 127.0.0.1:$DR_PORT $mode 5 40)"$'\n'
@@ -55,6 +69,7 @@ done
 PEAK_B=$(vm $BERTH_PID VmHWM); PEAK_D=$(vm $DR_PID VmHWM)
 med() { printf '%s' "${R[$1]}" | grep -v '^$' | median; }
 
+printf '\nload average before / after: %s / %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '\n| measure (median of %s) | berth-registry | docker-registry | ratio |\n' "$ROUNDS"
 printf '|---|---|---|---|\n'
 row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4"; }
@@ -62,6 +77,8 @@ mb=$(med man_b); md=$(med man_d)
 row "manifest GET by tag, c=16 (req/s)" "$mb" "$md" "$(ratio "$mb" "$md")x"
 bb=$(med blob_b); bd=$(med blob_d)
 row "50 MB blob GET, c=4 (MB/s, wrk)" "$bb" "$bd" "$(ratio "$bb" "$bd")x"
+cb=$(med blobcpu_b); cd=$(med blobcpu_d)
+row "50 MB blob GET: server CPU per GB sent (s, lower is better)" "$cb" "$cd" "$(ratio "$cd" "$cb")x less"
 for mode in monolithic chunked; do
   pb=$(med push_${mode}_b); pd=$(med push_${mode}_d)
   row "push 5 x 40 MB, $mode (s, lower is better)" "$pb" "$pd" "$(ratio "$pd" "$pb")x faster"

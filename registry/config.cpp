@@ -6,6 +6,7 @@
 
 #include "core/common/fs.hpp"
 #include "core/common/logging.hpp"
+#include "registry/config_yaml.hpp"
 #include "registry/http_server.hpp"
 
 namespace berth::registry {
@@ -94,12 +95,23 @@ Status load_config_file(const std::string& path, RegistryConfig& config) {
     return make_error(ErrorCode::kInvalidArgument,
                       "config " + path + ": cannot read it (" + text.error().message + ")");
   }
-  boost::system::error_code ec;
-  json::value root = json::parse(*text, ec);
-  if (ec || !root.is_object()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "config " + path + ": not a JSON object" +
-                          (ec ? " (" + ec.message() + ")" : std::string()));
+  json::value root;
+  if (looks_like_yaml(path, *text)) {
+    auto parsed = yaml_to_json(*text, path);
+    if (!parsed) return std::move(parsed).error();
+    if (!parsed->is_object()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "config " + path + ": not a YAML mapping (want lines of \"key: value\")");
+    }
+    root = std::move(*parsed);
+  } else {
+    boost::system::error_code ec;
+    root = json::parse(*text, ec);
+    if (ec || !root.is_object()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "config " + path + ": not a JSON object" +
+                            (ec ? " (" + ec.message() + ")" : std::string()));
+    }
   }
   const auto& top = root.get_object();
   BERTH_TRY_STATUS(r.known_keys(top, "", {"listen", "root", "threads", "log_level", "read_only",

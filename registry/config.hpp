@@ -1,5 +1,6 @@
-// berth-registry's settings: defaults, then a JSON config file (--config), then command-line
-// flags. Every bad value stops startup with a message naming the key and the fix.
+// berth-registry's settings: defaults, then a YAML or JSON config file (--config), then
+// command-line flags. Every bad value stops startup with a message naming the key and the fix.
+// The same keys in either format (YAML: "limits:" then indented "max_upload_bytes: 0", ...):
 //
 //   {
 //     "listen": "127.0.0.1:5000",

@@ -68,6 +68,13 @@ class Exchange {
   virtual Task<Result<std::string>> read_body(size_t limit) = 0;
   // The body in pieces, each handed to `sink` (which may fail and stop the read).
   virtual Task<Status> stream_body(std::function<Status(std::string_view)> sink) = 0;
+  // Like stream_body for a sink that writes (and hashes) into a file: the sink runs on the
+  // server's file threads while the next piece is read, so the network and the disk work at
+  // once and a write that waits on the disk never stalls the threads serving other clients.
+  virtual Task<Status> stream_body_to_disk(std::function<Status(std::string_view)> sink) = 0;
+  // Runs `work` (fsync, rename, reading a file back) on the file threads; this request waits
+  // for it, the others go on.
+  virtual Task<Status> run_blocking(std::function<Status()> work) = 0;
 };
 
 }  // namespace berth::registry

@@ -42,8 +42,9 @@ template <class Stream>
 class BeastExchange final : public Exchange {
  public:
   BeastExchange(Stream& stream, beast::flat_buffer& buffer,
-                http::request_parser<http::buffer_body>& parser, const HttpServerLimits& limits)
-      : stream_(stream), buffer_(buffer), parser_(parser), limits_(limits) {}
+                http::request_parser<http::buffer_body>& parser, const HttpServerLimits& limits,
+                asio::thread_pool& file_io)
+      : stream_(stream), buffer_(buffer), parser_(parser), limits_(limits), file_io_(file_io) {}
 
   std::string header(std::string_view name) const override {
     auto it = parser_.get().find(beast::string_view(name.data(), name.size()));
@@ -74,25 +75,43 @@ class BeastExchange final : public Exchange {
   Task<Status> stream_body(std::function<Status(std::string_view)> sink) override {
     co_await send_continue();
     std::string chunk(kBodyChunk, '\0');
-    while (!parser_.is_done()) {
-      parser_.get().body().data = chunk.data();
-      parser_.get().body().size = chunk.size();
-      beast::get_lowest_layer(stream_).expires_after(limits_.body_timeout);
-      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser_, kTuple);
-      (void)n;
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        failed_ = true;
-        co_return make_error(ErrorCode::kUnavailable, "read request body: " + ec.message());
-      }
-      size_t got = chunk.size() - parser_.get().body().size;
-      bytes_in += got;
-      if (got == 0) continue;
-      if (Status st = sink(std::string_view(chunk.data(), got)); !st) {
-        co_return st;
-      }
+    for (;;) {
+      size_t got = 0;
+      if (Status st = co_await read_piece(chunk, got); !st) co_return st;
+      if (got == 0) co_return Status{};
+      if (Status st = sink(std::string_view(chunk.data(), got)); !st) co_return st;
     }
+  }
+
+  Task<Status> stream_body_to_disk(std::function<Status(std::string_view)> sink) override {
+    co_await send_continue();
+    // Two buffers: one is written by a file thread while the other is filled from the socket.
+    std::string chunks[2] = {std::string(kBodyChunk, '\0'), std::string(kBodyChunk, '\0')};
+    int filling = 0;
+    std::optional<std::string_view> writing;
+    for (;;) {
+      size_t got = 0;
+      Status read_status;
+      if (writing) {
+        auto [r, w] = co_await (read_piece(chunks[filling], got) && on_file_thread(sink, *writing));
+        read_status = std::move(r);
+        writing.reset();
+        if (!w) co_return w;
+      } else {
+        read_status = co_await read_piece(chunks[filling], got);
+      }
+      if (!read_status) co_return read_status;
+      if (got == 0) break;
+      writing = std::string_view(chunks[filling].data(), got);
+      filling ^= 1;
+    }
+    if (writing) co_return co_await on_file_thread(sink, *writing);
     co_return Status{};
+  }
+
+  Task<Status> run_blocking(std::function<Status()> work) override {
+    co_return co_await asio::co_spawn(
+        file_io_, [&work]() -> Task<Status> { co_return work(); }, use_awaitable);
   }
 
   // Discards what is left of the body; false when the connection cannot be reused.
@@ -122,10 +141,38 @@ class BeastExchange final : public Exchange {
     co_await asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
   }
 
+  // Reads the next piece of the body into `chunk` (as much as fits); `got` is 0 at its end.
+  Task<Status> read_piece(std::string& chunk, size_t& got) {
+    got = 0;
+    while (!parser_.is_done()) {
+      parser_.get().body().data = chunk.data();
+      parser_.get().body().size = chunk.size();
+      beast::get_lowest_layer(stream_).expires_after(limits_.body_timeout);
+      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser_, kTuple);
+      (void)n;
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        failed_ = true;
+        co_return make_error(ErrorCode::kUnavailable, "read request body: " + ec.message());
+      }
+      got = chunk.size() - parser_.get().body().size;
+      bytes_in += got;
+      if (got != 0) break;
+    }
+    co_return Status{};
+  }
+
+  Task<Status> on_file_thread(const std::function<Status(std::string_view)>& sink,
+                              std::string_view piece) {
+    co_return co_await asio::co_spawn(
+        file_io_, [&sink, piece]() -> Task<Status> { co_return sink(piece); }, use_awaitable);
+  }
+
   Stream& stream_;
   beast::flat_buffer& buffer_;
   http::request_parser<http::buffer_body>& parser_;
   const HttpServerLimits& limits_;
+  asio::thread_pool& file_io_;
   bool continue_sent_ = false;
   bool failed_ = false;
 };
@@ -243,7 +290,8 @@ Result<std::pair<std::string, uint16_t>> split_listen_address(const std::string&
 
 HttpServer::HttpServer(asio::io_context& io, Handler handler, Observer observer,
                        HttpServerLimits limits)
-    : io_(io), handler_(std::move(handler)), observer_(std::move(observer)), limits_(limits) {}
+    : io_(io), handler_(std::move(handler)), observer_(std::move(observer)), limits_(limits),
+      file_io_(std::max(1u, limits.file_threads)) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -363,7 +411,7 @@ Task<void> HttpServer::serve_connection(Stream& stream, const std::string& remot
       ~InFlight() { release(); }
     } in_flight{in_flight_};
 
-    BeastExchange<Stream> exchange(stream, buffer, parser, limits_);
+    BeastExchange<Stream> exchange(stream, buffer, parser, limits_, file_io_);
     const auto& req = parser.get();
     exchange.method = std::string(req.method_string());
     exchange.remote = remote;

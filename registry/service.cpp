@@ -60,7 +60,8 @@ class Service {
                 [this](const AccessRecord& r) {
                   metrics_.record(r);
                   log_access(r);
-                }) {}
+                },
+                HttpServerLimits{.file_threads = config.threads}) {}
 
   int run() {
     auto log = logging::get("registry");

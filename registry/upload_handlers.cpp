@@ -97,7 +97,7 @@ Task<std::optional<Response>> append_chunk(ApiContext& ctx, Exchange& ex, const 
                              nullptr, 413);
   }
   bool too_large = false;
-  Status st = co_await ex.stream_body([&](std::string_view piece) -> Status {
+  Status st = co_await ex.stream_body_to_disk([&](std::string_view piece) -> Status {
     if (limit && static_cast<uint64_t>(writer.size()) + piece.size() > limit) {
       too_large = true;
       return make_error(ErrorCode::kResourceExhausted, "upload limit");
@@ -115,6 +115,15 @@ Task<std::optional<Response>> append_chunk(ApiContext& ctx, Exchange& ex, const 
                              "upload interrupted: " + st.error().message);
   }
   co_return std::nullopt;
+}
+
+// Verifies and installs the upload on a file thread (fsync, rename, and for digests other than
+// sha256 a read of the whole upload): a slow disk holds this request only.
+Task<Status> commit(ApiContext& ctx, Exchange& ex, std::unique_ptr<UploadWriter> writer,
+                    const std::string& repo, const Digest& digest) {
+  co_return co_await ex.run_blocking([&]() -> Status {
+    return ctx.storage.commit_upload(std::move(writer), repo, digest, std::nullopt);
+  });
 }
 
 Response commit_failure(const Error& error) {
@@ -184,7 +193,7 @@ Task<Response> handle_upload_start(ApiContext& ctx, Exchange& ex, const Route& r
     (void)ctx.storage.cancel_upload(route.name, *id);
     co_return std::move(*failed);
   }
-  if (auto st = ctx.storage.commit_upload(std::move(*writer), route.name, *monolithic, std::nullopt); !st) {
+  if (auto st = co_await commit(ctx, ex, std::move(*writer), route.name, *monolithic); !st) {
     co_return commit_failure(st.error());
   }
   co_return blob_created(route, *monolithic);
@@ -228,7 +237,7 @@ Task<Response> handle_upload(ApiContext& ctx, Exchange& ex, const Route& route) 
   }
   if (auto failed = co_await append_chunk(ctx, ex, route, **writer)) co_return std::move(*failed);
   if (!closing) co_return upload_progress(route, id, (*writer)->size(), 202);
-  if (auto st = ctx.storage.commit_upload(std::move(*writer), route.name, *closing, std::nullopt); !st) {
+  if (auto st = co_await commit(ctx, ex, std::move(*writer), route.name, *closing); !st) {
     co_return commit_failure(st.error());
   }
   co_return blob_created(route, *closing);

@@ -13,13 +13,13 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-system1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev
   libbz2-dev liblzma-dev libzstd-dev liblz4-dev
-  libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libnftables-dev nftables libbtrfsutil-dev
+  libyaml-cpp-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libnftables-dev nftables libbtrfsutil-dev
   libgtest-dev libgmock-dev clang libclang-rt-14-dev hey wrk
   busybox-static btrfs-progs xfsprogs iproute2 iptables procps psmisc util-linux tar gzip zstd curl openssl
-  python3 python3-docker skopeo apache2-utils podman docker.io docker-registry
+  python3 python3-docker docker-compose skopeo apache2-utils podman docker.io docker-registry
   openssh-client openssh-server hyperfine
   qemu-system-x86 e2fsprogs systemd
-  node-xterm chromium chromium-driver python3-selenium
+  node-xterm chromium chromium-driver python3-selenium firefox-esr
 )
 
 missing=()

@@ -16,13 +16,7 @@
 
 namespace berth::cli {
 
-namespace {
-
-// Moves bytes between the TLS connection and `local` until both directions ended, the local
-// side went away, or `stop` becomes readable.
-void relay(Connection& remote, int local, int stop) {
-  SSL* ssl = remote.tls()->ssl();
-  int net = remote.native_handle();
+void relay_tls_session(SSL* ssl, int net, int local, int stop) {
   ::fcntl(net, F_SETFL, ::fcntl(net, F_GETFL) | O_NONBLOCK);
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 
@@ -50,7 +44,7 @@ void relay(Connection& remote, int local, int stop) {
       remote_eof = true;
       ::shutdown(local, SHUT_WR);
     }
-    // Local -> daemon.
+    // Local -> remote.
     write_wants_read = write_wants_write = false;
     while (!to_remote.empty()) {
       ERR_clear_error();
@@ -81,7 +75,7 @@ void relay(Connection& remote, int local, int stop) {
     if (!remote_eof || write_wants_read) fds[1].events |= POLLIN;
     if (read_wants_write || write_wants_write) fds[1].events |= POLLOUT;
     if (!local_eof && to_remote.empty()) fds[2].events |= POLLIN;
-    int r = ::poll(fds, 3, -1);
+    int r = ::poll(fds, 3, -1);  // a negative `stop` is ignored by poll
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 || (fds[0].revents & (POLLIN | POLLHUP))) return;
     if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -94,13 +88,15 @@ void relay(Connection& remote, int local, int stop) {
   }
 }
 
+namespace {
+
 class TlsRelay : public ConnectionCompanion {
  public:
   TlsRelay(std::unique_ptr<Connection> remote, int local) {
     if (::pipe2(stop_, O_CLOEXEC) != 0)
       throw ConnectError(std::string("pipe: ") + std::strerror(errno));
     thread_ = std::thread([this, remote = std::move(remote), local]() mutable {
-      relay(*remote, local, stop_[0]);
+      relay_tls_session(remote->tls()->ssl(), remote->native_handle(), local, stop_[0]);
       remote->close();
     });
   }

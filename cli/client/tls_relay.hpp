@@ -14,4 +14,10 @@ namespace berth::cli {
 // travels both ways as half-closes (close_notify + TCP FIN toward the daemon).
 std::unique_ptr<Connection> relay_hijacked_tls(std::unique_ptr<Connection> tls_connection);
 
+// The relay's loop, for either end of a TLS session (berth ui serves TLS with it too): moves
+// bytes between `ssl` (over the socket `net`, made non-blocking here) and the plain socket
+// `local` until both directions ended, the local side went away, or `stop` becomes readable
+// (-1: no stop signal).
+void relay_tls_session(SSL* ssl, int net, int local, int stop);
+
 }  // namespace berth::cli

@@ -31,24 +31,30 @@ void register_ui_commands(Command& root) {
     long long port = 0;
     std::string listen = "127.0.0.1";
     bool no_browser = false;
+    std::string tls_cert, tls_key;
   };
   auto o = std::make_shared<Options>();
   auto cmd = make_command("ui", "[OPTIONS]", "Open the dashboard: containers, images, volumes and networks in a browser");
   cmd->exact_args(0);
   cmd->flags.add_int("port", 'p', &o->port, "Port to serve on (0: a free one)", "int");
-  cmd->flags.add_string("listen", 0, &o->listen, "Loopback address to serve on", "string");
+  cmd->flags.add_string("listen", 0, &o->listen,
+                        "Address to serve on (beyond loopback only with --tls-cert and --tls-key)", "string");
+  cmd->flags.add_string("tls-cert", 0, &o->tls_cert, "Serve HTTPS with this certificate (PEM chain)", "string");
+  cmd->flags.add_string("tls-key", 0, &o->tls_key, "The certificate's private key (PEM)", "string");
   cmd->flags.add_bool("no-browser", 0, &o->no_browser, "Print the URL without opening a browser");
   cmd->run = [o](Context& ctx, const Args&) {
-    // The dashboard can do anything the daemon can: it never listens where others could reach
-    // it (serving beyond loopback would need TLS, which berth ui does not offer yet).
-    if (!is_loopback_ip(o->listen))
+    // The dashboard can do anything the daemon can: beyond loopback, its token and cookie must
+    // never cross the network in clear text.
+    if (o->tls_cert.empty() != o->tls_key.empty())
+      throw StatusError("berth ui: --tls-cert and --tls-key go together", 1);
+    if (!is_loopback_ip(o->listen) && o->tls_cert.empty())
       throw StatusError("berth ui: --listen " + o->listen +
-                            " is not a loopback address; the dashboard serves only on 127.0.0.1 "
-                            "or ::1 (reach it from elsewhere through an ssh tunnel)",
+                            " is not a loopback address: serving there needs TLS (--tls-cert and "
+                            "--tls-key), or reach a loopback dashboard through an ssh tunnel",
                         1);
     if (o->port < 0 || o->port > 65535) throw StatusError("berth ui: --port must be 0 to 65535", 1);
     ctx.api().api_version();  // an unreachable daemon is said now, not on the page
-    ui::Server server(ctx.endpoint(), {o->listen, static_cast<int>(o->port), ""});
+    ui::Server server(ctx.endpoint(), {o->listen, static_cast<int>(o->port), "", o->tls_cert, o->tls_key});
     try {
       server.bind();
     } catch (const std::exception& e) {

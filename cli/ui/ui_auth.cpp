@@ -20,6 +20,7 @@ bool host_is_ours(const std::string& host, int port, const std::string& listen_h
     return false;
   std::string name = host.substr(0, host.size() - suffix.size());
   if (name == "127.0.0.1" || name == "localhost" || name == "[::1]") return true;
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
   return !listen_host.empty() && name == listen_host;
 }
 

@@ -15,6 +15,7 @@
 #include "cli/ui/assets.hpp"
 #include "cli/ui/http_io.hpp"
 #include "cli/ui/terminal_bridge.hpp"
+#include "cli/ui/tls_server.hpp"
 #include "cli/ui/ui_auth.hpp"
 #include "cli/ui/websocket.hpp"
 #include "cli/util/socket_io.hpp"
@@ -55,6 +56,7 @@ Server::~Server() {
 }
 
 void Server::bind() {
+  if (!options_.tls_cert.empty()) tls_ = std::make_unique<TlsServerContext>(options_.tls_cert, options_.tls_key);
   const std::string& host = options_.listen_host;
   bool v6 = host.find(':') != std::string::npos;
   int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -94,7 +96,7 @@ void Server::bind() {
 }
 
 std::string Server::url() const {
-  return "http://" + host_of_url(options_.listen_host, port_) + "/?token=" + options_.token;
+  return (tls_ ? "https://" : "http://") + host_of_url(options_.listen_host, port_) + "/?token=" + options_.token;
 }
 
 void Server::serve() {
@@ -106,11 +108,16 @@ void Server::serve() {
     if (fd < 0) continue;
     std::thread([this, fd] {
       try {
+        if (tls_) {
+          // The session owns fd; nullptr when the handshake failed (and fd is closed).
+          if (auto session = TlsSession::accept(*tls_, fd)) handle(session->plain_fd());
+          return;
+        }
         handle(fd);
       } catch (const std::exception&) {
         // one browser connection failed; the server goes on
       }
-      ::close(fd);
+      if (!tls_) ::close(fd);
     }).detach();
   }
 }
@@ -147,7 +154,8 @@ void Server::handle(int fd) {
         auto headers = page_headers();
         headers["Location"] = "/";
         headers["Set-Cookie"] =
-            std::string(kCookie) + "=" + options_.token + "; Path=/; HttpOnly; SameSite=Strict";
+            std::string(kCookie) + "=" + options_.token + "; Path=/; HttpOnly; SameSite=Strict" +
+            (tls_ ? "; Secure" : "");
         write_response(fd, 303, "text/plain; charset=utf-8", "see /\n", headers);
         return;
       }

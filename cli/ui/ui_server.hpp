@@ -19,7 +19,10 @@ struct ServerOptions {
   std::string listen_host = "127.0.0.1";
   int port = 0;  // 0: a free port
   std::string token;
+  std::string tls_cert, tls_key;  // both set: serve HTTPS
 };
+
+class TlsServerContext;
 
 class Server {
  public:
@@ -41,6 +44,7 @@ class Server {
   ServerOptions options_;
   Dialer dialer_;
   ApiClient api_;
+  std::unique_ptr<TlsServerContext> tls_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

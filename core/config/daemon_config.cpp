@@ -204,6 +204,10 @@ Result<DaemonConfig> parse_config(std::string_view json_text, std::string_view s
       auto list = as_strings(v, key, source);
       if (!list) return list.error();
       list_field(c, key) = std::move(*list);
+    } else if (key == "icc") {
+      auto b = as_bool(v, key, source);
+      if (!b) return b.error();
+      c.icc = *b;
     } else if (key == "tls" || key == "tlsverify") {
       auto b = as_bool(v, key, source);
       if (!b) return b.error();

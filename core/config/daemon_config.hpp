@@ -90,6 +90,9 @@ struct DaemonConfig {
   // default bridge (containers without --network get a namespace of their own, loopback only).
   std::string bridge;
   int mtu = 0;
+  // "icc": false blocks traffic between containers on the default bridge (docker's --icc=false);
+  // user networks choose with -o com.docker.network.bridge.enable_icc=false.
+  bool icc = true;
   // Upstream resolvers the embedded DNS server forwards to (empty: the host's resolv.conf).
   std::vector<std::string> dns;
   std::vector<AddressPool> default_address_pools;

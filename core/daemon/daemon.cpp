@@ -210,6 +210,7 @@ Status Daemon::start() {
     nopts.bip = config_.bip;
     nopts.bridge = config_.bridge;
     nopts.mtu = config_.mtu;
+    nopts.icc = config_.icc;
     nopts.dns_upstreams = config_.dns;
     if (!config_.default_address_pools.empty()) {
       nopts.pools.clear();
@@ -231,10 +232,14 @@ Status Daemon::start() {
   // What a kill -9 in the middle of an import, load, commit or rm left goes now, before any
   // client can start a new operation.
   {
-    std::set<std::string> container_keys;
+    std::set<std::string> container_keys, container_ids;
     for (const auto& c : s.containers->all()) {
       std::lock_guard lock(c->mutex);
       container_keys.insert(c->record.storage_key);
+      container_ids.insert(c->record.id);
+    }
+    if (size_t n = s.networks->release_unknown(container_ids); n > 0) {
+      log->warn("released {} network address(es) of containers that no longer exist", n);
     }
     auto report = s.images->reconcile(container_keys);
     if (!report) return report.error().wrap("reconcile the data-root");

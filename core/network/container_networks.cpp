@@ -309,6 +309,13 @@ void NetworkManager::detach(const std::string& container_id) {
     }
     host_endpoints_.erase(h);
   }
+  // The namespace goes first: with the task gone nothing holds it, and the kernel dismantles its
+  // veths (both ends) in its own batched cleanup. Deleting a veth by netlink instead waits for
+  // RCU grace periods under the rtnl lock (tens to hundreds of ms on a loaded host), which every
+  // `run --rm` paid. leave() then finds the link gone, or deletes what is left.
+  if (auto s = remove_netns(netns_path(container_id)); !s) {
+    logging::get("network")->warn("container {}: {}", container_id.substr(0, 12), s.error().message);
+  }
   for (auto& [_, n] : networks_) {
     auto it = n.endpoints.find(container_id);
     if (it == n.endpoints.end()) continue;
@@ -318,9 +325,6 @@ void NetworkManager::detach(const std::string& container_id) {
       (void)persist(n);
     }
   }
-  if (auto s = remove_netns(netns_path(container_id)); !s) {
-    logging::get("network")->warn("container {}: {}", container_id.substr(0, 12), s.error().message);
-  }
   joined_.erase(container_id);
 }
 
@@ -328,9 +332,24 @@ void NetworkManager::release(const std::string& container_id) {
   std::lock_guard lock(mutex_);
   for (auto& [_, n] : networks_) {
     if (n.endpoints.erase(container_id) > 0) {
-      if (auto s = persist(n); !s) logging::get("network")->warn("network {}: {}", n.name, s.error().message);
+      if (auto s = persist(n, fs::Durability::kVolatile); !s) {
+        logging::get("network")->warn("network {}: {}", n.name, s.error().message);
+      }
     }
   }
+}
+
+size_t NetworkManager::release_unknown(const std::set<std::string>& container_ids) {
+  std::lock_guard lock(mutex_);
+  size_t dropped = 0;
+  for (auto& [_, n] : networks_) {
+    size_t before = n.endpoints.size();
+    std::erase_if(n.endpoints, [&](const auto& e) { return !container_ids.contains(e.first); });
+    if (n.endpoints.size() == before) continue;
+    dropped += before - n.endpoints.size();
+    if (auto s = persist(n); !s) logging::get("network")->warn("network {}: {}", n.name, s.error().message);
+  }
+  return dropped;
 }
 
 Status NetworkManager::connect(std::string_view network, const ContainerRecord& rec, bool running,

@@ -92,8 +92,7 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(NetworkOptions opti
       continue;
     }
     sdk::Context ctx;
-    sdk::NetworkSpec spec{n.id, n.name, json::serialize(json::value_from(n.options)),
-                          {}, n.internal, true};
+    sdk::NetworkSpec spec{n.id, n.name, m->driver_options(n), {}, n.internal, true};
     if (!n.subnet.empty()) spec.ipv4.push_back({n.subnet, n.gateway});
     if (auto s = d->create_network(ctx, spec); !s) {
       log->error("network {} ({}): restore in driver {} failed: {}", n.name, id.substr(0, 12),
@@ -147,14 +146,31 @@ sdk::NetworkDriver* NetworkManager::driver_for(const Network& n) const {
 
 Status NetworkManager::ensure_default_bridge() {
   if (plugins_.network("bridge") == nullptr || options_.bridge == "none") return {};
+  constexpr std::string_view kIccOption = "com.docker.network.bridge.enable_icc";
+  const std::string icc = options_.icc ? "true" : "false";
   {
     std::lock_guard lock(mutex_);
-    if (find_locked("bridge") != nullptr) return {};
+    if (auto* existing = find_locked("bridge"); existing != nullptr) {
+      // daemon.json "icc" is read at every start, as docker does: a changed value is written to
+      // the record and the driver re-renders its rules for the network.
+      auto& current = existing->options[std::string(kIccOption)];
+      if (current == icc) return {};
+      current = icc;
+      BERTH_TRY_STATUS(persist(*existing));
+      if (auto* d = driver_for(*existing)) {
+        sdk::Context ctx;
+        sdk::NetworkSpec spec{existing->id, existing->name, driver_options(*existing),
+                              {{existing->subnet, existing->gateway}}, existing->internal, true};
+        BERTH_TRY_STATUS(d->create_network(ctx, spec));
+      }
+      logging::get("network")->info("default network bridge: icc {}", icc);
+      return {};
+    }
   }
   json::object body{{"Name", "bridge"}, {"Driver", "bridge"}};
   json::object options{{std::string(kBridgeNameOption), options_.bridge.empty() ? "berth0" : options_.bridge},
                        {"com.docker.network.bridge.default_bridge", "true"},
-                       {"com.docker.network.bridge.enable_icc", "true"},
+                       {std::string(kIccOption), icc},
                        {"com.docker.network.bridge.enable_ip_masquerade", "true"},
                        {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"},
                        {"com.docker.network.driver.mtu", std::to_string(options_.mtu > 0 ? options_.mtu : 1500)}};
@@ -191,10 +207,19 @@ const Network* NetworkManager::find_locked(std::string_view key) const {
   return match;
 }
 
-Status NetworkManager::persist(const Network& n) {
+// The options the driver gets: the user's (what inspect shows, as docker does; compose compares
+// them with its file and recreates a network whose Options differ) plus the daemon's defaults.
+// The bridge driver names an unnamed network's bridge br-<id12> itself.
+std::string NetworkManager::driver_options(const Network& n) const {
+  auto options = n.options;
+  if (options_.mtu > 0) options.try_emplace("com.docker.network.driver.mtu", std::to_string(options_.mtu));
+  return json::serialize(json::value_from(options));
+}
+
+Status NetworkManager::persist(const Network& n, fs::Durability durability) {
   if (n.builtin) return {};
   return fs::atomic_write(options_.records_dir + "/" + n.id + ".json",
-                          json::serialize(to_json(n)), 0600);
+                          json::serialize(to_json(n)), 0600, durability);
 }
 
 Result<Network> NetworkManager::find(std::string_view key) const {
@@ -309,16 +334,10 @@ Result<Network> NetworkManager::create(const json::object& body) {
   }
   n.subnet = subnet.str();
   n.gateway = format_ipv4(gateway);
-  if (auto mtu = n.options.find("com.docker.network.driver.mtu"); mtu == n.options.end() && options_.mtu > 0) {
-    n.options["com.docker.network.driver.mtu"] = std::to_string(options_.mtu);
-  }
   n.id = new_object_id();
   n.created = now_unix_nano();
-  if (n.driver == "bridge" && !n.options.contains(std::string(kBridgeNameOption))) {
-    n.options[std::string(kBridgeNameOption)] = "br-" + n.id.substr(0, 12);
-  }
   sdk::Context ctx;
-  sdk::NetworkSpec spec{n.id, n.name, json::serialize(json::value_from(n.options)),
+  sdk::NetworkSpec spec{n.id, n.name, driver_options(n),
                         {{n.subnet, n.gateway}}, n.internal, false};
   if (auto s = driver->create_network(ctx, spec); !s) return s.error().wrap("driver " + n.driver);
   if (auto s = persist(n); !s) {

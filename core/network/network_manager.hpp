@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/fs.hpp"
 #include "core/container/network_hooks.hpp"
 #include "core/network/dns_server.hpp"
 #include "core/network/ipam.hpp"
@@ -31,6 +32,7 @@ struct NetworkOptions {
   std::string bridge;       // daemon.json "bridge": "" (berth0), a name, or "none" (no default bridge)
   std::vector<Cidr> pools = default_pools();
   int mtu = 0;              // daemon.json "mtu" (0: the driver's default, 1500)
+  bool icc = true;          // daemon.json "icc": containers on the default bridge reach each other
   // The embedded resolver's upstreams (daemon.json "dns"; empty: the host's resolv.conf).
   std::vector<std::string> dns_upstreams;
 };
@@ -62,12 +64,18 @@ class NetworkManager final : public container::NetworkHooks {
   Result<container::NetworkAttachment> attach(const container::ContainerRecord& rec) override;
   void detach(const std::string& container_id) override;
   void release(const std::string& container_id) override;
+  // At startup, after the containers are loaded: drops the allocations of containers that no
+  // longer exist (a release whose unsynced write a power loss undid). Returns how many.
+  size_t release_unknown(const std::set<std::string>& container_ids);
   void fill_settings(const container::ContainerRecord& rec, boost::json::object& settings) override;
 
  private:
   NetworkManager(NetworkOptions options, plugin::PluginManager& plugins)
       : options_(std::move(options)), plugins_(plugins) {}
-  Status persist(const Network& n);  // caller holds mutex_
+  // Caller holds mutex_. kVolatile (release at rm): no fsync, since release_unknown redoes
+  // a release a power loss undid; allocations are always written durably.
+  Status persist(const Network& n, fs::Durability durability = fs::Durability::kDurable);
+  std::string driver_options(const Network& n) const;  // JSON for sdk::NetworkSpec
   Network* find_locked(std::string_view name_or_id);
   const Network* find_locked(std::string_view name_or_id) const;
   sdk::NetworkDriver* driver_for(const Network& n) const;

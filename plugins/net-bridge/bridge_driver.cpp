@@ -71,6 +71,7 @@ sdk::Result<std::unique_ptr<BridgeDriver>> BridgeDriver::create(const sdk::InitC
   // state there is nothing of ours to reconcile (the state dir and the table both go at reboot),
   // and a berthd that never makes a bridge network never touches nftables.
   std::lock_guard lock(d->mu_);
+  for (const auto& [_, n] : d->networks_) d->bridge_table_ = d->bridge_table_ || !n.icc;
   if (!d->networks_.empty()) {
     if (auto s = d->apply_firewall_locked(); !s) return s.error();
   }
@@ -99,16 +100,21 @@ sdk::Status BridgeDriver::save_locked() {
 sdk::Status BridgeDriver::apply_firewall_locked() {
   std::vector<FirewallNetwork> rules;
   for (const auto& [id, n] : networks_) {
-    FirewallNetwork f{n.bridge, n.subnet, n.internal, n.masquerade, n.icc, {}};
+    FirewallNetwork f{n.bridge, n.subnet, n.internal, n.masquerade, n.icc, {}, {}};
     for (const auto& [eid, e] : endpoints_) {
       if (e.network_id != id) continue;
+      if (!n.icc) f.ports_ifnames.push_back(host_veth(eid));
       for (const auto& p : e.ports) {
         f.ports.push_back({p.protocol, p.host_ip, p.host_port, ip_of(e.address), p.container_port});
       }
     }
     rules.push_back(std::move(f));
   }
-  return run_nft(rules.empty() ? render_removal() : render_ruleset(rules));
+  // A bridge-family table is only ever touched when an icc=false network has (or had) one.
+  bool bridge_table = needs_bridge_table(rules);
+  auto s = run_nft(rules.empty() ? render_removal(bridge_table_) : render_ruleset(rules, bridge_table_));
+  if (s) bridge_table_ = bridge_table;
+  return s;
 }
 
 sdk::Status BridgeDriver::create_network(sdk::Context&, const sdk::NetworkSpec& spec) {
@@ -183,6 +189,12 @@ sdk::Result<sdk::EndpointResult> BridgeDriver::create_endpoint(sdk::Context&, co
   }
   if (spec.address.empty()) return sdk::make_error(sdk::ErrorCode::kInvalidArgument, "endpoint without an address");
   endpoints_[spec.endpoint_id] = BridgeEndpoint{spec.network_id, spec.address, spec.mac_address, {}};
+  if (!networks_.at(spec.network_id).icc) {
+    if (auto s = apply_firewall_locked(); !s) {
+      endpoints_.erase(spec.endpoint_id);
+      return s.error();
+    }
+  }
   BERTH_TRY_STATUS(save_locked());
   return sdk::EndpointResult{spec.address, spec.mac_address};
 }
@@ -191,9 +203,10 @@ sdk::Status BridgeDriver::delete_endpoint(sdk::Context&, std::string_view, std::
   std::lock_guard lock(mu_);
   auto it = endpoints_.find(eid);
   if (it == endpoints_.end()) return {};
-  bool had_ports = !it->second.ports.empty();
+  auto n = networks_.find(it->second.network_id);
+  bool had_rules = !it->second.ports.empty() || (n != networks_.end() && !n->second.icc);
   endpoints_.erase(it);
-  if (had_ports) BERTH_TRY_STATUS(apply_firewall_locked());
+  if (had_rules) BERTH_TRY_STATUS(apply_firewall_locked());
   return save_locked();
 }
 
@@ -239,6 +252,8 @@ sdk::Status BridgeDriver::program_external_connectivity(sdk::Context&, std::stri
       return sdk::make_error(sdk::ErrorCode::kInvalidArgument, "publish: host and container ports must be set");
     }
   }
+  // Most containers publish nothing: no transaction and no state write for them (one-shot runs).
+  if (ports.empty() && e->second.ports.empty()) return {};
   auto before = e->second.ports;
   e->second.ports = ports;
   if (auto s = apply_firewall_locked(); !s) {

@@ -64,6 +64,7 @@ class BridgeDriver final : public sdk::NetworkDriver {
   std::map<std::string, BridgeNetwork, std::less<>> networks_;
   std::map<std::string, BridgeEndpoint, std::less<>> endpoints_;
   bool forwarding_checked_ = false;
+  bool bridge_table_ = false;  // the engine's "table bridge berth" may exist (icc=false)
 };
 
 }  // namespace berth::plugins::bridge

@@ -2,6 +2,7 @@
 
 #include <nftables/libnftables.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace berth::plugins::bridge {
@@ -11,13 +12,20 @@ std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 }  // namespace
 
-std::string render_removal() {
+std::string render_removal(bool bridge_table) {
   // "add" first so that the delete never fails on a missing table.
-  return std::string("add table ip ") + kTableName + "\ndelete table ip " + kTableName + "\n";
+  std::string t;
+  if (bridge_table) t += std::string("add table bridge ") + kTableName + "\ndelete table bridge " + kTableName + "\n";
+  return t + "add table ip " + kTableName + "\ndelete table ip " + kTableName + "\n";
 }
 
-std::string render_ruleset(const std::vector<FirewallNetwork>& networks) {
-  std::string t = render_removal();
+bool needs_bridge_table(const std::vector<FirewallNetwork>& networks) {
+  return std::any_of(networks.begin(), networks.end(), [](const FirewallNetwork& n) { return !n.icc; });
+}
+
+std::string render_ruleset(const std::vector<FirewallNetwork>& networks, bool clear_bridge_table) {
+  bool bridge_table = needs_bridge_table(networks);
+  std::string t = render_removal(bridge_table || clear_bridge_table);
   t += std::string("table ip ") + kTableName + " {\n";
   // Published ports: DNAT for traffic to a local address, from outside (prerouting) and from the
   // host itself (output; 127.0.0.1 works with route_localnet on the bridge), no proxy process.
@@ -68,6 +76,17 @@ std::string render_ruleset(const std::vector<FirewallNetwork>& networks) {
     if (!others.empty()) t += "    iifname " + b + " oifname { " + others + " } drop\n";
   }
   t += "  }\n}\n";
+  if (bridge_table) {
+    t += std::string("table bridge ") + kTableName + " {\n";
+    t += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
+    for (const auto& n : networks) {
+      if (n.icc || n.ports_ifnames.size() < 2) continue;
+      std::string set;
+      for (const auto& p : n.ports_ifnames) set += (set.empty() ? "" : ", ") + quoted(p);
+      t += "    iifname { " + set + " } oifname { " + set + " } drop\n";
+    }
+    t += "  }\n}\n";
+  }
   return t;
 }
 

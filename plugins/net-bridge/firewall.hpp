@@ -32,12 +32,21 @@ struct FirewallNetwork {
   bool masquerade = true;
   bool icc = true;
   std::vector<FirewallPort> ports;
+  // The host ends of the network's veths (bridge ports): icc=false drops frames between them.
+  std::vector<std::string> ports_ifnames;
 };
 
-// The nft script that replaces the table with these networks' rules (pure: unit-tested).
-std::string render_ruleset(const std::vector<FirewallNetwork>& networks);
-// The script that removes the table (nothing when it does not exist).
-std::string render_removal();
+// Whether the networks need the engine's bridge-family table: frames between two ports of one
+// Linux bridge never reach the ip family's hooks (that would take br_netfilter, a host-wide
+// module and sysctl), so icc=false is a rule in "table bridge berth" on the ports themselves.
+bool needs_bridge_table(const std::vector<FirewallNetwork>& networks);
+
+// The nft script that replaces the table(s) with these networks' rules (pure: unit-tested).
+// `clear_bridge_table`: also remove a bridge-family table an earlier ruleset had.
+std::string render_ruleset(const std::vector<FirewallNetwork>& networks, bool clear_bridge_table = false);
+// The script that removes the table (nothing when it does not exist), and the bridge-family one
+// when `bridge_table`.
+std::string render_removal(bool bridge_table = false);
 
 // Runs a script through libnftables in one transaction; the error carries nft's message.
 sdk::Status run_nft(const std::string& script);

@@ -171,6 +171,45 @@ class Networking(unittest.TestCase):
         self.assertNotEqual(closed.returncode, 0)
         self.assertNotIn("default", closed.stdout)
 
+    def test_icc_off_blocks_containers_of_one_network(self):
+        berth("network", "create", "-o", "com.docker.network.bridge.enable_icc=false", "quiet")
+        berth("run", "-d", "--name", "q1", "--network", "quiet", "-p", "8484:80", "busybox:local", "sh", "-c", HTTPD)
+        berth("run", "-d", "--name", "q2", "--network", "quiet", "busybox:local", "sleep", "60")
+        ip = inspect("q1", "{{.NetworkSettings.Networks.quiet.IPAddress}}")
+        blocked = berth("exec", "q2", "sh", "-c", f"timeout 3 wget -qO- http://{ip}/; echo rc=$?").stdout
+        self.assertNotIn("hello-from-", blocked)
+        self.assertNotIn("rc=0", blocked)
+        # The frames between the bridge's ports are dropped in the engine's bridge-family table
+        # (no br_netfilter); the host still reaches the published port.
+        self.assertIn("drop", in_ns("nft", "list", "table", "bridge", "berth").stdout)
+        berth("rm", "-f", "q2")
+        wait_http("http://127.0.0.1:8484/", "hello-from-")
+        berth("rm", "-f", "q1")
+        berth("network", "rm", "quiet")
+        self.assertNotEqual(in_ns("nft", "list", "table", "bridge", "berth", check=False).returncode, 0)
+        # The default bridge follows daemon.json "icc", read at every start.
+        conf = os.path.join(D.root, "daemon.json")
+        with open(conf) as f:
+            original = f.read()
+        with open(conf, "w") as f:
+            json.dump(dict(json.loads(original), icc=False), f)
+        D.restart()
+        try:
+            opts = json.loads(berth("network", "inspect", "bridge").stdout)[0]["Options"]
+            self.assertEqual(opts["com.docker.network.bridge.enable_icc"], "false")
+            berth("run", "-d", "--name", "b1", "busybox:local", "sh", "-c", HTTPD)
+            blocked = fetch("bridge", "http://" + inspect("b1", "{{.NetworkSettings.IPAddress}}") + "/")
+            self.assertNotIn("hello-from-", blocked)
+            berth("rm", "-f", "b1")
+        finally:
+            with open(conf, "w") as f:
+                f.write(original)
+            D.restart()
+        berth("run", "-d", "--name", "b2", "busybox:local", "sh", "-c", HTTPD)
+        allowed = fetch("bridge", "http://" + inspect("b2", "{{.NetworkSettings.IPAddress}}") + "/")
+        self.assertIn("hello-from-", allowed)
+        self.assertNotEqual(in_ns("nft", "list", "table", "bridge", "berth", check=False).returncode, 0)
+
     def test_names_resolve_on_user_networks_and_the_rest_is_forwarded(self):
         berth("network", "create", "names")
         berth("run", "-d", "--name", "web", "--network", "names", "--network-alias", "www",
@@ -251,6 +290,59 @@ class Networking(unittest.TestCase):
         net.remove()
         self.assertEqual(client.networks.list(names=["pynet"]), [])
         client.close()
+
+    def test_docker_compose_two_services_up_and_down(self):
+        compose_bin = shutil.which("docker-compose")
+        if compose_bin is None:
+            self.skipTest("no docker-compose (Debian's docker-compose 1.29)")
+        project = os.path.join(D.root, "composeapp")
+        os.makedirs(project, exist_ok=True)
+        # The client fetches the web service by its service name over the project's default
+        # network and keeps the page; images are local (pull_policy never), nothing is pulled.
+        with open(os.path.join(project, "docker-compose.yml"), "w") as f:
+            f.write("""version: "3.8"
+services:
+  web:
+    image: busybox:local
+    pull_policy: never
+    command: ["sh", "-c", "mkdir -p /www && echo hello-compose > /www/index.html && exec httpd -f -p 80 -h /www"]
+  client:
+    image: busybox:local
+    pull_policy: never
+    depends_on: [web]
+    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do timeout 2 wget -qO- http://web/ > /tmp/got && break; sleep 0.2; done; echo got=$$(cat /tmp/got); exec sleep 300"]
+""")
+        env = dict(os.environ, DOCKER_HOST=D.host, COMPOSE_PROJECT_NAME="capp",
+                   DOCKER_CONFIG=os.path.join(D.root, "docker-config"))
+
+        def compose(*args):
+            r = subprocess.run([compose_bin, "--ansi", "never", *args], cwd=project, capture_output=True,
+                               text=True, env=env, timeout=180)
+            if r.returncode != 0:
+                raise AssertionError(f"docker-compose {' '.join(args)} failed ({r.returncode}):"
+                                     f" {r.stdout}{r.stderr}")
+            return r
+
+        compose("up", "-d", "--no-build")
+        net = json.loads(berth("network", "inspect", "capp_default").stdout)[0]
+        self.assertEqual(net["Labels"].get("com.docker.compose.project"), "capp")
+        self.assertEqual(net["Driver"], "bridge")
+        for _ in range(60):
+            logs = berth("logs", "capp_client_1").stdout
+            if "got=" in logs:
+                break
+            time.sleep(0.25)
+        self.assertIn("got=hello-compose", logs)
+        ps = compose("ps").stdout
+        self.assertIn("capp_web_1", ps)
+        self.assertIn("capp_client_1", ps)
+        # A second `up -d` finds everything as it is (labels and filters match) and changes nothing.
+        web_id = berth("inspect", "-f", "{{.Id}}", "capp_web_1").stdout.strip()
+        compose("up", "-d", "--no-build")
+        self.assertEqual(berth("inspect", "-f", "{{.Id}}", "capp_web_1").stdout.strip(), web_id)
+        compose("down", "-t", "1")
+        self.assertEqual(berth("ps", "-aq").stdout.strip(), "")
+        self.assertNotIn("capp_default", berth("network", "ls", "--format", "{{.Name}}").stdout)
 
     def test_host_network_through_the_host_driver(self):
         plugins = berth("plugin", "ls").stdout

@@ -4,7 +4,7 @@
 # binaries run straight from the build tree (shared read-only over 9p; writes go to the VM's
 # tmpfs overlay), each with a gtest filter: the CI run under TCG must stay small, so the subset is
 # the part of each suite that depends on the kernel and its cgroup version (limits, OOM, pids,
-# cpu, freezer, stats, update, devices, user namespaces, overlay, live restore), not the parts
+# cpu, io weights, freezer, stats, update, devices, user namespaces, overlay, live restore), not the parts
 # that only exercise berthd's own logic (covered on the host).
 #
 # Exit status: 0 when every selected test passed; the failing suites are named on stderr.
@@ -74,6 +74,8 @@ run() {
 # First: berthd alone in a Delegate=yes-like cgroup with cgroup-layout "delegated", while the
 # root still has only what the state gave it.
 run delegated_layout "$(dirname "$0")/delegated-check.sh" "$build"
+# --blkio-weight at run and update: io.weight here, io.bfq.weight in state bare (bfq loaded).
+run io_weight "$(dirname "$0")/io-weight-check.sh" "$build"
 run isolation_linux_conformance "$tests/isolation_linux_conformance_test" --gtest_brief=1 \
   --gtest_filter="$(filter IsolationLinux "${conformance[@]}")"
 run integration_containers "$tests/berth_integration_containers" --gtest_brief=1 \

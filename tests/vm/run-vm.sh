@@ -6,12 +6,17 @@
 # this script's. Nothing is installed on the host: the kernel package is fetched with
 # `apt-get download` and unpacked into a cache directory.
 #
-#   tests/vm/run-vm.sh [--state systemd|bare] [--mem MB] [--cpus N] -- COMMAND [ARG...]
+#   tests/vm/run-vm.sh [--state systemd|bare] [--init shell|systemd] [--mem MB] [--cpus N] \
+#                      -- COMMAND [ARG...]
 #
 #   --state systemd  the root cgroup enables cpu io memory pids (as systemd leaves it) and the
 #                    command runs in /system.slice/berth-test.service, like a service would
 #   --state bare     nothing enabled at the root, the command in the root cgroup (no systemd,
 #                    a minimal or nested host): berthd must enable what it needs itself
+#   --init shell     (default) a shell script is PID 1 (guest.sh), set up as --state says
+#   --init systemd   the host's own systemd boots as PID 1 (systemd-boot.sh; --state is then
+#                    what systemd makes of it) and runs the command as a service
+#                    (systemd-command.sh); the scratch disk is unused
 #
 # Environment: BERTH_VM_CACHE (default /var/cache/berth-vm: kernel package, unpacked modules,
 # initramfs), BERTH_VM_ACCEL (kvm|tcg; default kvm when a kernel boots under it, else tcg),
@@ -22,11 +27,13 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 state=systemd
+init=shell
 mem=2048
 cpus=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --state) state=$2; shift 2 ;;
+    --init) init=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --) shift; break ;;
@@ -35,6 +42,13 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "run-vm.sh: no command given (… -- COMMAND)" >&2; exit 2; }
 case "$state" in systemd|bare) ;; *) echo "run-vm.sh: --state is systemd or bare" >&2; exit 2 ;; esac
+guest=$here/guest.sh
+cmdline_init=""
+case "$init" in
+  shell) ;;
+  systemd) guest=$here/systemd-boot.sh; cmdline_init="systemd.show_status=error" ;;
+  *) echo "run-vm.sh: --init is shell or systemd" >&2; exit 2 ;;
+esac
 [ "$(id -u)" -eq 0 ] || { echo "run-vm.sh: run as root" >&2; exit 2; }
 for tool in qemu-system-x86_64 busybox apt-get dpkg-deb mkfs.ext4; do
   command -v "$tool" >/dev/null || {
@@ -54,6 +68,7 @@ printf "%s\0" "$@" >"$out/command"
 pwd >"$out/cwd"
 echo "$state" >"$out/state"
 echo "$kver" >"$out/kernel"
+echo "$cache" >"$out/cache"
 
 # The scratch disk for /tmp in the guest: a sparse ext4 image, gone with $out.
 truncate -s "${BERTH_VM_SCRATCH:-8G}" "$out/scratch.img"
@@ -86,7 +101,7 @@ fi
 cpu=max
 [ "$accel" = kvm ] && cpu=host
 
-echo "run-vm.sh: booting $kver ($accel, ${mem}M, $cpus cpus, state $state): $*" >&2
+echo "run-vm.sh: booting $kver ($accel, ${mem}M, $cpus cpus, init $init, state $state): $*" >&2
 start=$(date +%s)
 set +e
 timeout --foreground "${BERTH_VM_TIMEOUT:-900}" qemu-system-x86_64 \
@@ -94,7 +109,7 @@ timeout --foreground "${BERTH_VM_TIMEOUT:-900}" qemu-system-x86_64 \
   -nodefaults -no-user-config -display none -no-reboot -nic none \
   -serial stdio -monitor none \
   -kernel "$kdir/vmlinuz" -initrd "$kdir/initramfs.cpio.gz" \
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all rdinit=/init berth.guest=$here/guest.sh" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all rdinit=/init berth.guest=$guest $cmdline_init" \
   -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
   -fsdev local,id=out,path="$out",security_model=none,multidevs=remap \

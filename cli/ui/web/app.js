@@ -144,7 +144,7 @@ async function followEvents() {
 }
 
 // Calls fn at most every `ms` while events of `types` keep coming.
-function refreshOn(types, fn, ms = 200) {
+function refreshOn(types, fn, ms = 50) {
   let timer = null;
   return onEvents((ev) => {
     if (!types.includes(ev.Type)) return;
@@ -166,7 +166,7 @@ async function route() {
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.section === section);
   view.replaceChildren();
   const pages = { containers: id ? containerPage : containersView, images: id ? imagePage : imagesView,
-    volumes: volumesView, networks: id ? networkPage : networksView, build: buildView, events: eventsView, system: systemView };
+    volumes: id ? volumePage : volumesView, networks: id ? networkPage : networksView, build: buildView, events: eventsView, system: systemView };
   const page = pages[section] || containersView;
   try { await page(id); } catch (e) { showError(e); }
 }
@@ -417,11 +417,34 @@ function topTab(panel, info) {
   load();
 }
 
-function terminalTab(panel, info) {
-  if (!window.Terminal) {
-    panel.append(el('p', { class: 'muted' }, 'This berth was built without xterm.js (Debian package node-xterm), so the terminal is unavailable.'));
-    return null;
+// xterm.js is a third of a megabyte: loaded the first time a terminal is opened, not with the page.
+let xtermLoading = null;
+function loadXterm() {
+  if (!xtermLoading) {
+    xtermLoading = new Promise((resolve) => {
+      const script = el('script', { src: '/assets/xterm.js' });
+      script.addEventListener('load', () => resolve(!!window.Terminal));
+      script.addEventListener('error', () => resolve(false));
+      document.head.append(script);
+    });
   }
+  return xtermLoading;
+}
+
+function terminalTab(panel, info) {
+  let closed = false, cleanup = null;
+  loadXterm().then((ok) => {
+    if (closed) return;
+    if (!ok) {
+      panel.append(el('p', { class: 'muted' }, 'This berth was built without xterm.js (Debian package node-xterm), so the terminal is unavailable.'));
+      return;
+    }
+    cleanup = openTerminal(panel, info);
+  });
+  return () => { closed = true; if (cleanup) cleanup(); };
+}
+
+function openTerminal(panel, info) {
   const shell = el('input', { value: 'sh', 'aria-label': 'command', size: 12 });
   const box = el('div', { class: 'terminal', id: 'terminal' });
   let ws = null, term = null;
@@ -523,7 +546,7 @@ async function imagesView() {
               }) }, 'Remove'))];
         }), { wide: [2] }));
   });
-  onLeave(refreshOn(['image'], load, 300));
+  onLeave(refreshOn(['image'], load, 150));
   await load();
 }
 
@@ -593,7 +616,7 @@ async function volumesView() {
   const load = newestOnly(() => Promise.all([get('/volumes'), usersOf('volume')]), ([vols, users]) => {
       const list = vols.Volumes || [];
       body.replaceChildren(list.length === 0 ? el('p', { class: 'muted' }, 'No volumes.') :
-        table(['Name', 'Driver', 'Mountpoint', 'Used by', 'Actions'], list.map((v) => [el('span', { class: 'mono' }, v.Name), v.Driver,
+        table(['Name', 'Driver', 'Mountpoint', 'Used by', 'Actions'], list.map((v) => [el('a', { class: 'mono', href: `#/volumes/${encodeURIComponent(v.Name)}` }, v.Name), v.Driver,
           el('span', { class: 'mono' }, v.Mountpoint), (users.get(v.Name) || []).join(', ') || '—',
           el('button', { class: 'danger', onclick: (e) => act(e.currentTarget, async () => {
             if (!(await confirmAction(`Remove volume ${v.Name}?`))) return;
@@ -603,6 +626,14 @@ async function volumesView() {
   });
   onLeave(refreshOn(['volume', 'container'], load, 300));
   await load();
+}
+
+async function volumePage(id) {
+  const [v, users] = await Promise.all([get(`/volumes/${encodeURIComponent(id)}`), usersOf('volume')]);
+  view.append(el('p', {}, el('a', { href: '#/volumes' }, '← Volumes')), el('h1', {}, v.Name),
+    el('div', { class: 'kv' }, [['Driver', v.Driver], ['Mountpoint', v.Mountpoint], ['Created', v.CreatedAt],
+      ['Used by', (users.get(v.Name) || []).join(', ') || '—']].flatMap(([k, val]) => [el('span', { class: 'muted' }, k), el('span', {}, String(val ?? ''))])),
+    el('h2', {}, 'Inspect'), el('pre', {}, JSON.stringify(v, null, 2)));
 }
 
 async function networksView() {

@@ -194,6 +194,11 @@ TEST(DaemonConfig, NetworkKeys) {
   ASSERT_FALSE(bad_pool);
   EXPECT_NE(bad_pool.error().message.find("\"size\""), std::string::npos);
   EXPECT_FALSE(parse_config(R"({"mtu": 20})"));
+  EXPECT_TRUE(c->icc);  // docker's default
+  auto no_icc = parse_config(R"({"icc": false})");
+  ASSERT_TRUE(no_icc) << no_icc.error().message;
+  EXPECT_FALSE(no_icc->icc);
+  EXPECT_FALSE(parse_config(R"({"icc": "no"})"));
   // --bridge none on the command line, as every test's berthd is started.
   DaemonConfig d;
   std::vector<std::string> seen;
