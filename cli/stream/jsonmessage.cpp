@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -70,6 +71,15 @@ std::string render_progress(const json::value& d, int width, int64_t now_unix) {
   return bar + numbers + left;
 }
 
+JsonMessageRenderer::JsonMessageRenderer(Write write, bool terminal, int width, Clock clock)
+    : write_(std::move(write)), terminal_(terminal), width_(width), clock_(std::move(clock)) {
+  if (!clock_) {
+    clock_ = [] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    };
+  }
+}
+
 void JsonMessageRenderer::display(const json::value& msg) {
   if (!msg.is_object()) return;
   if (msg.get_object().contains("aux")) {
@@ -131,8 +141,17 @@ void JsonMessageRenderer::display_one(const json::value& msg) {
   if (!from.empty()) out += "(from " + from + ") ";
   std::string status = jstr(msg, "status");
   std::string legacy = jstr(msg, "progress");
+  std::string speed;
+  if (has_progress && terminal_ && !id.empty()) {
+    if (jint(*detail, "total") > 0 && jint(*detail, "current") > 0) {
+      speed_.sample(id, jint(*detail, "current"), clock_());
+      speed = speed_.render(id);
+    } else {
+      speed_.forget(id);
+    }
+  }
   if (has_progress && terminal_)
-    out += status + " " + progress + endl;
+    out += status + " " + progress + speed + endl;
   else if (!legacy.empty())
     out += status + " " + legacy + endl;
   else if (!stream.empty())

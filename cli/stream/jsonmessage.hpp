@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "cli/stream/transfer_speed.hpp"
+
 namespace berth::cli {
 
 class Response;
@@ -26,13 +28,14 @@ std::string render_progress(const boost::json::value& detail, int width, int64_t
 
 // Renders pull/push/load/import/build progress streams like docker's
 // DisplayJSONMessagesStream: in a terminal each id's line is redrawn in place (cursor up/down,
-// erase line); otherwise lines with a progress bar are skipped.
+// erase line), with the transfer speed after the bar; otherwise lines with a progress bar are
+// skipped.
 class JsonMessageRenderer {
  public:
   using Write = std::function<void(const std::string&)>;
   using AuxCallback = std::function<void(const boost::json::value&)>;
-  JsonMessageRenderer(Write write, bool terminal, int width = 0)
-      : write_(std::move(write)), terminal_(terminal), width_(width) {}
+  using Clock = std::function<double()>;  // seconds, monotonic; for the transfer speed
+  JsonMessageRenderer(Write write, bool terminal, int width = 0, Clock clock = {});
 
   void set_aux_callback(AuxCallback cb) { aux_ = std::move(cb); }
   // Throws JsonMessageError for an errorDetail/error message.
@@ -44,7 +47,9 @@ class JsonMessageRenderer {
   bool terminal_;
   int width_;
   AuxCallback aux_;
+  Clock clock_;
   std::map<std::string, unsigned> ids_;
+  TransferSpeed speed_;
 };
 
 // Reads a JSON message stream response and renders it to `fd`.

@@ -416,8 +416,9 @@ Status ImagePuller::apply_layers(const Source& source, const PullRequest& reques
     }
     job.download->discard();
     if (layers[i].media_type == kDockerLayerGzipType || layers[i].media_type == kOciLayerGzipType) {
-      digests_.put(diff_ids[i], sdk::Descriptor{std::string(kDockerLayerGzipType), layers[i].digest,
-                                                layers[i].size});
+      digests_.put(diff_ids[i],
+                   sdk::Descriptor{std::string(kDockerLayerGzipType), layers[i].digest, layers[i].size},
+                   &source.repo);
     }
     chain = rec->chain_id;
     say(layer_status("Pull complete", id));

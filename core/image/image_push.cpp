@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +17,7 @@
 #include "core/common/sha256.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/image/image_config.hpp"
+#include "core/image/layer_gzip.hpp"
 #include "core/image/pull_progress.hpp"
 #include "core/image/registry_hosts.hpp"
 
@@ -25,8 +25,6 @@ namespace json = boost::json;
 
 namespace berth::core::image {
 namespace {
-
-constexpr size_t kChunk = 1 << 20;
 
 std::string hex_of(const std::string& digest) { return digest.substr(digest.find(':') + 1); }
 
@@ -51,6 +49,15 @@ class FileSource final : public sdk::ByteSource {
   int64_t total_ = 0;
 };
 
+// The body of a mount request: the registry mounts without reading it; where it cannot mount and
+// asks for the bytes instead, the attempt ends here and the layer is uploaded normally.
+class MountOnlySource final : public sdk::ByteSource {
+ public:
+  sdk::Result<size_t> read(char*, size_t) override {
+    return make_error(ErrorCode::kFailedPrecondition, "the registry did not mount the blob");
+  }
+};
+
 class StringSource final : public sdk::ByteSource {
  public:
   explicit StringSource(std::string_view data) : data_(data) {}
@@ -65,39 +72,6 @@ class StringSource final : public sdk::ByteSource {
   std::string_view data_;
 };
 
-// Gzips `tar` into `fd` (zlib's fastest level, no name or time in the header, so the same tar
-// always gives the same bytes and digest) and returns the compressed blob's descriptor.
-Result<sdk::Descriptor> gzip_into(Reader& tar, int fd) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return make_error(ErrorCode::kInternal, "gzip: deflateInit2 failed");
-  }
-  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, deflateEnd);
-  std::string in(kChunk, '\0'), out(kChunk, '\0');
-  Sha256 hash;
-  int64_t size = 0;
-  FdWriter writer(fd);
-  for (bool end = false; !end;) {
-    auto n = tar.read(in.data(), in.size());
-    if (!n) return n.error();
-    end = *n == 0;
-    z.next_in = reinterpret_cast<Bytef*>(in.data());
-    z.avail_in = static_cast<uInt>(*n);
-    do {
-      z.next_out = reinterpret_cast<Bytef*>(out.data());
-      z.avail_out = static_cast<uInt>(out.size());
-      int rc = deflate(&z, end ? Z_FINISH : Z_NO_FLUSH);
-      if (rc == Z_STREAM_ERROR) return make_error(ErrorCode::kInternal, "gzip: deflate failed");
-      size_t produced = out.size() - z.avail_out;
-      std::string_view chunk(out.data(), produced);
-      hash.update(chunk);
-      size += static_cast<int64_t>(produced);
-      BERTH_TRY_STATUS(writer.write(chunk));
-    } while (z.avail_out == 0);
-  }
-  return sdk::Descriptor{std::string(kDockerLayerGzipType), hash.digest(), size};
-}
-
 void append_descriptor(std::string& out, const sdk::Descriptor& d, const std::string& indent) {
   out += indent + "{\n";
   out += indent + "   \"mediaType\": " + json::serialize(json::value(d.media_type)) + ",\n";
@@ -108,27 +82,74 @@ void append_descriptor(std::string& out, const sdk::Descriptor& d, const std::st
 
 }  // namespace
 
-std::optional<sdk::Descriptor> CompressedDigests::get(const std::string& diff_id) const {
+namespace {
+
+std::optional<json::object> read_record(const std::filesystem::path& path) {
   std::error_code ec;
-  auto path = dir_ / hex_of(diff_id);
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
   auto text = fs::read_file(path);
   if (!text) return std::nullopt;
   json::error_code jec;
   auto v = json::parse(*text, jec);
   if (jec || !v.is_object()) return std::nullopt;
-  const auto& o = v.get_object();
-  sdk::Descriptor d{json_fields::str(o, "mediaType"), json_fields::str(o, "digest"), 0};
-  if (const auto* s = o.if_contains("size"); s && s->is_int64()) d.size = s->get_int64();
+  return std::move(v.get_object());
+}
+
+constexpr size_t kMaxSeenIn = 16;
+
+}  // namespace
+
+std::optional<sdk::Descriptor> CompressedDigests::get(const std::string& diff_id) const {
+  auto o = read_record(dir_ / hex_of(diff_id));
+  if (!o) return std::nullopt;
+  sdk::Descriptor d{json_fields::str(*o, "mediaType"), json_fields::str(*o, "digest"), 0};
+  if (const auto* s = o->if_contains("size"); s && s->is_int64()) d.size = s->get_int64();
   if (d.digest.empty() || d.size <= 0) return std::nullopt;
   return d;
 }
 
-void CompressedDigests::put(const std::string& diff_id, const sdk::Descriptor& blob) const {
+std::vector<std::string> CompressedDigests::seen_in(const std::string& diff_id,
+                                                    const std::string& registry) const {
+  std::vector<std::string> repos;
+  auto o = read_record(dir_ / hex_of(diff_id));
+  if (!o) return repos;
+  const auto* list = o->if_contains("seenIn");
+  if (!list || !list->is_array()) return repos;
+  std::string prefix = registry + "/";
+  for (const auto& v : list->get_array()) {
+    if (!v.is_string()) continue;
+    std::string_view where = v.get_string();
+    if (where.size() > prefix.size() && where.substr(0, prefix.size()) == prefix) {
+      repos.emplace_back(where.substr(prefix.size()));
+    }
+  }
+  return repos;
+}
+
+void CompressedDigests::put(const std::string& diff_id, const sdk::Descriptor& blob,
+                            const sdk::RepoRef* seen_in) const {
+  auto path = dir_ / hex_of(diff_id);
+  json::array where;
+  // Where the same blob was seen before stays known; a different blob starts a new list.
+  if (auto old = read_record(path); old && json_fields::str(*old, "digest") == blob.digest) {
+    if (const auto* list = old->if_contains("seenIn"); list && list->is_array()) where = list->get_array();
+  }
+  if (seen_in) {
+    json::string here(seen_in->registry + "/" + seen_in->repository);
+    for (size_t i = 0; i < where.size(); ++i) {
+      if (where[i] == here) {
+        where.erase(where.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+    }
+    where.insert(where.begin(), here);  // most recent first: the likeliest to still be there
+    while (where.size() > kMaxSeenIn) where.pop_back();
+  }
   json::object o{{"mediaType", blob.media_type}, {"digest", blob.digest}, {"size", blob.size}};
+  if (!where.empty()) o["seenIn"] = std::move(where);
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  (void)fs::atomic_write((dir_ / hex_of(diff_id)).string(), json::serialize(o), 0600);
+  (void)fs::atomic_write(path.string(), json::serialize(o), 0600);
 }
 
 std::string docker_manifest_json(const sdk::Descriptor& config,
@@ -277,8 +298,25 @@ Result<sdk::Descriptor> ImagePusher::push_layer(const sdk::RepoRef& repo, const 
     auto there = transport_.blob_exists(ctx, repo, known->digest);
     if (!there) return there.error().wrap(what);
     if (*there) {
+      digests_.put(layer.diff_id, *known, &repo);
       say(layer_status("Layer already exists", id));
       return *known;
+    }
+    // Pushed to or pulled from another repository of this registry: mounted there, nothing
+    // compressed or sent (docker's cross-repository blob mount).
+    auto sources = digests_.seen_in(layer.diff_id, repo.registry);
+    int tries = 0;
+    for (const auto& from : sources) {
+      if (from == repo.repository || tries++ == 3) continue;
+      MountOnlySource nothing;
+      auto mounted = transport_.push_blob(ctx, repo, *known, from, nothing);
+      if (mounted) {
+        digests_.put(layer.diff_id, *known, &repo);
+        say(layer_status("Mounted from " + from, id));
+        return *known;
+      }
+      logging::get("image")->debug("{}: no mount from {} on {}: {}", what, from, repo.registry,
+                                   mounted.error().message);
     }
   }
   // Compress into a spool file: the upload needs the size first, and a retry the bytes again.
@@ -294,13 +332,15 @@ Result<sdk::Descriptor> ImagePusher::push_layer(const sdk::RepoRef& repo, const 
   } unlink_spool{spool};
   auto tar = images_.open_layer_tar(ctx, layer);
   if (!tar) return tar.error().wrap(what);
-  auto blob = gzip_into(**tar, fd.get());
+  FdWriter spool_writer(fd.get());
+  auto blob = gzip_layer(**tar, spool_writer);
   if (!blob) return blob.error().wrap(what + ": compress");
   digests_.put(layer.diff_id, *blob);
   if (!known || known->digest != blob->digest) {
     auto there = transport_.blob_exists(ctx, repo, blob->digest);
     if (!there) return there.error().wrap(what);
     if (*there) {
+      digests_.put(layer.diff_id, *blob, &repo);
       say(layer_status("Layer already exists", id));
       return *blob;
     }
@@ -320,6 +360,7 @@ Result<sdk::Descriptor> ImagePusher::push_layer(const sdk::RepoRef& repo, const 
     if (attempt == 0 && s.error().code == ErrorCode::kUnavailable) continue;
     return s.error().wrap(what);
   }
+  digests_.put(layer.diff_id, *blob, &repo);
   say(layer_status("Pushed", id));
   return *blob;
 }

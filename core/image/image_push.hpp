@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "berth/sdk/registry_transport.hpp"
 #include "core/config/daemon_config.hpp"
@@ -17,13 +18,18 @@
 
 namespace berth::core::image {
 
-// diff id → the compressed blob it was pushed or pulled as, one small JSON file per layer under
-// <dir>/<diff hex>. Losing one only costs a recompression.
+// diff id → the compressed blob it was pushed or pulled as, and the repositories ("host/path")
+// it was last pushed to or pulled from (so a push to another repository of the same registry
+// can mount it instead of uploading), one small JSON file per layer under <dir>/<diff hex>.
+// Losing one only costs a recompression or an upload.
 class CompressedDigests {
  public:
   explicit CompressedDigests(std::filesystem::path dir) : dir_(std::move(dir)) {}
   std::optional<sdk::Descriptor> get(const std::string& diff_id) const;
-  void put(const std::string& diff_id, const sdk::Descriptor& blob) const;
+  // Repositories of `registry` the blob was seen in, most recent first.
+  std::vector<std::string> seen_in(const std::string& diff_id, const std::string& registry) const;
+  void put(const std::string& diff_id, const sdk::Descriptor& blob,
+           const sdk::RepoRef* seen_in = nullptr) const;
 
  private:
   std::filesystem::path dir_;

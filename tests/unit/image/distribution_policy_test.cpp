@@ -197,3 +197,29 @@ TEST(PushManifest, CompressedDigestsAreRemembered) {
   EXPECT_EQ(got->size, 42);
   std::filesystem::remove_all(dir);
 }
+
+TEST(PushManifest, CompressedDigestsRememberWhereTheBlobWasSeen) {
+  auto dir = std::filesystem::temp_directory_path() / ("berth-seen-" + std::to_string(::getpid()));
+  CompressedDigests digests(dir);
+  std::string diff = "sha256:" + std::string(64, 'd');
+  berth::sdk::Descriptor blob{"application/vnd.docker.image.rootfs.diff.tar.gzip",
+                              "sha256:" + std::string(64, 'e'), 42};
+  berth::sdk::RepoRef a{"127.0.0.1:5000", "team/a", true}, b{"127.0.0.1:5000", "team/b", true};
+  berth::sdk::RepoRef other{"127.0.0.1:6000", "team/c", true};
+  digests.put(diff, blob, &a);
+  digests.put(diff, blob, &other);
+  digests.put(diff, blob, &b);
+  digests.put(diff, blob);  // a put without a repository keeps the list
+  // Most recent first, only the registry asked about.
+  EXPECT_EQ(digests.seen_in(diff, "127.0.0.1:5000"), (std::vector<std::string>{"team/b", "team/a"}));
+  EXPECT_EQ(digests.seen_in(diff, "127.0.0.1:6000"), std::vector<std::string>{"team/c"});
+  EXPECT_TRUE(digests.seen_in(diff, "127.0.0.1:7000").empty());
+  digests.put(diff, blob, &a);
+  EXPECT_EQ(digests.seen_in(diff, "127.0.0.1:5000"), (std::vector<std::string>{"team/a", "team/b"}));
+  // Another blob for the same diff id (compressed differently) was seen nowhere yet.
+  berth::sdk::Descriptor other_blob = blob;
+  other_blob.digest = "sha256:" + std::string(64, 'f');
+  digests.put(diff, other_blob);
+  EXPECT_TRUE(digests.seen_in(diff, "127.0.0.1:5000").empty());
+  std::filesystem::remove_all(dir);
+}
