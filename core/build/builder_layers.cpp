@@ -15,6 +15,7 @@
 #include "core/build/build_run.hpp"
 #include "core/common/time.hpp"
 #include "core/common/unique_fd.hpp"
+#include "core/container/container_manager.hpp"
 #include "core/image/image_config.hpp"
 
 namespace berth::core::build {
@@ -60,7 +61,6 @@ Result<std::vector<layer::TarHeader>> destination_headers(const std::string& tro
   return out;
 }
 
-
 Result<image::LayerRecord> Builder::Run::write_layer(const std::function<Status(Writer&)>& write,
                                                      const std::string& parent_image) {
   std::string parent_chain;
@@ -82,7 +82,10 @@ Result<image::LayerRecord> Builder::Run::write_layer(const std::function<Status(
     write_end.reset();  // EOF for the reader
   });
   FdReader in(read_end.get());
-  auto layer = builder.images_.ingest_layer(parent_chain, in, std::nullopt);
+  // The build's own job, as its step containers run under (the build is not cancelled through
+  // the driver: a client gone stops it between steps).
+  auto ctx = container::background_context("build");
+  auto layer = builder.images_.ingest_layer(ctx, parent_chain, in, std::nullopt);
   if (layer) {
     // Whatever the layer store left unread (padding after the end blocks) is drained, so a
     // complete tar is never reported as a failed write.
@@ -95,7 +98,7 @@ Result<image::LayerRecord> Builder::Run::write_layer(const std::function<Status(
   writer.join();
   if (!written) {
     // A tar cut short may still have read as a whole one: the layer is not used.
-    if (layer) builder.images_.release_chain(layer->chain_id);
+    if (layer) builder.images_.release_chain(ctx, layer->chain_id);
     return written.error();
   }
   return layer;
@@ -123,7 +126,8 @@ Result<std::string> Builder::Run::commit_layer(StageState& st, const image::Laye
   doc["rootfs"] = json::object{{"type", "layers"}, {"diff_ids", std::move(diff_ids)}};
   auto id = builder.images_.create_image(image::encode_config(doc), st.image_id);
   if (!id) {
-    builder.images_.release_chain(layer.chain_id);
+    auto ctx = container::background_context("build");
+    builder.images_.release_chain(ctx, layer.chain_id);
     return std::move(id).error().wrap("store the image of step " + std::to_string(step));
   }
   return *id;
