@@ -39,11 +39,27 @@ if [ -d "$cache/$kver/root/lib/modules/$kver" ]; then
   mkdir -p "/lib/modules/$kver"
   mount --bind "$cache/$kver/root/lib/modules/$kver" "/lib/modules/$kver"
 fi
+# A checkout under the host's /tmp (a CI clone in /tmp/...) would vanish under the VM's /tmp:
+# keep the host's /tmp reachable and bind the top directories the command uses back into place
+# (as guest.sh does). Bind mounts also stop systemd-tmpfiles' boot-time emptying of /tmp.
+mkdir -p /run/berth-vm-hosttmp
+mount --bind /tmp /run/berth-vm-hosttmp
+host_tmp_dirs=$(
+  {
+    cat "$out/command"
+    if [ -f "$out/cwd" ]; then printf '%s\0' "$(cat "$out/cwd")"; fi
+  } | tr '\0' '\n' | { grep '^/tmp/.' || true; } | cut -d/ -f3 | sort -u
+)
 # berthd's data root and the tests' scratch space: tmpfs (an overlay upper dir cannot be on the
 # overlay root itself).
 for d in /var/lib/berth /var/tmp /tmp; do
   mkdir -p "$d"
   mount -t tmpfs -o mode=1777 tmpfs "$d"
+done
+for d in $host_tmp_dirs; do
+  [ -d "/run/berth-vm-hosttmp/$d" ] || continue
+  mkdir -p "/tmp/$d"
+  mount --bind "/run/berth-vm-hosttmp/$d" "/tmp/$d"
 done
 chmod 755 /var/lib/berth
 
