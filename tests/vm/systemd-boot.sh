@@ -94,6 +94,9 @@ cat >"$units/berth-vm-command.service" <<EOF
 [Unit]
 Description=run-vm.sh's command
 After=basic.target
+# A command that cannot even start (a missing script) powers the VM off at once: run-vm.sh then
+# reports no exit status instead of waiting out its timeout.
+FailureAction=poweroff-force
 
 [Service]
 Type=exec
