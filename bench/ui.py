@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "compat"))
 os.environ.setdefault("BERTH_BUILD_DIR", os.path.join(HERE, "..", "build"))
 import berthd_harness  # noqa: E402
-from ui_harness import isolate_network  # noqa: E402
+from ui_harness import Dashboard, headless_chromium, isolate_network  # noqa: E402
 
 isolate_network(__file__)  # the browser never reaches beyond loopback (see ui_harness)
 from selenium import webdriver  # noqa: E402
@@ -58,18 +58,9 @@ def main():
                            input=tiny_image_tar(i), check=True, capture_output=True)
         print("made %d containers and %d images in %.0f s" % (CONTAINERS, IMAGES, time.time() - t0))
 
-        ui = subprocess.Popen([berth, "-H", d.host, "ui", "--no-browser"], stdout=subprocess.PIPE, text=True)
-        url = None
-        while not url:
-            line = ui.stdout.readline()
-            if "token=" in line:
-                url = line.strip()
-        base = url.split("/?")[0]
-        opts = webdriver.ChromeOptions()
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
-                    "--disable-dev-shm-usage", "--no-proxy-server"):
-            opts.add_argument(arg)
-        browser = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=opts)
+        ui = Dashboard(d)
+        url, base = ui.url, ui.base
+        browser = headless_chromium(webdriver, Service)
         wait = WebDriverWait(browser, 60, poll_frequency=0.01)
         browser.get(url)
 
@@ -117,8 +108,7 @@ def main():
         if browser:
             browser.quit()
         if ui:
-            ui.terminate()
-            ui.wait()
+            ui.stop()
         d.stop()
 
 

@@ -3,16 +3,14 @@ works there as in Chromium (ui_test.py has the full tour): a running container i
 stopped and started from the page, its logs follow, its terminal runs a command, its stats are
 charted. Runs in a network namespace with only loopback, like ui_test.py."""
 import os
-import re
 import shutil
 import socket
-import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from berthd_harness import BUILD, Berthd, skip  # noqa: E402
-from ui_harness import isolate_network  # noqa: E402
+from berthd_harness import Berthd, skip  # noqa: E402
+from ui_harness import Dashboard, isolate_network  # noqa: E402
 
 isolate_network(__file__)
 from marionette_client import Firefox  # noqa: E402
@@ -37,13 +35,8 @@ class UiFirefox(unittest.TestCase):
             cls.d.berth("import", cls.d.tar, "busybox:ui")
             cls.d.berth("run", "-d", "--name", "web", "busybox:ui", "sh", "-c",
                         "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.5; done")
-            cls.ui = subprocess.Popen([os.path.join(BUILD, "bin", "berth"), "-H", cls.d.host, "ui", "--no-browser"],
-                                      stdout=subprocess.PIPE, text=True)
-            for _ in range(20):
-                m = re.search(r"(http://127\.0\.0\.1:(\d+))/\?token=[0-9a-f]{64}", cls.ui.stdout.readline())
-                if m:
-                    cls.url, cls.base = m.group(0), m.group(1)
-                    break
+            cls.ui = Dashboard(cls.d)
+            cls.url, cls.base = cls.ui.url, cls.ui.base
             cls.ff = Firefox(free_port())
         except BaseException:
             cls.tearDownClass()
@@ -54,8 +47,7 @@ class UiFirefox(unittest.TestCase):
         if cls.ff:
             cls.ff.quit()
         if cls.ui:
-            cls.ui.terminate()
-            cls.ui.wait(timeout=10)
+            cls.ui.stop()
         cls.d.stop()
 
     def test_the_dashboard_works_in_firefox(self):

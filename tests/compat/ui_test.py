@@ -5,7 +5,6 @@ pull an image from a berth-registry on 127.0.0.1 with per-layer progress; reques
 access token are refused. BERTH_UI_SCREENSHOTS=DIR saves the main views there (docs/ui/)."""
 import http.client
 import os
-import re
 import shutil
 import ssl
 import subprocess
@@ -16,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "registry"))
 from berthd_harness import BUILD, Berthd, skip  # noqa: E402
-from ui_harness import isolate_network  # noqa: E402
+from ui_harness import CHROMEDRIVER, Dashboard, headless_chromium, isolate_network  # noqa: E402
 
 # Browsers reach out on their own (updates, safe browsing, captive-portal checks): the whole test
 # runs in a network namespace of its own with only loopback, where no name resolves and nothing
@@ -33,7 +32,6 @@ try:
 except ImportError:
     skip("python3-selenium is not installed (scripts/install-deps.sh installs it)")
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SHOTS = os.environ.get("BERTH_UI_SCREENSHOTS")
 
 
@@ -64,23 +62,9 @@ class Ui(unittest.TestCase):
         cls.d.berth("import", cls.d.tar, "busybox:ui")
         cls.d.berth("run", "-d", "--name", "web", "busybox:ui", "sh", "-c",
                     "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.5; done")
-        cls.ui = subprocess.Popen([os.path.join(BUILD, "bin", "berth"), "-H", cls.d.host, "ui", "--no-browser"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        cls.url = None
-        for _ in range(20):
-            line = cls.ui.stdout.readline()
-            m = re.search(r"(http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]{64}))", line)
-            if m:
-                cls.url, cls.port, cls.token = m.group(1), int(m.group(2)), m.group(3)
-                break
-        if not cls.url:
-            raise RuntimeError("berth ui printed no URL")
-        opts = webdriver.ChromeOptions()
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
-                    "--disable-dev-shm-usage", "--no-proxy-server"):
-            opts.add_argument(arg)
-        opts.binary_location = shutil.which("chromium")
-        cls.browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+        cls.ui = Dashboard(cls.d)
+        cls.url, cls.port, cls.token = cls.ui.url, cls.ui.port, cls.ui.token
+        cls.browser = headless_chromium(webdriver, Service)
         cls.wait = WebDriverWait(cls.browser, 20)
 
     @classmethod
@@ -88,8 +72,7 @@ class Ui(unittest.TestCase):
         if getattr(cls, "browser", None):
             cls.browser.quit()
         if getattr(cls, "ui", None):
-            cls.ui.terminate()
-            cls.ui.wait(timeout=10)
+            cls.ui.stop()
         cls.d.stop()
 
     def press(self, button):
@@ -343,16 +326,10 @@ class Ui(unittest.TestCase):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                         "-subj", "/CN=198.51.100.1", "-addext", "subjectAltName=IP:198.51.100.1",
                         "-keyout", key, "-out", cert], check=True, capture_output=True)
-        ui = subprocess.Popen([berth, "-H", self.d.host, "ui", "--listen", "198.51.100.1", "--tls-cert", cert,
-                               "--tls-key", key, "--no-browser"], stdout=subprocess.PIPE, text=True)
+        ui = Dashboard(self.d, "--listen", "198.51.100.1", "--tls-cert", cert, "--tls-key", key)
         try:
-            m = None
-            for _ in range(20):
-                m = re.search(r"https://198\.51\.100\.1:(\d+)/\?token=([0-9a-f]{64})", ui.stdout.readline())
-                if m:
-                    break
-            self.assertTrue(m, "berth ui printed no https URL")
-            port, token = int(m.group(1)), m.group(2)
+            self.assertTrue(ui.base.startswith("https://198.51.100.1:"), ui.url)
+            port, token = ui.port, ui.token
             tls = ssl.create_default_context(cafile=cert)
 
             def get(path, headers):
@@ -377,9 +354,7 @@ class Ui(unittest.TestCase):
                     raise AssertionError("served over clear text")
                 raise ConnectionError("refused")
         finally:
-            ui.terminate()
-            ui.wait(timeout=10)
-            ui.stdout.close()
+            ui.stop()
             subprocess.run(["ip", "link", "del", "uilan0"], check=False)
 
 
