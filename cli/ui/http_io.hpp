@@ -11,7 +11,7 @@ namespace berth::cli::ui {
 struct RequestHead {
   std::string method;
   std::string target;  // path and query as sent
-  std::string path;    // decoded of nothing: the dashboard's paths are plain ASCII
+  std::string path;    // as sent, not percent-decoded (the dashboard's own paths are plain ASCII)
   std::string query;   // after '?', "" when none
   std::map<std::string, std::string> headers;  // lower-case names
   uint64_t content_length = 0;
