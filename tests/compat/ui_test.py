@@ -24,6 +24,7 @@ isolate_network(__file__)
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -65,7 +66,9 @@ class Ui(unittest.TestCase):
         cls.ui = Dashboard(cls.d)
         cls.url, cls.port, cls.token = cls.ui.url, cls.ui.port, cls.ui.token
         cls.browser = headless_chromium(webdriver, Service)
-        cls.wait = WebDriverWait(cls.browser, 20)
+        # Tables are redrawn on every event: an element found a moment ago may be replaced before
+        # its text is read, which is a retry, not a failure.
+        cls.wait = WebDriverWait(cls.browser, 20, ignored_exceptions=[StaleElementReferenceException])
 
     @classmethod
     def tearDownClass(cls):
