@@ -172,6 +172,10 @@ Result<int64_t> parse_byte_size(std::string_view text) {
   else if (unit == "m") mult = 1024 * 1024;
   else if (unit == "g") mult = int64_t{1024} * 1024 * 1024;
   else return make_error(ErrorCode::kInvalidArgument, "invalid size unit in \"" + std::string(text) + "\"");
+  // The digit loop caps the number near 2^53; a unit can still push it past int64, so check the product.
+  if (value > INT64_MAX / mult) {
+    return make_error(ErrorCode::kInvalidArgument, "size \"" + std::string(text) + "\" is too large");
+  }
   return value * mult;
 }
 

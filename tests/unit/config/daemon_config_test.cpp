@@ -174,6 +174,10 @@ TEST(DaemonConfig, ByteSizes) {
   EXPECT_FALSE(parse_byte_size("m"));
   EXPECT_FALSE(parse_byte_size("10q"));
   EXPECT_FALSE(parse_byte_size(""));
+  // Found by fuzz_create_config: a large number times the unit overflowed int64.
+  EXPECT_FALSE(parse_byte_size("9999999999999999g"));
+  EXPECT_FALSE(parse_byte_size("99999999999999999999"));
+  EXPECT_EQ(*parse_byte_size("8589934591g"), int64_t{8589934591} << 30);
 }
 
 }  // namespace
