@@ -9,10 +9,9 @@
 
 #include "core/api/request.hpp"
 #include "core/common/result.hpp"
+#include "core/common/list_filters.hpp"
 
 namespace berth::core::api {
-
-using Filters = std::map<std::string, std::set<std::string>>;
 
 Result<Filters> parse_filters(std::string_view json_text);
 

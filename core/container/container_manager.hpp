@@ -27,6 +27,7 @@
 #include "berth/sdk/isolation_backend.hpp"
 #include "berth/sdk/storage_driver.hpp"
 #include "core/common/io.hpp"
+#include "core/common/list_filters.hpp"
 #include "core/common/result.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/container/container.hpp"
@@ -55,8 +56,6 @@ struct ManagerOptions {
 
 // Outcome of an operation that may be a no-op (HTTP 304).
 enum class Done { kChanged, kNotModified };
-
-using Filters = std::map<std::string, std::set<std::string>>;
 
 // The driver-call context of work berthd does on its own, for no client (exits, restart policy,
 // healthchecks, restore, auto-remove): its request id names the job in the drivers' logs; it is

@@ -8,6 +8,7 @@
 #include "core/common/fs.hpp"
 #include "core/common/host_info.hpp"
 #include "core/common/ids.hpp"
+#include "core/common/label_filter.hpp"
 #include "core/common/logging.hpp"
 #include "core/common/sha256.hpp"
 #include "core/common/time.hpp"
@@ -27,21 +28,15 @@ using detail::is_digest_ref;
 // timestamps (the CLI converts durations itself).
 std::optional<int64_t> filter_time(const std::string& v) { return parse_timestamp_param(v); }
 
-bool label_matches(const json::object& config, const std::set<std::string>& wanted) {
-  const json::object* labels = nullptr;
+// The image's labels as the shared label matcher reads them (Labels in the container config).
+std::map<std::string, std::string> image_labels(const json::object& config) {
+  std::map<std::string, std::string> out;
   if (const auto* l = config.if_contains("Labels"); l != nullptr && l->is_object()) {
-    labels = &l->get_object();
-  }
-  for (const auto& w : wanted) {
-    auto eq = w.find('=');
-    std::string key = w.substr(0, eq);
-    if (labels == nullptr || !labels->contains(key)) return false;
-    if (eq != std::string::npos) {
-      const auto& v = labels->at(key);
-      if (!v.is_string() || v.get_string() != w.substr(eq + 1)) return false;
+    for (const auto& [k, v] : l->get_object()) {
+      if (v.is_string()) out.emplace(std::string(k), std::string(v.get_string()));
     }
   }
-  return true;
+  return out;
 }
 
 // Docker's reference filter: a pattern with shell-style '*' matched against familiar names
@@ -112,22 +107,12 @@ Result<json::array> ImageService::list(const Filters& filters, bool /*all*/, boo
     json::object summary;
   };
   std::vector<Row> rows;
-  std::optional<int64_t> before, since;
-  auto created_of = [&](std::string_view name) -> Result<int64_t> {
+  auto window = created_window(filters, [&](const std::string& name) -> Result<int64_t> {
     auto r = resolve(name);
     if (!r) return r.error();
     return r->config.created_unix_nano();
-  };
-  if (auto it = filters.find("before"); it != filters.end() && !it->second.empty()) {
-    auto t = created_of(*it->second.begin());
-    if (!t) return t.error();
-    before = *t;
-  }
-  if (auto it = filters.find("since"); it != filters.end() && !it->second.empty()) {
-    auto t = created_of(*it->second.begin());
-    if (!t) return t.error();
-    since = *t;
-  }
+  });
+  if (!window) return window.error();
   std::optional<int64_t> until;
   if (auto it = filters.find("until"); it != filters.end() && !it->second.empty()) {
     until = filter_time(*it->second.begin());
@@ -149,7 +134,7 @@ Result<json::array> ImageService::list(const Filters& filters, bool /*all*/, boo
     bool has_tags = std::any_of(refs.begin(), refs.end(), [](const std::string& r) { return !is_digest_ref(r); });
     if (dangling && *dangling == has_tags) continue;
     if (auto it = filters.find("label"); it != filters.end() &&
-                                         !label_matches(config->container_config(), it->second)) {
+                                         !labels_match(image_labels(config->container_config()), it->second)) {
       continue;
     }
     if (auto it = filters.find("reference"); it != filters.end() && !it->second.empty() &&
@@ -157,8 +142,7 @@ Result<json::array> ImageService::list(const Filters& filters, bool /*all*/, boo
       continue;
     }
     int64_t created = config->created_unix_nano();
-    if (before && created >= *before) continue;
-    if (since && created <= *since) continue;
+    if (!window->admits(created)) continue;
     if (until && created > *until) continue;
     rows.push_back({created, summary(rec, *config, digests)});
   }
@@ -268,7 +252,7 @@ Result<std::pair<std::vector<DeleteItem>, int64_t>> ImageService::prune(sdk::Con
     if (!config) continue;
     if (until && config->created_unix_nano() > *until) continue;
     if (auto it = filters.find("label"); it != filters.end() &&
-                                         !label_matches(config->container_config(), it->second)) {
+                                         !labels_match(image_labels(config->container_config()), it->second)) {
       continue;
     }
     auto deleted = delete_image(ctx, rec, true);

@@ -16,6 +16,7 @@
 
 #include "berth/sdk/storage_driver.hpp"
 #include "core/common/io.hpp"
+#include "core/common/list_filters.hpp"
 #include "core/common/result.hpp"
 #include "core/events/event_bus.hpp"
 #include "core/image/image_config.hpp"
@@ -43,8 +44,6 @@ struct ImageUsers {
   std::vector<std::string> running;  // container ids
   std::vector<std::string> stopped;
 };
-
-using Filters = std::map<std::string, std::set<std::string>>;
 
 // Progress and output lines for streamed answers (import, load).
 using ProgressFn = std::function<void(const boost::json::object& message)>;

@@ -22,7 +22,6 @@ using container::Container;
 using container::ContainerManager;
 using container::ContainerRecord;
 using container::ContainerState;
-using container::Filters;
 using container::MountPoint;
 using container::State;
 using container::is_running;
@@ -229,23 +228,13 @@ Result<std::string> list_containers(sdk::Context& ctx, const ContainerManager& m
     if (!kKeys.contains(k)) return make_error(ErrorCode::kInvalidArgument, "invalid filter '" + k + "'");
   }
   if (limit > 0) all = true;
-  auto created_of = [&](const std::string& ref) -> Result<int64_t> {
+  auto window = created_window(filters, [&](const std::string& ref) -> Result<int64_t> {
     auto c = m.find(ref);
     if (!c) return c.error();
     std::lock_guard lock((*c)->mutex);
     return (*c)->record.created;
-  };
-  std::optional<int64_t> before, since;
-  if (auto it = filters.find("before"); it != filters.end() && !it->second.empty()) {
-    auto t = created_of(*it->second.begin());
-    if (!t) return t.error();
-    before = *t;
-  }
-  if (auto it = filters.find("since"); it != filters.end() && !it->second.empty()) {
-    auto t = created_of(*it->second.begin());
-    if (!t) return t.error();
-    since = *t;
-  }
+  });
+  if (!window) return window.error();
   std::set<std::string> ancestors;
   if (auto it = filters.find("ancestor"); it != filters.end()) {
     for (const auto& a : it->second) {
@@ -326,8 +315,7 @@ Result<std::string> list_containers(sdk::Context& ctx, const ContainerManager& m
       continue;
     }
     if (!ancestors.empty() && !ancestors.contains(e.image_id)) continue;
-    if (before && e.created >= *before) continue;
-    if (since && e.created <= *since) continue;
+    if (!window->admits(e.created)) continue;
     if (!matches("volume", [&](const std::string& v) {
           return std::any_of(e.mounts.begin(), e.mounts.end(), [&](const MountPoint& m) {
             return m.name == v || m.destination == v || m.source == v;

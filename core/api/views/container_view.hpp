@@ -23,7 +23,7 @@ boost::json::object inspect_container(sdk::Context& ctx, const container::Contai
 
 // The list, serialized (each container's fixed parts are serialized once and cached in it).
 Result<std::string> list_containers(sdk::Context& ctx, const container::ContainerManager& m,
-                                    const container::Filters& filters,
+                                    const Filters& filters,
                                     bool all, int limit, bool size);
 
 }  // namespace berth::core::api::views

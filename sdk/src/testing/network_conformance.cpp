@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "berth/sdk/testing/fs.hpp"
+#include "case_table.hpp"
 
 namespace berth::sdk::testing {
 namespace {
@@ -104,7 +105,8 @@ struct Registration {
 class Harness;
 using CaseFn = void (*)(Harness&);
 
-class Harness final : public ::testing::Test {
+// Not final: GoogleTest derives from a registered test class to find its suite hooks.
+class Harness : public ::testing::Test {
  public:
   Harness(std::shared_ptr<const Registration> r, CaseFn fn) : registration_(std::move(r)), fn_(fn) {}
 
@@ -300,12 +302,7 @@ void a_new_instance_adopts_what_the_last_made(Harness& h) {
   EXPECT_EQ(links_here(), h.links_before()) << "links left behind by the adopting instance";
 }
 
-struct Case {
-  const char* name;
-  CaseFn fn;
-};
-
-constexpr Case kCases[] = {
+constexpr suite::Case<Harness> kCases[] = {
     {"NetworkCreateAndDeleteAreIdempotent", &network_create_and_delete_are_idempotent},
     {"EndpointJoinsANamespaceWithItsAddress", &endpoint_joins_a_namespace_with_its_address},
     {"InversesAreIdempotentAndLeaveNothing", &inverses_are_idempotent_and_leave_nothing},
@@ -319,17 +316,9 @@ constexpr Case kCases[] = {
 bool register_network_conformance(const char* suite_name, NetworkFixtureFactory factory,
                                   const char* file, int line) {
   auto registration = std::make_shared<const Registration>(Registration{std::move(factory)});
-  for (const auto& c : kCases) {
-    ::testing::RegisterTest(suite_name, c.name, nullptr, nullptr, file, line,
-                            [registration, fn = c.fn]() -> ::testing::Test* { return new Harness(registration, fn); });
-  }
-  return true;
+  return suite::register_cases(suite_name, registration, kCases, file, line);
 }
 
-std::vector<std::string> network_conformance_cases() {
-  std::vector<std::string> out;
-  for (const auto& c : kCases) out.emplace_back(c.name);
-  return out;
-}
+std::vector<std::string> network_conformance_cases() { return suite::case_names(kCases); }
 
 }  // namespace berth::sdk::testing
