@@ -153,7 +153,7 @@ int version_number(std::string_view v) {
   if (dot == std::string_view::npos || dot == 0 || dot + 1 >= v.size()) return -1;
   int major = 0, minor = 0;
   for (size_t i = 0; i < dot; ++i) {
-    if (v[i] < '0' || v[i] > '9') return -1;
+    if (v[i] < '0' || v[i] > '9' || major > 1000) return -1;
     major = major * 10 + (v[i] - '0');
   }
   for (size_t i = dot + 1; i < v.size(); ++i) {

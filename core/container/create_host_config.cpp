@@ -1,6 +1,7 @@
 // HostConfig at create: the defaults dockerd fills in for inspect, and the values it refuses
 // that the JSON types alone let through (resources, restart policy, security options, sysctls,
 // network and log settings, user, capabilities, storage options).
+#include <charconv>
 #include <boost/json.hpp>
 #include <map>
 #include <set>
@@ -134,7 +135,12 @@ Status check_resources(json::object& hc, const CreateDefaults& d, std::vector<st
       pos = comma + 1;
       if (part.empty()) return invalid("Invalid value " + cpus + " for cpuset cpus");
       auto dash = part.find('-');
-      int hi = std::stoi(dash == std::string::npos ? part : part.substr(dash + 1));
+      std::string_view last = dash == std::string::npos ? std::string_view(part) : std::string_view(part).substr(dash + 1);
+      int hi = 0;
+      auto [end, ec] = std::from_chars(last.data(), last.data() + last.size(), hi);
+      if (last.empty() || ec != std::errc() || end != last.data() + last.size()) {
+        return invalid("Invalid value " + cpus + " for cpuset cpus");
+      }
       if (hi >= d.ncpu) {
         return invalid("Requested CPUs are not available - requested " + cpus + ", available: 0-" +
                        std::to_string(d.ncpu - 1));

@@ -1,5 +1,6 @@
 // Names create accepts: Linux capabilities, signal names and numbers, container names (and the
 // random ones given when none is asked for).
+#include <charconv>
 #include <signal.h>
 
 #include <algorithm>
@@ -51,8 +52,9 @@ int parse_signal(std::string_view text) {
   if (text.empty()) return 0;
   bool digits = std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digits) {
-    int n = std::stoi(std::string(text));
-    return n > 0 && n < 65 ? n : 0;
+    int n = 0;  // out of int's range: not a signal either
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    return ec == std::errc() && n > 0 && n < 65 ? n : 0;
   }
   std::string name(text);
   for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

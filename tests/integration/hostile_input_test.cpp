@@ -150,6 +150,23 @@ TEST_F(HostileInput, QueryValuesOfTheWrongShapeAre400) {
   }
 }
 
+TEST_F(HostileInput, AnApiVersionBeyondIntIsNotAVersionAndTheDaemonStaysUp) {
+  // Found by fuzz_http_request: the version's major number overflowed while being read.
+  auto r = d_.client().get("/v" + std::string(60, '6') + "1.41/_ping");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;
+  auto create = d_.client().post("/v" + std::string(40, '9') + ".41/containers/create",
+                                 R"({"Image":"busybox:local","HostConfig":{"CpusetCpus":"0-"}})");
+  ASSERT_TRUE(create);
+  EXPECT_EQ(create->status, 404) << create->body;
+  auto bad_cpus = d_.client().post("/containers/create", R"({"Image":"busybox:local","HostConfig":{"CpusetCpus":"0-"}})");
+  ASSERT_TRUE(bad_cpus);
+  EXPECT_EQ(bad_cpus->status, 400) << bad_cpus->body;
+  auto ping = d_.client().get("/_ping");
+  ASSERT_TRUE(ping);
+  EXPECT_EQ(ping->status, 200);
+}
+
 TEST_F(HostileInput, BodyKeysMatchInAnyCaseAsDockerdDecodesThem) {
   auto r = d_.client().post("/v1.41/containers/create?name=anycase",
                             R"({"image":"busybox:local","cmd":["true"],"hostconfig":{"memory":16777216,"CPURealtimePeriod":0}})");
