@@ -78,6 +78,8 @@ std::string json_error_body(std::string_view message) {
 // it sends is cut off instead of holding its thread forever.
 class ParserBody final : public BodySource {
  public:
+  static constexpr size_t kLargeBodyBuffer = 256 << 10;
+
   ParserBody(Transport& transport, BeastStream& stream, boost::beast::flat_buffer& buffer,
              Parser& parser, std::chrono::milliseconds timeout)
       : transport_(transport), stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout) {}
@@ -86,6 +88,13 @@ class ParserBody final : public BodySource {
   void set_response(ResponseWriter* response) { response_ = response; }
 
   Result<size_t> read(char* out, size_t capacity) override {
+    // Beast receives at most the buffer's free capacity at a time (64 KiB at the most), which
+    // after the headers is a few KiB: a large upload (load, import, a build context) would take
+    // that many reads. The room is given back after the request (serve_requests).
+    if (buffer_.capacity() < kLargeBodyBuffer &&
+        (parser_.chunked() || parser_.content_length_remaining().value_or(0) > kLargeBodyBuffer)) {
+      buffer_.reserve(kLargeBodyBuffer);
+    }
     while (!parser_.is_done()) {
       parser_.get().body().data = out;
       parser_.get().body().size = capacity;
@@ -535,6 +544,8 @@ void Server::serve_requests(Transport& transport) {
     if (res.hijacked() || res.must_close() || res.streaming()) return;
     if (!body.drain()) return;
     if (stopping_) return;
+    // A keep-alive connection idles with a small buffer, whatever its last upload needed.
+    if (buffer.size() == 0 && buffer.capacity() > 64 * 1024) buffer.shrink_to_fit();
   }
 }
 

@@ -282,6 +282,10 @@ sdk::Result<HttpResponse> HttpClient::exchange(sdk::Context& ctx, Connection& c,
     if (auto s = request.on_headers(out); !s) return s.error();
   }
   std::vector<char> buf(kChunk);
+  // Beast reads at most the buffer's free capacity per receive (64 KiB at the most): left at
+  // what the headers needed, a 200 MB blob took tens of thousands of small reads, each arming
+  // and cancelling the stall timer. Room for full-size reads makes them few.
+  c.buffer.reserve(kChunk);
   while (!parser.is_done()) {
     if (ctx.cancelled()) return sdk::make_error(sdk::ErrorCode::kCancelled, "download cancelled");
     parser.get().body().data = buf.data();
