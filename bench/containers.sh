@@ -97,7 +97,8 @@ if command -v podman >/dev/null && command -v runc >/dev/null; then
   export CONTAINERS_CONF="$WORK/podman/containers.conf"
   # Podman (cgroupfs) puts conmon and its containers under libpod_parent; remove it afterwards
   # when this run made it.
-  podman_cgroup_preexisting=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null | head -1)
+  # (ls fails when there is none: with pipefail, that must not end the script)
+  podman_cgroup_preexisting=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null | head -1 || true)
   P=(podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" --cgroup-manager cgroupfs
      --runtime runc --events-backend file)
   "${P[@]}" import -c 'CMD ["sh"]' "$TAR" busybox:local >/dev/null
