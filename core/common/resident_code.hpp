@@ -6,8 +6,10 @@
 
 namespace berth::core {
 
-// madvise(MADV_DONTNEED) over every private, executable, file-backed mapping. Only those: a
-// read-only mapping may hold relocated copy-on-write pages, which this would throw away.
+// madvise(MADV_DONTNEED) over every private, file-backed mapping that holds only clean file
+// pages: all executable ones, and the read-only ones without a copy-on-write page (smaps'
+// Anonymous: 0); a read-only mapping with relocated data in it (RELRO) is left alone, since this
+// would throw its relocations away. Call it when no other thread maps or unmaps libraries.
 void drop_resident_code();
 
 }  // namespace berth::core

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
+#include <stdexcept>
 #include <sstream>
 #include <string>
 
@@ -31,6 +33,29 @@ TEST(ResidentCode, DroppingCodePagesKeepsEverythingWorking) {
   again << "again " << 42 << " " << 3.5;
   EXPECT_EQ(again.str(), "again 42 3.5");
   EXPECT_EQ(warm.str(), "warm 42 3.5");
+}
+
+struct Shape {
+  virtual ~Shape() = default;
+  virtual int sides() const = 0;
+};
+struct Square final : Shape {
+  int sides() const override { return 4; }
+};
+
+// What lives in read-only mappings keeps working after they are dropped: vtables and typeinfo
+// (relocated, RELRO: left alone), unwind tables (clean: read again from the file) and string
+// constants.
+TEST(ResidentCode, RelocatedDataAndUnwindTablesSurviveTheDrop) {
+  std::unique_ptr<Shape> shape = std::make_unique<Square>();
+  berth::core::drop_resident_code();
+  EXPECT_EQ(shape->sides(), 4);
+  EXPECT_NE(dynamic_cast<Square*>(shape.get()), nullptr);
+  try {
+    throw std::runtime_error("thrown after the drop");
+  } catch (const std::exception& e) {
+    EXPECT_STREQ(e.what(), "thrown after the drop");
+  }
 }
 
 }  // namespace
