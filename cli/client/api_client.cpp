@@ -89,11 +89,12 @@ std::string Response::header(const std::string& name) const {
 }
 
 bool Response::read_some(std::string& out) {
+  constexpr size_t kRead = 64 * 1024;
   // Beast receives at most the buffer's free capacity at a time; after the headers that is a
   // few KiB, which made a 200 MB save tens of thousands of reads.
-  if (conn_ && conn_->buffer().capacity() < 64 * 1024) conn_->buffer().reserve(64 * 1024);
+  if (conn_ && conn_->buffer().capacity() < kRead) conn_->buffer().reserve(kRead);
   while (!done_) {
-    char buf[64 * 1024];
+    char buf[kRead];
     auto& body = parser_->get().body();
     body.data = buf;
     body.size = sizeof buf;

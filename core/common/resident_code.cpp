@@ -13,13 +13,12 @@ namespace {
 struct Mapping {
   unsigned long start = 0;
   unsigned long end = 0;
-  bool code = false;       // r-xp
-  bool read_only = false;  // r--p
-  bool file = false;
+  bool code = false;        // r-xp; otherwise r--p
   long anonymous_kib = -1;  // copy-on-write pages in it (relocated data); -1: not read
 };
 
-// /proc/self/smaps: each mapping's header line, then its "Key: value kB" lines.
+// The private, file-backed mappings that are not writable, from /proc/self/smaps: each
+// mapping's header line, then its "Key: value kB" lines.
 std::vector<Mapping> private_file_mappings() {
   std::vector<Mapping> out;
   std::ifstream smaps("/proc/self/smaps");
@@ -30,12 +29,10 @@ std::vector<Mapping> private_file_mappings() {
     char perms[5] = {};
     if (std::sscanf(line.c_str(), "%lx-%lx %4s", &start, &end, perms) == 3) {
       current = nullptr;
-      Mapping m{start, end};
-      m.code = perms[0] == 'r' && perms[1] != 'w' && perms[2] == 'x' && perms[3] == 'p';
-      m.read_only = perms[0] == 'r' && perms[1] != 'w' && perms[2] != 'x' && perms[3] == 'p';
-      m.file = line.find(" /") != std::string::npos;
-      if ((m.code || m.read_only) && m.file && end > start) {
-        out.push_back(m);
+      const bool readable_private = perms[0] == 'r' && perms[1] != 'w' && perms[3] == 'p';
+      const bool file = line.find(" /") != std::string::npos;
+      if (readable_private && file && end > start) {
+        out.push_back(Mapping{start, end, perms[2] == 'x'});
         current = &out.back();
       }
       continue;
@@ -54,7 +51,7 @@ void drop_resident_code() {
     // Code is never written. A read-only mapping may hold relocated copy-on-write pages
     // (RELRO after its mprotect), which dropping would throw away: only one with none at all
     // is clean file pages (symbol tables, string and hash tables the dynamic linker read).
-    const bool clean = m.code || (m.read_only && m.anonymous_kib == 0);
+    const bool clean = m.code || m.anonymous_kib == 0;
     if (clean) ::madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED);
   }
 }

@@ -1,6 +1,7 @@
 // Start-up runs code the daemon never runs again (configuration, plugin loading, restore), and
-// fault-around made whole windows of it resident. Dropping the process's executable mappings
-// from its page tables leaves the page cache alone; whatever the daemon runs next faults back in.
+// fault-around made whole windows of it resident, as did the dynamic linker reading symbol and
+// string tables. Dropping those clean file pages from the process's page tables leaves the page
+// cache alone; whatever the daemon runs next faults back in.
 // The monitor does the same for its own binary (plugins/isolation-linux/monitor/child_util.hpp).
 #pragma once
 
