@@ -61,7 +61,8 @@ std::vector<auth::Need> needs_of(const Route& route, const Exchange& ex) {
   bool reads = m == "GET" || m == "HEAD";
   switch (route.kind) {
     case RouteKind::kBase: return {};
-    case RouteKind::kCatalog: return {auth::Need{{}, {}, true}};
+    case RouteKind::kCatalog:
+    case RouteKind::kSearch: return {auth::Need{{}, {}, true}};
     case RouteKind::kTags:
     case RouteKind::kReferrers: return {{route.name, "pull"}};
     case RouteKind::kManifest:
@@ -104,6 +105,10 @@ Task<Response> RegistryApi::handle(Exchange& ex) {
   if (route.kind == RouteKind::kCatalog) {
     if (!reads) co_return error_response(RegistryErrorCode::kUnsupported, {}, nullptr, 405);
     co_return co_await handle_catalog(context_, ex);
+  }
+  if (route.kind == RouteKind::kSearch) {
+    if (!reads) co_return error_response(RegistryErrorCode::kUnsupported, {}, nullptr, 405);
+    co_return co_await handle_search(context_, ex);
   }
   if (!distribution::is_valid_repository_name(route.name)) {
     co_return error_response(RegistryErrorCode::kNameInvalid,

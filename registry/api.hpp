@@ -52,6 +52,7 @@ Task<Response> handle_upload(ApiContext& ctx, Exchange& ex, const Route& route);
 Task<Response> handle_manifest(ApiContext& ctx, Exchange& ex, const Route& route);
 Task<Response> handle_tags(ApiContext& ctx, Exchange& ex, const Route& route);
 Task<Response> handle_catalog(ApiContext& ctx, Exchange& ex);
+Task<Response> handle_search(ApiContext& ctx, Exchange& ex);
 Task<Response> handle_referrers(ApiContext& ctx, Exchange& ex, const Route& route);
 
 // Pagination shared by tags and catalog: entries after `last` (sorted input), at most `n`

@@ -29,6 +29,7 @@ std::string join(const std::vector<std::string_view>& parts, size_t count) {
 
 Route match_route(std::string_view path) {
   if (path == "/v2" || path == "/v2/") return {RouteKind::kBase, {}, {}};
+  if (path == "/v1/search") return {RouteKind::kSearch, {}, {}};
   if (!path.starts_with("/v2/")) return {};
   path.remove_prefix(4);
   if (path == "_catalog") return {RouteKind::kCatalog, {}, {}};
@@ -64,6 +65,7 @@ std::string_view route_label(RouteKind kind) {
     case RouteKind::kUploadStart: return "upload_start";
     case RouteKind::kUpload: return "upload";
     case RouteKind::kReferrers: return "referrers";
+    case RouteKind::kSearch: return "search";
     case RouteKind::kNotFound: return "other";
   }
   return "other";

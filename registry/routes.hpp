@@ -1,4 +1,4 @@
-// The /v2 URL space. Repository names contain slashes, so a path is read from its end:
+// The /v2 URL space, and /v1/search. Repository names contain slashes, so a path is read from its end:
 // .../manifests/<ref>, .../blobs/uploads/[<id>], .../blobs/<digest>, .../tags/list,
 // .../referrers/<digest>; what precedes is the name.
 #pragma once
@@ -17,6 +17,7 @@ enum class RouteKind {
   kUploadStart,  // /v2/<name>/blobs/uploads/
   kUpload,       // /v2/<name>/blobs/uploads/<id>
   kReferrers,    // /v2/<name>/referrers/<digest>
+  kSearch,       // /v1/search (Docker Hub's search API, which docker search speaks)
   kNotFound,
 };
 

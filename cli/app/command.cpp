@@ -141,7 +141,7 @@ std::unique_ptr<Command> build_root(GlobalOptions& g, bool& show_version) {
   register_volume_commands(*root);
   register_network_commands(*root);
   register_context_commands(*root);
-  register_login_commands(*root);
+  register_registry_commands(*root);
   register_ui_commands(*root);
   return root;
 }

@@ -98,9 +98,10 @@ std::unique_ptr<Command> make_logout() {
 
 }  // namespace
 
-void register_login_commands(Command& root) {
+void register_registry_commands(Command& root) {
   root.add(make_login());
   root.add(make_logout());
+  root.add(make_search());
 }
 
 }  // namespace berth::cli

@@ -12,7 +12,8 @@ void register_container_commands(Command& root);
 void register_volume_commands(Command& root);
 void register_network_commands(Command& root);
 void register_context_commands(Command& root);
-void register_login_commands(Command& root);  // login, logout
+void register_registry_commands(Command& root);  // login, logout, search
+std::unique_ptr<Command> make_search();
 void register_ui_commands(Command& root);     // ui: the dashboard
 // `system dial-stdio` (added to the system group by register_system_commands).
 std::unique_ptr<Command> make_dial_stdio();

@@ -53,17 +53,4 @@ Result<Filters> request_filters(const Request& req, const std::set<std::string>&
   return f;
 }
 
-Result<bool> filter_bool(const Filters& f, const std::string& key, bool fallback) {
-  auto it = f.find(key);
-  if (it == f.end() || it->second.empty()) return fallback;
-  if (it->second.size() > 1) {
-    return make_error(ErrorCode::kInvalidArgument, "filter '" + key + "' takes one value");
-  }
-  const auto& v = *it->second.begin();
-  if (v == "true" || v == "1" || v == "True") return true;
-  if (v == "false" || v == "0" || v == "False") return false;
-  return make_error(ErrorCode::kInvalidArgument,
-                    "invalid filter '" + key + "=" + v + "': use true or false");
-}
-
 }  // namespace berth::core::api

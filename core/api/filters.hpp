@@ -18,7 +18,4 @@ Result<Filters> parse_filters(std::string_view json_text);
 // Reads ?filters=, refusing keys outside `allowed` with Docker's "invalid filter 'x'".
 Result<Filters> request_filters(const Request& req, const std::set<std::string>& allowed);
 
-// Docker's boolean filter values ("dangling=true", "dangling=1").
-Result<bool> filter_bool(const Filters& f, const std::string& key, bool fallback);
-
 }  // namespace berth::core::api

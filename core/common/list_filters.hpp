@@ -15,6 +15,20 @@ namespace berth::core {
 
 using Filters = std::map<std::string, std::set<std::string>>;
 
+// Docker's boolean filter values ("dangling=true", "dangling=1"); `fallback` when absent.
+inline Result<bool> filter_bool(const Filters& f, const std::string& key, bool fallback) {
+  auto it = f.find(key);
+  if (it == f.end() || it->second.empty()) return fallback;
+  if (it->second.size() > 1) {
+    return make_error(ErrorCode::kInvalidArgument, "filter '" + key + "' takes one value");
+  }
+  const auto& v = *it->second.begin();
+  if (v == "true" || v == "1" || v == "True") return true;
+  if (v == "false" || v == "0" || v == "False") return false;
+  return make_error(ErrorCode::kInvalidArgument,
+                    "invalid filter '" + key + "=" + v + "': use true or false");
+}
+
 // `before=REF` and `since=REF` name an object of the listed kind; Docker keeps only the objects
 // created strictly before (after) it. Both bounds are creation times in the listed kind's unit.
 struct CreatedWindow {

@@ -263,4 +263,39 @@ sdk::Result<std::vector<std::string>> HttpTransport::list_tags(sdk::Context& ctx
   return tags;
 }
 
+sdk::Result<std::vector<sdk::SearchResult>> HttpTransport::search(sdk::Context& ctx,
+                                                                  const sdk::SearchQuery& query) {
+  std::string what = "search " + query.registry + " for \"" + query.term + "\"";
+  HttpRequest req;
+  req.url.target = "/v1/search?q=" + query_escape(query.term) + "&n=" + std::to_string(query.limit);
+  // A token registry grants search with the catalog's scope (what berth-registry asks).
+  Target target{query.registry, query.insecure, {"registry:catalog:*"}};
+  auto r = session_->perform(ctx, target, req, nullptr, kMaxSmallAnswer, true);
+  if (!r) return std::move(r).error().wrap(what);
+  if (r->status == 404 || r->status == 405 || r->status == 501) {
+    return sdk::make_error(sdk::ErrorCode::kUnsupported,
+                           what + ": search is not supported by this registry (it has no /v1/search)");
+  }
+  if (r->status != 200) return status_error(*r, what);
+  boost::system::error_code ec;
+  auto v = json::parse(r->body, ec);
+  if (ec || !v.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidArgument, what + ": the answer is not JSON");
+  std::vector<sdk::SearchResult> out;
+  const auto* results = v.as_object().if_contains("results");
+  if (results == nullptr || !results->is_array()) return out;
+  for (const auto& e : results->as_array()) {
+    if (!e.is_object()) continue;
+    const auto& o = e.as_object();
+    sdk::SearchResult item;
+    if (const auto* n = o.if_contains("name"); n && n->is_string()) item.name = n->as_string();
+    if (item.name.empty()) continue;
+    if (const auto* d = o.if_contains("description"); d && d->is_string()) item.description = d->as_string();
+    if (const auto* s = o.if_contains("star_count"); s && s->is_int64()) item.star_count = s->as_int64();
+    if (const auto* b = o.if_contains("is_official"); b && b->is_bool()) item.is_official = b->as_bool();
+    if (const auto* b = o.if_contains("is_automated"); b && b->is_bool()) item.is_automated = b->as_bool();
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 }  // namespace berth::plugins::registry_http

@@ -39,6 +39,9 @@ class HttpTransport final : public sdk::RegistryTransport {
                                          std::string_view body) override;
   sdk::Result<std::vector<std::string>> list_tags(sdk::Context& ctx,
                                                   const sdk::RepoRef& repo) override;
+  // GET /v1/search?q=&n= (Docker Hub's search API, which the distribution spec lacks).
+  sdk::Result<std::vector<sdk::SearchResult>> search(sdk::Context& ctx,
+                                                     const sdk::SearchQuery& query) override;
 
   HttpTransport(ClientOptions client, SessionOptions session, sdk::CredentialProvider* credentials,
                 sdk::Logger* log);

@@ -416,6 +416,44 @@ struct Codec<Descriptor> {
 };
 
 template <>
+struct Codec<SearchQuery> {
+  static json::value encode(const SearchQuery& q) {
+    return json::object{{"registry", q.registry}, {"insecure", q.insecure}, {"term", q.term}, {"limit", q.limit}};
+  }
+  static SearchQuery decode(const json::value& v) {
+    const auto& o = as_object(v, "search query");
+    auto limit = i64(o, "limit");
+    if (limit < 0 || limit > 1000) throw ShapeError("search limit out of range");
+    return SearchQuery{str(o, "registry"), boolean(o, "insecure"), str(o, "term"), static_cast<int>(limit)};
+  }
+};
+
+template <>
+struct Codec<std::vector<SearchResult>> {
+  static json::value encode(const std::vector<SearchResult>& list) {
+    json::array a;
+    for (const auto& r : list) {
+      a.emplace_back(json::object{{"name", r.name},
+                                  {"description", r.description},
+                                  {"star_count", r.star_count},
+                                  {"is_official", r.is_official},
+                                  {"is_automated", r.is_automated}});
+    }
+    return a;
+  }
+  static std::vector<SearchResult> decode(const json::value& v) {
+    if (!v.is_array()) throw ShapeError("search results: expected an array");
+    std::vector<SearchResult> out;
+    for (const auto& e : v.get_array()) {
+      const auto& o = as_object(e, "search result");
+      out.push_back(SearchResult{str(o, "name"), str(o, "description"), i64(o, "star_count"),
+                                 boolean(o, "is_official"), boolean(o, "is_automated")});
+    }
+    return out;
+  }
+};
+
+template <>
 struct Codec<Credentials> {
   static json::value encode(const Credentials& c) {
     json::object o;
@@ -585,6 +623,8 @@ BERTH_CODEC_INSTANTIATE(RepoRef)
 BERTH_CODEC_INSTANTIATE(Descriptor)
 BERTH_CODEC_INSTANTIATE(Credentials)
 BERTH_CODEC_INSTANTIATE(LoginResult)
+BERTH_CODEC_INSTANTIATE(SearchQuery)
+BERTH_CODEC_INSTANTIATE(std::vector<SearchResult>)
 BERTH_CODEC_INSTANTIATE(std::vector<std::string>)
 BERTH_CODEC_INSTANTIATE(std::vector<int>)
 BERTH_CODEC_INSTANTIATE(CreateSpec)

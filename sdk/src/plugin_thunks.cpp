@@ -345,9 +345,17 @@ berth_status list_tags(void* self, const berth_call* call, berth_str repo_json, 
   });
 }
 
+berth_status search(void* self, const berth_call* call, berth_str query_json, berth_sink* out) {
+  return guarded(call, [&]() -> Status {
+    BERTH_DECODE(query, SearchQuery, query_json);
+    CallContext ctx(call);
+    return write_json(out, d(self).search(ctx, query));
+  });
+}
+
 const berth_registry_vtable kTable = {
     sizeof(berth_registry_vtable), &info, &login, &resolve, &fetch_manifest, &fetch_blob,
-    &blob_exists, &push_blob, &push_manifest, &list_tags};
+    &blob_exists, &push_blob, &push_manifest, &list_tags, &search};
 }  // namespace registry
 
 // ---- isolation ------------------------------------------------------------------------------

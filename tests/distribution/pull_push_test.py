@@ -6,7 +6,8 @@ push uploads nothing; a corrupted blob fails the pull and leaves no image and no
 with token auth; an OCI index (platform selection) of zstd and uncompressed layers;
 registry-mirrors for a registry other than docker.io, falling back to the
 origin; a download cut half way resumes with a Range request; the docker CLI through berthd
-when it is on PATH.
+when it is on PATH; search (berth search, docker search, the Python SDK) against berth-registry's
+/v1/search and a clear refusal from docker-registry, which has none.
 Needs root (berthd); exits 77 (skip) with the reason when root or a registry is missing."""
 import hashlib
 import json
@@ -296,6 +297,9 @@ class PullPush(unittest.TestCase):
             D.berth("rmi", ref)
             out = D.berth(*env, "pull", ref).stdout
             self.assertIn("Digest: " + digest, out)
+            # Search with the stored login: the token carries the catalog's scope.
+            found = D.berth(*env, "search", "--format", "{{.Name}}", f"{auth.address}/alice").stdout
+            self.assertEqual(found.split(), ["alice/bb"])
             with open(D.log_path) as f:
                 self.assertNotIn("alice-secret", f.read())
             D.berth(*env, "logout", auth.address)
@@ -303,6 +307,63 @@ class PullPush(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
         finally:
             auth.cleanup()
+
+
+class Search(unittest.TestCase):
+    """docker search: GET /images/search through the transport to a registry's /v1/search."""
+
+    @classmethod
+    def setUpClass(cls):
+        for repo in ("find/alpha-tool", "find/beta-tool", "find/other"):
+            REG.push_image(repo, "v1")
+
+    def test_berth_search_shows_a_table_and_honours_limit_format_and_filters(self):
+        out = D.berth("search", f"{REG.address}/tool").stdout.splitlines()
+        self.assertEqual(out[0].split(), ["NAME", "DESCRIPTION", "STARS", "OFFICIAL"])
+        self.assertEqual([line.split()[0] for line in out[1:]], ["find/alpha-tool", "find/beta-tool"])
+        self.assertEqual([line.split()[1] for line in out[1:]], ["0", "0"])  # no stars kept
+        names = D.berth("search", "--format", "{{.Name}}", "--limit", "1", f"{REG.address}/find/").stdout
+        self.assertEqual(names.split(), ["find/alpha-tool"])
+        stars = D.berth("search", "--format", "{{.Name}}", "-f", "stars=1", f"{REG.address}/tool")
+        self.assertEqual(stars.stdout, "")
+        unofficial = D.berth("search", "--format", "{{.Name}}", "-f", "is-official=false",
+                             f"{REG.address}/other")
+        self.assertEqual(unofficial.stdout.split(), ["find/other"])
+        bad = D.berth("search", "-f", "color=blue", f"{REG.address}/tool", check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("invalid filter 'color'", bad.stderr)
+        over = D.berth("search", "--limit", "101", f"{REG.address}/tool", check=False)
+        self.assertNotEqual(over.returncode, 0)
+        self.assertIn("limit 101 is outside the range of [1, 100]", over.stderr)
+
+    def test_a_registry_without_search_says_so(self):
+        if DREG is None:
+            self.skipTest("docker-registry is not installed")
+        r = D.berth("search", f"{DREG.address}/anything", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("search is not supported by this registry", r.stderr)
+        self.assertIn(DREG.address, r.stderr)
+
+    def test_docker_cli_and_python_sdk_search_through_berthd(self):
+        if shutil.which("docker"):
+            env = dict(os.environ, DOCKER_CONFIG=os.path.join(WORK, "docker-config"), DOCKER_HOST=D.host)
+            r = subprocess.run(["docker", "search", "--format", "{{.Name}} {{.StarCount}}",
+                                f"{REG.address}/tool"], capture_output=True, text=True, env=env, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.splitlines(), ["find/alpha-tool 0", "find/beta-tool 0"])
+        else:
+            print("docker CLI is not installed: only the Python SDK searches", file=sys.stderr)
+        try:
+            import docker
+        except ImportError:
+            self.skipTest("python3-docker is not installed")
+        client = docker.DockerClient(base_url=D.host)
+        try:
+            found = client.images.search(f"{REG.address}/other")
+        finally:
+            client.close()
+        self.assertEqual(found, [{"star_count": 0, "is_official": False, "name": "find/other",
+                                  "is_automated": False, "description": ""}])
 
 
 def host_arch():

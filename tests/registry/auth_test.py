@@ -22,6 +22,7 @@ RULES = [
     {"repository": "team/*", "users": ["bob"], "actions": ["pull"]},
     {"repository": "public/*", "users": ["*"], "actions": ["pull", "push"]},
     {"repository": "public/*", "users": ["anonymous"], "actions": ["pull"]},
+    {"repository": "alice/*", "users": ["alice"], "actions": ["pull", "push"]},
 ]
 
 
@@ -113,6 +114,21 @@ class Basic(unittest.TestCase):
         status, _, body = self.reg.request("GET", "/v2/_catalog", headers=basic("bob", "bob-secret"))
         self.assertEqual(status, 200)
         self.assertIn("team/cat", json.loads(body)["repositories"])
+
+    def test_search_shows_what_the_user_may_pull(self):
+        self.reg.headers = basic("alice", "alice-secret")
+        try:
+            self.reg.push_image("alice/findme", "v1")
+            self.reg.push_image("public/findme", "v1")
+        finally:
+            self.reg.headers = {}
+        self.assertEqual(self.reg.request("GET", "/v1/search?q=findme")[0], 401)
+        for user, expected in (("alice", ["alice/findme", "public/findme"]),
+                               ("bob", ["public/findme"])):
+            status, _, body = self.reg.request("GET", "/v1/search?q=findme",
+                                               headers=basic(user, user + "-secret"))
+            self.assertEqual(status, 200, body)
+            self.assertEqual([r["name"] for r in json.loads(body)["results"]], expected, user)
 
     def test_credentials_never_logged(self):
         self.reg.request("GET", "/v2/", headers=basic("alice", "alice-secret"))

@@ -207,6 +207,7 @@ TEST(Routes, ReadsNamesWithSlashesFromTheEnd) {
   EXPECT_EQ(match_route("/v2/").kind, RouteKind::kBase);
   EXPECT_EQ(match_route("/v2").kind, RouteKind::kBase);
   EXPECT_EQ(match_route("/v1/").kind, RouteKind::kNotFound);
+  EXPECT_EQ(match_route("/v1/search").kind, RouteKind::kSearch);
   EXPECT_EQ(match_route("/v2/x/manifests/").kind, RouteKind::kNotFound);
 }
 

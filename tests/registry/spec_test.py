@@ -410,6 +410,31 @@ class ContentDiscovery(unittest.TestCase):
             path = link[link.index("<") + 1:link.index(">")] if link else None
         self.assertEqual(seen, repos)
 
+    def test_search(self):
+        # GET /v1/search, what docker search asks: a substring of the name, case-insensitive,
+        # with Docker Hub's answer shape and ?n= / ?page= paging.
+        for name in ("search/alpha-tool", "search/beta-tool", "search/gamma"):
+            REG.push_image(name, "v1")
+        status, hdrs, body = REG.request("GET", "/v1/search?q=TOOL")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(hdrs["content-type"], "application/json")
+        answer = json.loads(body)
+        self.assertEqual(answer["query"], "TOOL")
+        self.assertEqual([r["name"] for r in answer["results"]],
+                         ["search/alpha-tool", "search/beta-tool"])
+        self.assertEqual(answer["num_results"], 2)
+        self.assertEqual(answer["results"][0], {"name": "search/alpha-tool", "description": "",
+                                                "star_count": 0, "is_official": False,
+                                                "is_automated": False})
+        status, _, body = REG.request("GET", "/v1/search?q=search/&n=2&page=2")
+        self.assertEqual(status, 200)
+        answer = json.loads(body)
+        self.assertEqual((answer["num_results"], answer["num_pages"], answer["page"]), (3, 2, 2))
+        self.assertEqual([r["name"] for r in answer["results"]], ["search/gamma"])
+        self.assertEqual(json.loads(REG.request("GET", "/v1/search?q=nothing-like-it")[2])["results"], [])
+        self.assertEqual(REG.request("GET", "/v1/search?q=x&page=0")[0], 400)
+        self.assertEqual(REG.request("POST", "/v1/search?q=x")[0], 405)
+
     def test_referrers(self):
         subject, subject_manifest = REG.push_image("discover/ref", "base")
         subject_size = len(REG.request("GET", "/v2/discover/ref/manifests/base")[2])

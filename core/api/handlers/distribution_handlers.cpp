@@ -2,9 +2,11 @@
 
 #include <boost/json.hpp>
 
+#include "core/api/filters.hpp"
 #include "core/api/json_stream.hpp"
 #include "core/common/json_fields.hpp"
 #include "core/common/logging.hpp"
+#include "core/image/image_search.hpp"
 #include "core/image/registry_hosts.hpp"
 
 namespace json = boost::json;
@@ -74,8 +76,43 @@ void images_push(image::ImagePusher* pusher, Request& req, ResponseWriter& res) 
   out.finish();
 }
 
+// GET /images/search?term=&limit=&filters=, with X-Registry-Auth: the registry the term names
+// (Docker Hub unless it starts with a registry host) asked through the transport.
+void images_search(image::ImagePuller* puller, Request& req, ResponseWriter& res) {
+  std::string term = req.query_value("term").value_or("");
+  auto target = image::split_search_term(term);
+  if (!target) return res.send_error(target.error());
+  auto limit = image::search_limit(req.query_value("limit").value_or(""));
+  if (!limit) return res.send_error(limit.error());
+  auto filters = request_filters(req, {"is-automated", "is-official", "stars"});
+  if (!filters) return res.send_error(filters.error());
+  auto wanted = image::search_filters(*filters);
+  if (!wanted) return res.send_error(wanted.error());
+  if (puller == nullptr) return res.send_error(501, "search " + term + kNoTransport);
+  auto auth = image::parse_registry_auth(req.header("x-registry-auth"));
+  if (!auth) return res.send_error(auth.error());
+  image::ScopedAuth scoped(*auth);
+  std::string host = image::search_host(target->domain);
+  sdk::SearchQuery query{host, image::is_insecure_registry(host, puller->options().insecure_registries),
+                         target->term, *limit};
+  auto found = puller->transport().search(req.ctx(), query);
+  if (!found) return res.send_error(found.error());
+  json::array out;
+  for (auto& r : image::filter_search_results(std::move(*found), *wanted)) {
+    out.emplace_back(json::object{{"star_count", r.star_count},
+                                  {"is_official", r.is_official},
+                                  {"name", r.name},
+                                  {"is_automated", r.is_automated},
+                                  {"description", r.description}});
+  }
+  res.send_json(200, out);
+}
+
 void register_distribution_routes(Router& router, image::ImagePuller* puller,
                                   image::ImagePusher* pusher) {
+  router.add("GET", "/images/search", [puller](Request& req, ResponseWriter& res) {
+    images_search(puller, req, res);
+  });
   router.add("POST", "/images/{name*}/push", [pusher](Request& req, ResponseWriter& res) {
     images_push(pusher, req, res);
   });

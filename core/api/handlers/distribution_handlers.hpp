@@ -1,6 +1,6 @@
 // Registry operations of the Engine API: POST /images/create?fromImage= (pull, through the
-// image routes), POST /images/{name}/push, POST /auth (login). Without a registry transport plugin they answer that
-// plainly.
+// image routes), POST /images/{name}/push, POST /auth (login), GET /images/search. Without a
+// registry transport plugin they answer that plainly.
 #pragma once
 
 #include "core/api/request.hpp"

@@ -446,6 +446,16 @@ class RegistryProxy final : public RegistryTransport, ProxyBase<berth_registry_v
         call.check(table_->list_tags(self_, call.get(), borrow(repo_json), &sink), "list tags"),
         out);
   }
+  Result<std::vector<SearchResult>> search(Context& ctx, const SearchQuery& query) override {
+    // A plugin built against ABI 2.0 has no entry: its registries cannot be searched.
+    if (!has(table_, &T::search)) return unsupported("search");
+    Call call(ctx);
+    std::string query_json = codec::to_json(query);
+    std::string out;
+    berth_sink sink = sink_into(out);
+    return decoded<std::vector<SearchResult>>(
+        call.check(table_->search(self_, call.get(), borrow(query_json), &sink), "search"), out);
+  }
 };
 
 // ---- isolation ------------------------------------------------------------------------------

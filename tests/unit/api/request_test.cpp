@@ -4,6 +4,7 @@
 #include "core/api/request.hpp"
 
 using namespace berth::core::api;
+using berth::core::filter_bool;
 
 namespace {
 

@@ -17,6 +17,7 @@ namespace {
 const std::map<std::string, std::string> kPins = {
     {"1.0", "sha256:e508e0e6ff53f9c8255ccbe468769070e7694b4593f4950a9b6f43de509f898d"},
     {"2.0", "sha256:d0a4f310d6b9f0484fc2a00bdfdf62565b1d2a956b4e28e5f4370ed88132f1b6"},
+    {"2.1", "sha256:2dd2783cf2af3b5ba12865a049b0116162caf96119e00ab4ce512c74d917364f"},
 };
 
 TEST(AbiPin, AbiHeaderMatchesItsVersion) {

@@ -121,6 +121,21 @@ TEST(Codec, NetworkAndRegistryTypes) {
   EXPECT_EQ(round_trip(d).size, 527);
   Credentials cr{"u", "p", ""};
   EXPECT_EQ(to_json(cr), R"({"username":"u","password":"p"})");
+  SearchQuery q{"127.0.0.1:5000", true, "busy", 7};
+  auto q2 = round_trip(q);
+  EXPECT_EQ(q2.registry, q.registry);
+  EXPECT_TRUE(q2.insecure);
+  EXPECT_EQ(q2.term, "busy");
+  EXPECT_EQ(q2.limit, 7);
+  EXPECT_FALSE(from_json<SearchQuery>(R"({"term":"x","limit":99999999999})"));
+  std::vector<SearchResult> results = {{"a/b", "desc", 12, true, false}, {"c", "", 0, false, true}};
+  auto r2 = round_trip(results);
+  ASSERT_EQ(r2.size(), 2u);
+  EXPECT_EQ(r2[0].name, "a/b");
+  EXPECT_EQ(r2[0].star_count, 12);
+  EXPECT_TRUE(r2[0].is_official);
+  EXPECT_TRUE(r2[1].is_automated);
+  EXPECT_FALSE(from_json<std::vector<SearchResult>>(R"({"name":"a"})"));
 }
 
 TEST(Codec, MissingFieldsKeepDefaultsWrongTypesAreRefused) {

@@ -225,6 +225,11 @@ typedef struct berth_registry_vtable {
                                 berth_sink* out_digest);
   berth_status (*list_tags)(void* self, const berth_call* call, berth_str repo_json,
                             berth_sink* out_tags_json);
+  /* Since 2.1. docker search. query: {"registry","insecure","term","limit"}
+   * out: [{"name","description","star_count","is_official","is_automated"}];
+   * BERTH_ERR_UNSUPPORTED when the registry has no search API. */
+  berth_status (*search)(void* self, const berth_call* call, berth_str query_json,
+                         berth_sink* out_results_json);
 } berth_registry_vtable;
 
 /* Isolation: OCI runtime verbs over OCI runtime-spec JSON, in containerd's task terms.

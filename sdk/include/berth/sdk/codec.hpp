@@ -16,7 +16,7 @@ namespace berth::sdk::codec {
 
 // Defined for: Labels, DriverInfo, Mount vectors, SnapshotInfo (and vectors), Usage, WalkFilter,
 // NetworkSpec, EndpointSpec, EndpointResult, JoinSpec, JoinResult, PortMapping vectors, RepoRef,
-// Descriptor, Credentials, LoginResult, string vectors, CreateSpec, ExecSpec, AttachOptions,
+// Descriptor, Credentials, LoginResult, SearchQuery, SearchResult vectors, string vectors, CreateSpec, ExecSpec, AttachOptions,
 // TaskState (and vectors), int vectors, Pid; TaskExit and CgroupStats (codec_task.cpp).
 template <class T>
 std::string to_json(const T& value);

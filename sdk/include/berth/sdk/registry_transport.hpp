@@ -29,6 +29,23 @@ struct FetchedManifest {
   std::string body;  // the exact bytes, so the digest can be verified
 };
 
+// docker search: the registry's /v1/search (Docker Hub's search API; the OCI distribution spec
+// has none, so many registries answer 404 and search is then kUnsupported).
+struct SearchQuery {
+  std::string registry;  // "127.0.0.1:5000", "index.docker.io"
+  bool insecure = false;
+  std::string term;      // what to look for, without the registry
+  int limit = 25;        // 1..100
+};
+
+struct SearchResult {
+  std::string name;
+  std::string description;
+  int64_t star_count = 0;
+  bool is_official = false;
+  bool is_automated = false;
+};
+
 struct LoginResult {
   std::string status = "Login Succeeded";
   std::string identity_token;
@@ -69,6 +86,11 @@ class RegistryTransport {
                                             std::string_view tag, std::string_view media_type,
                                             std::string_view body) = 0;
   virtual Result<std::vector<std::string>> list_tags(Context& ctx, const RepoRef& repo) = 0;
+  // ABI 2.1. Not pure, so a transport written before it still builds: it answers kUnsupported.
+  virtual Result<std::vector<SearchResult>> search(Context& /*ctx*/, const SearchQuery& query) {
+    return make_error(ErrorCode::kUnsupported,
+                      "search is not supported by this registry transport (" + query.registry + ")");
+  }
 };
 
 }  // namespace berth::sdk
