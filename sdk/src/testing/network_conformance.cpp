@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -182,6 +183,14 @@ class Harness : public ::testing::Test {
     return ok ? path : "";
   }
 
+  // What berthd does when a container is gone: unbinds and removes its namespace file, before
+  // leave. `keep_fd` receives an open descriptor that keeps the namespace alive (-1: none).
+  void drop_netns(const std::string& path, int* keep_fd = nullptr) {
+    if (keep_fd != nullptr) *keep_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ::umount2(path.c_str(), MNT_DETACH);
+    ::unlink(path.c_str());
+  }
+
  private:
   std::shared_ptr<const Registration> registration_;
   CaseFn fn_;
@@ -240,6 +249,40 @@ void inverses_are_idempotent_and_leave_nothing(Harness& h) {
     EXPECT_OK(h.driver().revoke_external_connectivity(h.ctx(), h.network().id, kEndpoint));
     EXPECT_OK(h.driver().leave(h.ctx(), h.network().id, kEndpoint));
     EXPECT_OK(h.driver().delete_endpoint(h.ctx(), h.network().id, kEndpoint));
+  }
+  EXPECT_OK(h.driver().delete_network(h.ctx(), h.network().id));
+  EXPECT_EQ(links_here(), h.links_before()) << "links left behind";
+}
+
+// The links of the host as they were, within `limit`: a driver may leave a pair whose namespace
+// was dropped to the kernel's cleanup, or delete it a little later.
+bool links_return_within(const std::set<std::string>& want, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (links_here() != want) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+void leave_after_the_namespace_was_dropped_leaves_nothing(Harness& h) {
+  if (!h.fixture().gives_interfaces) GTEST_SKIP() << "the driver makes no interfaces";
+  ASSERT_OK(h.driver().create_network(h.ctx(), h.network()));
+  const std::set<std::string> with_network = links_here();
+  // Twice: once with nothing else holding the namespace (the kernel takes the pair), once with
+  // a descriptor that keeps it alive (only the driver can remove the pair then).
+  for (bool held : {false, true}) {
+    std::string ns = h.new_netns(held ? "ns7" : "ns6");
+    ASSERT_FALSE(ns.empty()) << "could not make a network namespace";
+    ASSERT_OK(h.driver().create_endpoint(h.ctx(), {h.network().id, kEndpoint, h.address(6), "", "{}"}));
+    ASSERT_OK(h.driver().join(h.ctx(), {h.network().id, kEndpoint, ns, "c6", "eth0"}));
+    int fd = -1;
+    h.drop_netns(ns, held ? &fd : nullptr);
+    EXPECT_OK(h.driver().leave(h.ctx(), h.network().id, kEndpoint));
+    EXPECT_OK(h.driver().delete_endpoint(h.ctx(), h.network().id, kEndpoint));
+    EXPECT_TRUE(links_return_within(with_network, std::chrono::seconds(10)))
+        << "the host end of the pair outlived its dropped namespace" << (held ? " (held open)" : "");
+    if (fd >= 0) ::close(fd);
   }
   EXPECT_OK(h.driver().delete_network(h.ctx(), h.network().id));
   EXPECT_EQ(links_here(), h.links_before()) << "links left behind";
@@ -306,6 +349,7 @@ constexpr suite::Case<Harness> kCases[] = {
     {"NetworkCreateAndDeleteAreIdempotent", &network_create_and_delete_are_idempotent},
     {"EndpointJoinsANamespaceWithItsAddress", &endpoint_joins_a_namespace_with_its_address},
     {"InversesAreIdempotentAndLeaveNothing", &inverses_are_idempotent_and_leave_nothing},
+    {"LeaveAfterTheNamespaceWasDroppedLeavesNothing", &leave_after_the_namespace_was_dropped_leaves_nothing},
     {"PortsArePublishedAndRevoked", &ports_are_published_and_revoked},
     {"UnknownIdsAreRefused", &unknown_ids_are_refused},
     {"ANewInstanceAdoptsWhatTheLastMade", &a_new_instance_adopts_what_the_last_made},

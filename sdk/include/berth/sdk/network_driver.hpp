@@ -1,6 +1,9 @@
 // NetworkDriver: libnetwork's container network model. IPAM belongs to the host; the driver makes
 // bridges, veths and rules. Calls come in the order create_network < create_endpoint < join <
 // program_external_connectivity, and their inverses in reverse; every inverse is idempotent.
+// When a container is gone the host unbinds and removes its namespace file (JoinSpec's
+// netns_path) before leave, so the kernel has usually taken the interfaces in it down already;
+// leave must still remove what something else kept alive (the suite allows a few seconds).
 #pragma once
 
 #include <cstdint>

@@ -3,7 +3,8 @@
 // driver vendor against its own driver, best through the loaded .so (sdk::host::load_plugin +
 // create_network), exactly as berthd uses it. Cases: create and delete of a network (again, and
 // replayed with restore), an endpoint joined to a namespace the suite made (its interface there,
-// up, with its address), leave and delete that leave no link behind, published ports programmed
+// up, with its address), leave and delete that leave no link behind (also after the namespace was
+// dropped first, as berthd does: within 10 seconds there), published ports programmed
 // and revoked, unknown ids refused, and a new driver instance on the same directories adopting
 // what the previous one made (the host restarted).
 //
