@@ -1,5 +1,6 @@
-// ADD <url>: a plain HTTP GET of the file into a local path, redirects followed (http only).
-// There is no TLS client in the builder: an https URL is refused with what to do instead.
+// ADD <url>: an HTTP or HTTPS GET of the file into a local path, redirects followed. HTTPS
+// verifies the server against the system's CAs (OpenSSL's default paths, SSL_CERT_FILE and
+// SSL_CERT_DIR honoured) and the URL's host name or address; nothing is fetched unverified.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +19,9 @@ struct FetchedUrl {
 
 struct UrlParts {
   std::string host, port, path;
+  bool tls = false;  // https
 };
-// http://host[:port][/path]; kInvalidArgument for anything else (https names the workaround).
+// http(s)://host[:port][/path]; kInvalidArgument for anything else.
 Result<UrlParts> parse_http_url(const std::string& url);
 
 // Fetches `url` into `file` (created 0600), at most `max_bytes` (0: no limit); `cancelled` is

@@ -1,11 +1,18 @@
-// RUN --mount option parsing and ADD <url>'s HTTP fetch against an in-process loopback server.
+// RUN --mount option parsing and ADD <url>'s HTTP fetch against an in-process loopback server, and
+// its HTTPS fetch against python3's http.server over TLS with certificates made by openssl.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -60,8 +67,10 @@ TEST(HttpUrl, PartsAndRefusals) {
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->path, "/");
   auto tls = parse_http_url("https://127.0.0.1/f");
-  ASSERT_FALSE(tls);
-  EXPECT_NE(tls.error().message.find("https URLs are not supported"), std::string::npos);
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE(tls->tls);
+  EXPECT_EQ(tls->port, "443");
+  EXPECT_FALSE(u->tls);
   EXPECT_FALSE(parse_http_url("ftp://127.0.0.1/f"));
   EXPECT_FALSE(parse_http_url("http://127.0.0.1:port/f"));
   EXPECT_FALSE(parse_http_url("http://user:pw@127.0.0.1/f"));
@@ -166,6 +175,102 @@ TEST(FetchUrl, StatusShortBodyAndRefusedConnectionAreClearErrors) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("cannot connect to 127.0.0.1:" + std::to_string(port)), std::string::npos)
       << refused.error().message;
+  std::filesystem::remove_all(dir);
+}
+
+// A CA, and certificates it signs, made with the openssl CLI in `dir`; python3's http.server
+// serves `dir/www` over TLS with one of them.
+struct TestPki {
+  std::filesystem::path dir;
+
+  static bool run(const std::string& command) { return std::system(command.c_str()) == 0; }
+
+  bool make_ca(const std::string& name) {
+    return run("cd '" + dir.string() + "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+               "-keyout " + name + ".key -out " + name + ".crt -subj /CN=" + name + " -days 2 >/dev/null 2>&1");
+  }
+  // A server certificate for `san` ("IP:127.0.0.1", "DNS:other.example") signed by `ca`.
+  bool make_server(const std::string& name, const std::string& ca, const std::string& san) {
+    std::ofstream(dir / (name + ".ext")) << "subjectAltName=" << san << "\n";
+    return run("cd '" + dir.string() + "' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+               "-keyout " + name + ".key -out " + name + ".csr -subj /CN=" + name + " >/dev/null 2>&1 && "
+               "openssl x509 -req -in " + name + ".csr -CA " + ca + ".crt -CAkey " + ca + ".key -CAcreateserial "
+               "-out " + name + ".crt -days 2 -extfile " + name + ".ext >/dev/null 2>&1");
+  }
+};
+
+class TlsFileServer {
+ public:
+  TlsFileServer(const std::filesystem::path& dir, const std::string& cert) {
+    std::filesystem::path port_file = dir / (cert + ".port");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const char* script =
+          "import functools, http.server, os, ssl, sys\n"
+          "d = sys.argv[1]\n"
+          "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=os.path.join(d, 'www'))\n"
+          "s = http.server.HTTPServer(('127.0.0.1', 0), h)\n"
+          "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+          "c.load_cert_chain(os.path.join(d, sys.argv[2] + '.crt'), os.path.join(d, sys.argv[2] + '.key'))\n"
+          "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+          "open(sys.argv[3] + '.tmp', 'w').write(str(s.server_port))\n"
+          "os.rename(sys.argv[3] + '.tmp', sys.argv[3])\n"
+          "s.serve_forever()\n";
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execlp("python3", "python3", "-c", script, dir.c_str(), cert.c_str(), port_file.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && !std::filesystem::exists(port_file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    std::ifstream(port_file) >> port_;
+  }
+  ~TlsFileServer() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+TEST(FetchUrl, HttpsVerifiesTheServerAgainstTheCaStoreAndItsAddress) {
+  auto dir = std::filesystem::temp_directory_path() / ("berth-url-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "www");
+  std::ofstream(dir / "www" / "file.txt") << "over tls\n";
+  TestPki pki{dir};
+  ASSERT_TRUE(pki.make_ca("ca") && pki.make_ca("otherca")) << "openssl could not make the test CAs";
+  ASSERT_TRUE(pki.make_server("good", "ca", "IP:127.0.0.1"));
+  ASSERT_TRUE(pki.make_server("wrongname", "ca", "DNS:other.example"));
+  TlsFileServer good(dir, "good");
+  TlsFileServer wrongname(dir, "wrongname");
+  ASSERT_GT(good.port(), 0) << "python3's TLS server did not start";
+  ASSERT_GT(wrongname.port(), 0);
+  std::string url = "https://127.0.0.1:" + std::to_string(good.port()) + "/file.txt";
+
+  // OpenSSL's default paths honour SSL_CERT_FILE: the test's CA stands in for the system's.
+  ::setenv("SSL_CERT_FILE", (dir / "ca.crt").c_str(), 1);
+  auto got = fetch_url(url, (dir / "got").string(), 0, {});
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->name, "file.txt");
+  EXPECT_EQ(read_file(dir / "got"), "over tls\n");
+
+  auto mismatch = fetch_url("https://127.0.0.1:" + std::to_string(wrongname.port()) + "/file.txt",
+                            (dir / "mismatch").string(), 0, {});
+  ASSERT_FALSE(mismatch);
+  EXPECT_NE(mismatch.error().message.find("certificate verify failed"), std::string::npos) << mismatch.error().message;
+
+  ::setenv("SSL_CERT_FILE", (dir / "otherca.crt").c_str(), 1);
+  auto untrusted = fetch_url(url, (dir / "untrusted").string(), 0, {});
+  ::unsetenv("SSL_CERT_FILE");
+  ASSERT_FALSE(untrusted);
+  EXPECT_NE(untrusted.error().message.find("TLS handshake with 127.0.0.1"), std::string::npos) << untrusted.error().message;
+  EXPECT_NE(untrusted.error().message.find("certificate verify failed"), std::string::npos) << untrusted.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir / "untrusted")) << "nothing is written from an unverified server";
   std::filesystem::remove_all(dir);
 }
 
