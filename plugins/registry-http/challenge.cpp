@@ -1,5 +1,7 @@
 #include "challenge.hpp"
 
+#include <algorithm>
+
 #include <cctype>
 
 namespace berth::plugins::registry_http {
@@ -123,6 +125,27 @@ std::optional<Url> resolve_location(const Url& base, std::string_view location) 
     u.target = path + std::string(location);
   }
   return u;
+}
+
+std::string next_link(std::string_view header) {
+  // Entries are comma separated; a target never holds '>' and parameters never hold '<'.
+  while (!header.empty()) {
+    size_t open = header.find('<');
+    if (open == std::string_view::npos) return "";
+    size_t close = header.find('>', open);
+    if (close == std::string_view::npos) return "";
+    std::string_view target = header.substr(open + 1, close - open - 1);
+    size_t end = header.find('<', close);
+    std::string params(header.substr(close + 1, end == std::string_view::npos ? std::string_view::npos : end - close - 1));
+    for (auto& c : params) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    params.erase(std::remove(params.begin(), params.end(), ' '), params.end());
+    if (params.find("rel=\"next\"") != std::string::npos || params.find("rel=next") != std::string::npos) {
+      return std::string(target);
+    }
+    if (end == std::string_view::npos) return "";
+    header.remove_prefix(end);
+  }
+  return "";
 }
 
 std::string query_escape(std::string_view value) {

@@ -1,5 +1,5 @@
 // WWW-Authenticate challenges (RFC 7235) as registries send them, and the URL arithmetic the
-// transport needs (absolute and relative Location headers). Pure: unit-tested without a network.
+// transport needs (absolute and relative Location headers, the next page of a Link header). Pure: unit-tested without a network.
 #pragma once
 
 #include <map>
@@ -33,6 +33,10 @@ std::optional<Url> parse_url(std::string_view text);
 // Resolves a Location header against the URL it answered: absolute, scheme-relative ("//h/p"),
 // absolute-path ("/p") and relative forms.
 std::optional<Url> resolve_location(const Url& base, std::string_view location);
+
+// The target of a Link header's rel="next" entry (RFC 8288, as registries page tag lists and
+// catalogs: `</v2/x/tags/list?n=2&last=b>; rel="next"`), "" when there is none.
+std::string next_link(std::string_view header);
 
 // Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
 std::string query_escape(std::string_view value);

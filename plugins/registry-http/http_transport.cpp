@@ -11,6 +11,7 @@ namespace {
 
 constexpr size_t kMaxManifest = 4 << 20;  // distribution's own limit for a manifest
 constexpr size_t kMaxSmallAnswer = 1 << 20;
+constexpr int kMaxTagPages = 1000;  // a bound on a registry that keeps answering "next"
 
 std::string accept_header(const std::vector<std::string>& accept) {
   std::string out;
@@ -245,22 +246,37 @@ sdk::Result<std::string> HttpTransport::push_manifest(sdk::Context& ctx, const s
 
 sdk::Result<std::vector<std::string>> HttpTransport::list_tags(sdk::Context& ctx,
                                                               const sdk::RepoRef& repo) {
-  HttpRequest req;
-  req.url.target = "/v2/" + repo.repository + "/tags/list";
-  auto r = session_->perform(ctx, pull_target(repo), req, nullptr, 16 << 20, true);
   std::string what = "list tags of " + where(repo);
-  if (!r) return std::move(r).error().wrap(what);
-  if (r->status != 200) return status_error(*r, what);
-  boost::system::error_code ec;
-  auto v = json::parse(r->body, ec);
   std::vector<std::string> tags;
-  if (ec || !v.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidArgument, what + ": not JSON");
-  if (const auto* t = v.as_object().if_contains("tags"); t && t->is_array()) {
-    for (const auto& e : t->as_array()) {
-      if (e.is_string()) tags.emplace_back(e.as_string());
+  auto first = parse_url("http://" + repo.registry + "/v2/" + repo.repository + "/tags/list");
+  if (!first) return sdk::make_error(sdk::ErrorCode::kInvalidArgument, what + ": bad registry host");
+  Url page = *first;
+  // Registries page long lists (Quay and Harbor by default, any with ?n=): every page is
+  // followed through its Link header, on the same registry only.
+  for (int pages = 0; pages < kMaxTagPages; ++pages) {
+    HttpRequest req;
+    req.url.target = page.target;
+    auto r = session_->perform(ctx, pull_target(repo), req, nullptr, 16 << 20, true);
+    if (!r) return std::move(r).error().wrap(what);
+    if (r->status != 200) return status_error(*r, what);
+    boost::system::error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (ec || !v.is_object()) return sdk::make_error(sdk::ErrorCode::kInvalidArgument, what + ": not JSON");
+    if (const auto* t = v.as_object().if_contains("tags"); t && t->is_array()) {
+      for (const auto& e : t->as_array()) {
+        if (e.is_string()) tags.emplace_back(e.as_string());
+      }
     }
+    std::string next = next_link(r->header("link"));
+    if (next.empty()) return tags;
+    auto url = resolve_location(page, next);
+    if (!url || url->host != page.host) {
+      return sdk::make_error(sdk::ErrorCode::kInvalidArgument, what + ": the registry's next page is elsewhere: " + next);
+    }
+    page.target = url->target;
   }
-  return tags;
+  return sdk::make_error(sdk::ErrorCode::kResourceExhausted,
+                         what + ": more than " + std::to_string(kMaxTagPages) + " pages of tags");
 }
 
 sdk::Result<std::vector<sdk::SearchResult>> HttpTransport::search(sdk::Context& ctx,

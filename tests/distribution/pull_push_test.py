@@ -436,15 +436,17 @@ class OciIndexAndZstd(unittest.TestCase):
 
 class CuttingProxy:
     """Forwards GET/HEAD to berth-registry; the first GET of a blob larger than 64 KiB is cut
-    off half way (the connection closed), as a network drop would."""
+    off half way (the connection closed), as a network drop would. With page_tags=N, a tag list
+    asked without ?n= is asked with ?n=N, so the registry pages it as Quay or Harbor do."""
 
-    def __init__(self, upstream):
+    def __init__(self, upstream, cut_blobs=True, page_tags=0):
         import http.client
         import http.server
         import threading
         proxy = self
         self.ranges = []
         self.cut = set()
+        self.tag_pages = 0
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -457,7 +459,12 @@ class CuttingProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 if "Range" in self.headers:
                     proxy.ranges.append(self.headers["Range"])
-                conn.request(self.command, self.path, headers=headers)
+                path = self.path
+                if page_tags and path.split("?")[0].endswith("/tags/list"):
+                    proxy.tag_pages += 1
+                    if "n=" not in path:
+                        path += ("&" if "?" in path else "?") + "n=%d" % page_tags
+                conn.request(self.command, path, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
                 conn.close()
@@ -468,7 +475,7 @@ class CuttingProxy:
                 self.end_headers()
                 if self.command == "HEAD":
                     return
-                if "/blobs/" in self.path and len(body) > 65536 and self.path not in proxy.cut:
+                if cut_blobs and "/blobs/" in self.path and len(body) > 65536 and self.path not in proxy.cut:
                     proxy.cut.add(self.path)
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
@@ -487,6 +494,26 @@ class CuttingProxy:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class PagedTags(unittest.TestCase):
+    def test_pull_all_tags_follows_every_page(self):
+        repo = f"{REG.address}/berth/paged"
+        for tag in ("t1", "t2", "t3", "t4", "t5"):
+            D.berth("tag", IMAGE, f"{repo}:{tag}")
+        D.berth("push", "-a", "-q", repo)
+        proxy = CuttingProxy(REG, cut_blobs=False, page_tags=2)
+        via = f"127.0.0.1:{proxy.port}/berth/paged"
+        try:
+            D.berth("pull", "-a", "-q", via)
+            rows = D.berth("images", "--format", "{{.Repository}} {{.Tag}}").stdout.splitlines()
+            tags = [row.split()[1] for row in rows if row.split()[0] == via]
+            self.assertEqual(sorted(tags), ["t1", "t2", "t3", "t4", "t5"])
+            self.assertGreaterEqual(proxy.tag_pages, 3)  # 2 + 2 + 1 tags
+        finally:
+            proxy.stop()
+            D.berth("rmi", *[f"{via}:{t}" for t in ("t1", "t2", "t3", "t4", "t5")], check=False)
+            D.berth("rmi", *[f"{repo}:{t}" for t in ("t1", "t2", "t3", "t4", "t5")], check=False)
 
 
 class Resume(unittest.TestCase):

@@ -42,3 +42,15 @@ TEST(Url, ParsesAndResolvesLocations) {
   EXPECT_EQ(resolve_location(*u, "uuid")->target, "/v2/a/blobs/uploads/uuid");
   EXPECT_EQ(query_escape("repository:a/b:pull"), "repository%3Aa%2Fb%3Apull");
 }
+
+TEST(Link, TheNextPageOfATagListOrCatalog) {
+  EXPECT_EQ(next_link(R"(</v2/a/tags/list?n=2&last=b>; rel="next")"), "/v2/a/tags/list?n=2&last=b");
+  EXPECT_EQ(next_link(R"(<https://r.example/v2/_catalog?last=x&n=100>;rel=next)"),
+            "https://r.example/v2/_catalog?last=x&n=100");
+  // Several entries: only rel="next" counts, wherever it is.
+  EXPECT_EQ(next_link(R"(</v2/a/tags/list?n=2>; rel="first", </v2/a/tags/list?n=2&last=d>; REL="next")"),
+            "/v2/a/tags/list?n=2&last=d");
+  EXPECT_EQ(next_link(R"(</v2/a/tags/list?n=2>; rel="prev")"), "");
+  EXPECT_EQ(next_link(""), "");
+  EXPECT_EQ(next_link("<unterminated; rel=\"next\""), "");
+}
