@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "core/build/dockerignore.hpp"
 #include "core/common/fs.hpp"
@@ -43,23 +44,9 @@ class LimitedReader final : public Reader {
   int64_t total_ = 0;
 };
 
-std::vector<std::string> split_parts(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    std::string part = path.substr(i, j - i);
-    if (!part.empty() && part != ".") parts.push_back(part);
-    i = j + 1;
-  }
-  return parts;
-}
-
-std::string join_rel(const std::string& a, const std::string& b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  return a + "/" + b;
+Error dockerfile_not_found(const std::string& dockerfile) {
+  return make_error(ErrorCode::kInvalidArgument, "Cannot locate specified Dockerfile: " + dockerfile +
+                                                     " (not in the build context; pass its path inside the context with -f)");
 }
 
 void prune_ignored(const std::string& root, const std::string& rel, const IgnoreMatcher& ignore,
@@ -85,96 +72,125 @@ void prune_ignored(const std::string& root, const std::string& rel, const Ignore
   }
 }
 
-// Go's filepath.Match for one element (no "/" in name): *, ?, [...], \ escapes.
-bool element_match(std::string_view pattern, std::string_view name) {
-  if (pattern.find('/') != std::string_view::npos) return false;
-  return glob_match(pattern, name);
-}
-
-bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
-
-void hash_tree(const std::string& root, const std::string& rel, Sha256& h, int depth) {
-  sfs::path full = sfs::path(root) / rel;
-  struct stat st{};
-  if (::lstat(full.c_str(), &st) != 0) return;
-  h.update(rel);
-  h.update(std::string_view("\0", 1));
-  h.update(std::to_string(st.st_mode) + ":" + std::to_string(S_ISREG(st.st_mode) ? st.st_size : 0));
-  if (S_ISLNK(st.st_mode)) {
-    std::error_code ec;
-    h.update(sfs::read_symlink(full, ec).string());
-  } else if (S_ISREG(st.st_mode)) {
-    UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.valid()) {
-      std::string buf(1 << 16, '\0');
-      for (;;) {
-        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n <= 0) break;
-        h.update(std::string_view(buf.data(), static_cast<size_t>(n)));
-      }
-    }
-  } else if (S_ISDIR(st.st_mode) && depth < 256) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : sfs::directory_iterator(full, ec)) names.push_back(e.path().filename());
-    std::sort(names.begin(), names.end());
-    for (const auto& n : names) hash_tree(root, join_rel(rel, n), h, depth + 1);
-  }
-}
-
-Status add_entry(const std::string& root, const std::string& rel, const std::string& name,
+Status add_entry(const SourceTree& tree, const std::string& rel, const std::string& name,
                  std::optional<uint32_t> chmod, layer::TarWriter& tar, int depth, const CopyOwner& owner,
                  bool dir_header) {
-  sfs::path full = sfs::path(root) / rel;
-  struct stat st{};
-  if (::lstat(full.c_str(), &st) != 0) return errno_error("stat " + rel);
+  auto st = tree.lstat(rel);
+  if (!st) return make_error(ErrorCode::kNotFound, "stat " + rel + ": no such file or directory");
   layer::TarHeader h;
-  h.mode = (st.st_mode & S_IFMT) | (chmod ? (*chmod & 07777) : (st.st_mode & 07777));
-  h.mtime = st.st_mtim.tv_sec;
+  h.mode = (st->mode & S_IFMT) | (chmod ? (*chmod & 07777) : (st->mode & 07777));
+  h.mtime = st->mtime;
   h.uid = owner.uid;
   h.gid = owner.gid;
-  if (S_ISDIR(st.st_mode)) {
+  if (S_ISDIR(st->mode)) {
     if (!name.empty() && dir_header) {
       h.name = name + "/";
       h.type = layer::TarHeader::Type::kDirectory;
       BERTH_TRY_STATUS(tar.add(h));
     }
     if (depth > 512) return make_error(ErrorCode::kInvalidArgument, "directory tree too deep: " + rel);
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& e : sfs::directory_iterator(full, ec)) names.push_back(e.path().filename());
-    if (ec) return make_error(ErrorCode::kInternal, "read directory " + rel + ": " + ec.message());
+    auto names = tree.list(rel);
     std::sort(names.begin(), names.end());
-    for (const auto& n : names) BERTH_TRY_STATUS(add_entry(root, join_rel(rel, n), join_rel(name, n), chmod, tar, depth + 1, owner, true));
+    for (const auto& n : names) BERTH_TRY_STATUS(add_entry(tree, join_rel(rel, n), join_rel(name, n), chmod, tar, depth + 1, owner, true));
     return {};
   }
   h.name = name;
-  if (S_ISLNK(st.st_mode)) {
-    std::error_code ec;
+  if (S_ISLNK(st->mode)) {
     h.type = layer::TarHeader::Type::kSymlink;
-    h.linkname = sfs::read_symlink(full, ec).string();
+    h.linkname = tree.read_link(rel);
     h.mode = S_IFLNK | 0777;
     return tar.add(h);
   }
-  if (!S_ISREG(st.st_mode)) return {};  // devices, fifos and sockets are not copied
-  UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return errno_error("open " + rel);
+  if (!S_ISREG(st->mode)) return {};  // devices, fifos and sockets are not copied
+  auto in = tree.open(rel);
+  if (!in) return in.error();
   h.type = layer::TarHeader::Type::kRegular;
-  h.size = st.st_size;
+  h.size = st->size;
   BERTH_TRY_STATUS(tar.add(h));
   std::string buf(1 << 16, '\0');
-  int64_t left = st.st_size;
+  int64_t left = st->size;
   while (left > 0) {
-    ssize_t n = ::read(fd.get(), buf.data(), static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(buf.size()))));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return make_error(ErrorCode::kInternal, "read " + rel + ": the file changed while it was copied");
-    BERTH_TRY_STATUS(tar.write_data(std::string_view(buf.data(), static_cast<size_t>(n))));
-    left -= n;
+    auto n = (*in)->read(buf.data(), static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(buf.size()))));
+    if (!n) return std::move(n).error().wrap("read " + rel);
+    if (*n == 0) return make_error(ErrorCode::kInternal, "read " + rel + ": the file changed while it was copied");
+    BERTH_TRY_STATUS(tar.write_data(std::string_view(buf.data(), *n)));
+    left -= static_cast<int64_t>(*n);
   }
   return {};
 }
 
 }  // namespace
+
+Result<std::unique_ptr<BuildContext>> BuildContext::receive(Reader& body, const std::string& dir,
+                                                           const std::string& dockerfile, int64_t max_bytes,
+                                                           const layer::TarLimits& limits) {
+  std::unique_ptr<BuildContext> context(new BuildContext(dir, dockerfile, limits));
+  context->spool_fd_.reset(::open(context->spool_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!context->spool_fd_.valid()) return errno_error("unpack the build context: create " + context->spool_);
+  LimitedReader limited(body, max_bytes);
+  FdWriter spool(context->spool_fd_.get());
+  auto index = ContextIndex::read(limited, dockerfile, limits, spool);
+  if (!index) return std::move(index).error().wrap("unpack the build context");
+  context->index_ = std::move(*index);
+  context->index_->attach_spool(context->spool_fd_.get());
+  if (!context->index_->exact()) {
+    // Something the index does not model: the files themselves decide (and the extractor
+    // refuses what it refuses).
+    auto unpacked = context->directory();
+    if (!unpacked) return std::move(unpacked).error();
+  }
+  return context;
+}
+
+BuildContext::~BuildContext() {
+  (void)fs::remove_all(dir_);
+  ::unlink(spool_.c_str());
+}
+
+const SourceTree* BuildContext::contents() const {
+  if (index_ && index_->exact() && index_->contents_complete()) return index_.get();
+  return nullptr;
+}
+
+const SourceTree& BuildContext::tree() const {
+  if (index_ && index_->exact()) return *index_;
+  return disk_;
+}
+
+bool BuildContext::unpacked() {
+  std::lock_guard lock(unpack_mutex_);
+  return unpacked_;
+}
+
+Result<std::string> BuildContext::directory() {
+  std::lock_guard lock(unpack_mutex_);
+  if (unpacked_) return dir_;
+  if (unpack_error_) return *unpack_error_;
+  FdRangeReader in(spool_fd_.get(), 0, -1);
+  if (auto s = unpack_context(in, dir_, dockerfile_, 0, limits_); !s) {
+    (void)fs::remove_all(dir_);
+    unpack_error_ = s.error();
+    return std::move(s).error();
+  }
+  unpacked_ = true;
+  return dir_;
+}
+
+Result<std::string> BuildContext::dockerfile_text() {
+  if (index_ && index_->exact()) {
+    if (index_->dockerfile_text()) return *index_->dockerfile_text();
+    if (!index_->lstat(clean_relative(dockerfile_))) return dockerfile_not_found(dockerfile_);
+  }
+  // A link, or a file too large to keep in memory: read from the files, the link resolved
+  // inside the context.
+  auto d = directory();
+  if (!d) return d.error();
+  auto rel = resolve_in_root(disk_, dockerfile_, true);
+  if (!rel) return dockerfile_not_found(dockerfile_);
+  auto text = fs::read_file(*d + "/" + *rel);
+  if (!text) return dockerfile_not_found(dockerfile_);
+  return text;
+}
 
 Status unpack_context(Reader& tar, const std::string& dir, const std::string& dockerfile, int64_t max_bytes,
                       const layer::TarLimits& limits) {
@@ -182,7 +198,11 @@ Status unpack_context(Reader& tar, const std::string& dir, const std::string& do
   LimitedReader limited(tar, max_bytes);
   auto s = container::extract_archive(dir, "/", limited, false, true, container::Owner{0, 0}, {}, limits);
   if (!s) return std::move(s).error().wrap("unpack the build context");
-  auto ignore_text = fs::read_file(dir + "/.dockerignore");
+  // A .dockerignore that is not a regular file is not read: a link could name a host file.
+  struct stat st{};
+  auto ignore_text = ::lstat((dir + "/.dockerignore").c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                         ? fs::read_file(dir + "/.dockerignore")
+                         : Result<std::string>(make_error(ErrorCode::kNotFound, "no .dockerignore"));
   if (ignore_text) {
     IgnoreMatcher ignore(*ignore_text);
     prune_ignored(dir, "", ignore, {clean_relative(dockerfile), ".dockerignore"});
@@ -190,110 +210,21 @@ Status unpack_context(Reader& tar, const std::string& dir, const std::string& do
   return {};
 }
 
-Result<std::string> resolve_in_root(const std::string& root, const std::string& path, bool follow_last) {
-  std::vector<std::string> todo = split_parts(path);
-  std::reverse(todo.begin(), todo.end());
-  std::vector<std::string> done;
-  int links = 0;
-  while (!todo.empty()) {
-    std::string part = todo.back();
-    todo.pop_back();
-    if (part == "..") {
-      if (!done.empty()) done.pop_back();
-      continue;
-    }
-    done.push_back(part);
-    if (todo.empty() && !follow_last) break;
-    std::string rel;
-    for (const auto& d : done) rel = join_rel(rel, d);
-    struct stat st{};
-    if (::lstat((root + "/" + rel).c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-    if (++links > 40) return make_error(ErrorCode::kInvalidArgument, "too many levels of symbolic links in " + path);
-    std::error_code ec;
-    std::string target = sfs::read_symlink(root + "/" + rel, ec).string();
-    done.pop_back();
-    if (!target.empty() && target.front() == '/') done.clear();
-    auto more = split_parts(target);
-    for (auto it = more.rbegin(); it != more.rend(); ++it) todo.push_back(*it);
-  }
-  std::string out;
-  for (const auto& d : done) out = join_rel(out, d);
-  return out;
-}
-
-Result<std::vector<std::string>> match_sources(const std::string& root, const std::string& pattern) {
-  auto parts = split_parts(pattern);
-  std::vector<std::string> current{""};
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const std::string& part = parts[i];
-    std::vector<std::string> next;
-    for (const auto& base : current) {
-      if (part == "..") {
-        auto up = resolve_in_root(root, join_rel(base, ".."), true);
-        if (up) next.push_back(*up);
-        continue;
-      }
-      auto dir = resolve_in_root(root, base, true);
-      if (!dir) return dir.error();
-      if (!has_wildcard(part)) {
-        std::string cand = join_rel(*dir, part);
-        struct stat st{};
-        if (::lstat((root + "/" + cand).c_str(), &st) == 0) next.push_back(cand);
-        continue;
-      }
-      std::error_code ec;
-      for (const auto& e : sfs::directory_iterator(sfs::path(root) / *dir, ec)) {
-        std::string name = e.path().filename();
-        if (element_match(part, name)) next.push_back(join_rel(*dir, name));
-      }
-    }
-    current = std::move(next);
-    if (current.empty()) break;
-  }
-  std::vector<std::string> out;
-  for (const auto& c : current) {
-    auto r = resolve_in_root(root, c, true);
-    if (!r) return r.error();
-    struct stat st{};
-    if (::lstat((root + "/" + *r).c_str(), &st) == 0) out.push_back(*r);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  if (out.empty()) {
-    return make_error(ErrorCode::kNotFound, "failed to compute cache key: \"" + pattern + "\" not found: no such file or directory in the build context");
-  }
-  return out;
-}
-
-Result<std::string> ChecksumCache::checksum(const std::string& root, const std::string& rel) {
-  std::string key = root + "\n" + rel;
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = done_.find(key); it != done_.end()) return it->second;
-  }
-  Sha256 h;
-  hash_tree(root, rel, h, 0);
-  std::string sum = h.digest();
-  std::lock_guard lock(mutex_);
-  done_[key] = sum;
-  return sum;
-}
-
-Status write_copy_tar(const std::string& root, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
+Status write_copy_tar(const SourceTree& tree, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
                       Writer& out) {
   layer::TarWriter tar(out);
-  for (const auto& e : entries) BERTH_TRY_STATUS(add_entry(root, e.source, e.name, chmod, tar, 0, CopyOwner{}, true));
+  for (const auto& e : entries) BERTH_TRY_STATUS(add_entry(tree, e.source, e.name, chmod, tar, 0, CopyOwner{}, true));
   return tar.finish();
 }
 
-Status write_copy_layer(const std::string& root, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
+Status write_copy_layer(const SourceTree& tree, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
                         const CopyOwner& owner, const std::vector<layer::TarHeader>& parents, const std::string& dest,
                         Writer& out) {
   layer::TarWriter tar(out);
   for (const auto& h : parents) BERTH_TRY_STATUS(tar.add(h));
   for (const auto& e : entries) {
     // A directory source named "" lands in `dest` itself, whose header is among `parents`.
-    BERTH_TRY_STATUS(add_entry(root, e.source, join_rel(dest, e.name), chmod, tar, 0, owner, !e.name.empty()));
+    BERTH_TRY_STATUS(add_entry(tree, e.source, join_rel(dest, e.name), chmod, tar, 0, owner, !e.name.empty()));
   }
   return tar.finish();
 }

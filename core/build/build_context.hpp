@@ -1,48 +1,72 @@
-// The files a build reads: the context (the client's tar, unpacked once per build into a
-// private directory with .dockerignore applied) and, for COPY --from, a stage's or image's root.
-// Source paths are resolved inside their root: symlinks are followed as if the root were "/",
-// so a link in the context can never make COPY read a file outside it.
+// The build context: the client's tar, kept uncompressed in a spool file beside the directory it
+// may be unpacked into, and indexed in memory (context_index.hpp), so cache keys need no file of
+// it on disk and COPY reads its sources from the spool. The files are unpacked (once per build,
+// into a private directory, .dockerignore applied) only when a step that misses the cache needs
+// a directory: ADD, RUN --mount=type=bind. Also: the tars COPY writes from a source tree.
 #pragma once
 
-#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "core/build/context_index.hpp"
+#include "core/build/source_tree.hpp"
 #include "core/common/io.hpp"
+#include "core/common/unique_fd.hpp"
 #include "core/common/result.hpp"
 #include "core/layer/tar_stream.hpp"
 #include "core/layer/tar_writer.hpp"
 
 namespace berth::core::build {
 
+class BuildContext {
+ public:
+  // Reads the context tar from `body` (any compression; refused past `max_bytes`, 0: no limit)
+  // into `dir`.tar and the index. `dir` is where the files go if a step needs them. On an error
+  // nothing is left behind.
+  static Result<std::unique_ptr<BuildContext>> receive(Reader& body, const std::string& dir, const std::string& dockerfile,
+                                                       int64_t max_bytes, const layer::TarLimits& limits);
+  // Removes the directory and the spool.
+  ~BuildContext();
+  BuildContext(const BuildContext&) = delete;
+  BuildContext& operator=(const BuildContext&) = delete;
+
+  // What cache keys are computed from: the index, or the unpacked directory when the index is
+  // not exact (then it was unpacked at once).
+  const SourceTree& tree() const;
+  // The tree COPY can read files from without unpacking (the index over the spool), or nullptr
+  // when the files must come from directory().
+  const SourceTree* contents() const;
+  // The Dockerfile named at receive().
+  Result<std::string> dockerfile_text();
+  // The unpacked directory, unpacking it on the first call (safe from parallel stages).
+  Result<std::string> directory();
+  bool unpacked();
+
+ private:
+  BuildContext(std::string dir, std::string dockerfile, layer::TarLimits limits)
+      : dir_(std::move(dir)), spool_(dir_ + ".tar"), dockerfile_(std::move(dockerfile)), limits_(limits),
+        disk_(dir_) {}
+
+  std::string dir_;
+  std::string spool_;  // the tar, uncompressed
+  UniqueFd spool_fd_;
+  std::string dockerfile_;
+  layer::TarLimits limits_;
+  std::unique_ptr<ContextIndex> index_;
+  DiskTree disk_;
+  std::mutex unpack_mutex_;
+  bool unpacked_ = false;
+  std::optional<Error> unpack_error_;
+};
+
 // Unpacks the context tar (any compression) into `dir` (created, must not exist) and removes
 // what .dockerignore excludes, keeping the Dockerfile named `dockerfile` and .dockerignore.
 // A context over `max_bytes` (0: no limit) is refused.
 Status unpack_context(Reader& tar, const std::string& dir, const std::string& dockerfile, int64_t max_bytes,
                       const layer::TarLimits& limits);
-
-// `path` (relative or absolute, "/"-separated) resolved inside `root`, symlinks followed with
-// `root` as "/": the cleaned relative result ("" for the root itself). `follow_last`: whether a
-// symlink as the last element is followed. kInvalidArgument on a symlink loop.
-Result<std::string> resolve_in_root(const std::string& root, const std::string& path, bool follow_last);
-
-// COPY/ADD sources: a path or wildcard pattern (Go filepath.Match per element) inside `root`;
-// the matches as relative paths, sorted. kNotFound names the pattern when nothing matches.
-Result<std::vector<std::string>> match_sources(const std::string& root, const std::string& pattern);
-
-// Content checksums of source paths (names, modes, link targets and file bytes of a tree),
-// computed once per path and remembered for the rest of the build.
-class ChecksumCache {
- public:
-  Result<std::string> checksum(const std::string& root, const std::string& rel);
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::string> done_;
-};
 
 struct CopyEntry {
   std::string source;  // relative to the source root ("" = the root itself)
@@ -52,7 +76,7 @@ struct CopyEntry {
 // A tar of `entries` (a directory contributes its contents under `name`/; `name` "" puts them
 // at the top). `chmod`: permissions forced on every entry when set. Owners are left 0: the
 // extraction sets them.
-Status write_copy_tar(const std::string& root, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
+Status write_copy_tar(const SourceTree& tree, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
                       Writer& out);
 
 struct CopyOwner {
@@ -63,7 +87,7 @@ struct CopyOwner {
 // COPY's layer itself (what a commit of the step's container would hold, without the round trip
 // through a container's upper directory): `parents` (the destination directory and the ones
 // above it, as headers), then `entries` below `dest` (relative, no leading "/"), owned by `owner`.
-Status write_copy_layer(const std::string& root, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
+Status write_copy_layer(const SourceTree& tree, const std::vector<CopyEntry>& entries, std::optional<uint32_t> chmod,
                         const CopyOwner& owner, const std::vector<layer::TarHeader>& parents, const std::string& dest,
                         Writer& out);
 

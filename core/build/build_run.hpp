@@ -38,7 +38,7 @@ struct Builder::Run {
   Builder& builder;
   const BuildOptions& options;
   const BuildSink& sink;
-  std::string context;
+  BuildContext& context;
   std::string scratch_dir;  // per-build temporary files
   Dockerfile dockerfile;
   std::vector<Stage> stages;

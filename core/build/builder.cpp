@@ -82,16 +82,12 @@ Builder::Builder(image::ImageService& images, container::ContainerManager& conta
   }
 }
 
-Result<std::string> Builder::build(const std::string& context_dir, const BuildOptions& options, const BuildSink& sink) {
-  auto text = fs::read_file(context_dir + "/" + options.dockerfile);
-  if (!text) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "Cannot locate specified Dockerfile: " + options.dockerfile +
-                          " (not in the build context; pass its path inside the context with -f)");
-  }
+Result<std::string> Builder::build(BuildContext& context, const BuildOptions& options, const BuildSink& sink) {
+  auto text = context.dockerfile_text();
+  if (!text) return text.error();
   auto df = parse_dockerfile(*text, options.dockerfile);
   if (!df) return df.error();
-  Run run{*this, options, sink, context_dir, state_dir_ + "/tmp-" + random_hex(6), std::move(*df)};
+  Run run{*this, options, sink, context, state_dir_ + "/tmp-" + random_hex(6), std::move(*df)};
   BERTH_TRY_STATUS(fs::ensure_dir(run.scratch_dir, 0700));
   auto result = [&]() -> Result<std::string> {
     BERTH_TRY_STATUS(run.plan());

@@ -56,8 +56,8 @@ class Builder {
  public:
   Builder(image::ImageService& images, container::ContainerManager& containers, std::string state_dir);
 
-  // Builds from an unpacked context directory; returns the image id.
-  Result<std::string> build(const std::string& context_dir, const BuildOptions& options, const BuildSink& sink);
+  // Builds from a received context; returns the image id.
+  Result<std::string> build(BuildContext& context, const BuildOptions& options, const BuildSink& sink);
 
   BuildCache& cache() { return cache_; }
 

@@ -210,6 +210,9 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
   // from= sources: a container of the stage's image and its mounted root, held until the RUN ends
   // (declared before the RUN's container, so they go after it).
   std::vector<std::pair<std::unique_ptr<StepContainer>, std::optional<container::ContainerManager::RootfsAccess>>> from_mounts;
+  // Binds of the context: their places in `binds`, filled once the step misses the cache (a hit
+  // needs only the context's checksums, not its files).
+  std::vector<std::pair<size_t, std::string>> context_binds;
   for (const auto& m : mounts) {
     key.push_back("mount " + m.type + " " + m.target + (m.readonly ? " ro" : " rw"));
     if (m.type == "tmpfs") {
@@ -250,17 +253,18 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
       key.push_back("from " + from_image + " " + *rel);
       binds.emplace_back(froot + (rel->empty() ? "" : "/" + *rel) + ":" + m.target + (m.readonly ? ":ro" : ""));
     } else {
-      auto rel = resolve_in_root(context, m.source.empty() ? "." : m.source, true);
+      const SourceTree& tree = context.tree();
+      auto rel = resolve_in_root(tree, m.source.empty() ? "." : m.source, true);
       if (!rel) return rel.error();
-      struct stat sst{};
-      if (::lstat((context + "/" + *rel).c_str(), &sst) != 0) {
+      if (!tree.lstat(*rel)) {
         return make_error(ErrorCode::kNotFound, "Dockerfile line " + std::to_string(inst.line) + ": RUN --mount source \"" +
                                                     m.source + "\" not found in the build context");
       }
-      auto sum = sums.checksum(context, *rel);
+      auto sum = sums.checksum(tree, *rel);
       if (!sum) return sum.error();
       key.push_back(*rel + "=" + *sum);
-      binds.emplace_back(context + (rel->empty() ? "" : "/" + *rel) + ":" + m.target + (m.readonly ? ":ro" : ""));
+      context_binds.emplace_back(binds.size(), (rel->empty() ? "" : "/" + *rel) + ":" + m.target + (m.readonly ? ":ro" : ""));
+      binds.emplace_back("");
     }
   }
   std::string cache_key = BuildCache::key_of(key);
@@ -274,6 +278,11 @@ Status Builder::Run::run_step(StageState& st, const Instruction& inst) {
     if (!binds_content && cache_from_hit(st, shown, cache_key)) return {};
   }
   BERTH_TRY_STATUS(ensure_image(st));
+  if (!context_binds.empty()) {
+    auto dir = context.directory();
+    if (!dir) return dir.error();
+    for (const auto& [at, rest] : context_binds) binds[at] = *dir + rest;
+  }
 
   json::array env_json;
   for (const auto& e : env) env_json.emplace_back(e);
@@ -383,7 +392,9 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   bool dest_dir_hint = dest.back() == '/' || dest.ends_with("/.");
 
   // Where the sources come from: the context, heredocs, or an image/stage's root filesystem.
-  std::string root = context;
+  // Keys are computed from `tree`; the files are read from `root`, which for the context is
+  // known only once the step misses the cache (the context is unpacked then).
+  std::string root;
   std::string from_image;
   std::unique_ptr<StepContainer> from_ctr;
   std::optional<container::ContainerManager::RootfsAccess> from_root;
@@ -436,6 +447,10 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
     root = scratch_dir + "/url-" + random_hex(6);
     BERTH_TRY_STATUS(fs::ensure_dir(root, 0700));
   }
+  const bool from_context = inst.heredocs.empty() && from.empty() && !from_url;
+  std::optional<DiskTree> disk;
+  if (!from_context) disk.emplace(root);
+  const SourceTree& tree = from_context ? context.tree() : *disk;
   for (const auto& pattern : words) {
     if (from_url) {
       std::string dir = std::to_string(matched.size());
@@ -451,14 +466,14 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
         timespec times[2] = {{got->mtime, 0}, {got->mtime, 0}};
         (void)::utimensat(AT_FDCWD, (root + "/" + rel).c_str(), times, AT_SYMLINK_NOFOLLOW);
       }
-      auto sum = sums.checksum(root, rel);
+      auto sum = sums.checksum(tree, rel);
       if (!sum) return sum.error();
       key.push_back(pattern + "=" + *sum);
       matched.push_back(rel);
       continue;
     }
     if (pattern.find_first_of("*?[") != std::string::npos) wildcard = true;
-    auto m = match_sources(root, pattern);
+    auto m = match_sources(tree, pattern);
     if (!m) {
       if (m.error().code == ErrorCode::kNotFound) {
         return make_error(ErrorCode::kNotFound, "Dockerfile line " + std::to_string(inst.line) + ": " + inst.keyword +
@@ -469,7 +484,7 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
     }
     for (const auto& rel : *m) {
       // Sources from an image are content-addressed by its id already.
-      auto sum = from_image.empty() ? sums.checksum(root, rel) : Result<std::string>(std::string("image"));
+      auto sum = from_image.empty() ? sums.checksum(tree, rel) : Result<std::string>(std::string("image"));
       if (!sum) return sum.error();
       key.push_back(rel + "=" + *sum);
       matched.push_back(rel);
@@ -483,6 +498,20 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
                            summary.hex_digest() + " in " + dest + " ";
   // An --from image is not content-addressed in created_by: only context sources match there.
   if (from_image.empty() && cache_from_hit(st, "/bin/sh -c " + created_by, cache_key)) return {};
+  // The files: COPY from the context reads them from the context's spool through its index
+  // (nothing is unpacked); ADD (which may unpack an archive), and an index that cannot give
+  // every file's bytes, read the unpacked directory.
+  const SourceTree* files = &tree;
+  if (from_context) {
+    files = add ? nullptr : context.contents();
+    if (files == nullptr) {
+      auto dir = context.directory();
+      if (!dir) return dir.error();
+      root = *dir;
+      disk.emplace(root);
+      files = &*disk;
+    }
+  }
   BERTH_TRY_STATUS(ensure_image(st));
   StepContainer ctr(builder.containers_);
   BERTH_TRY_STATUS(ctr.create(json::object{{"Image", st.image_id}, {"Cmd", json::array{"/bin/sh", "-c", created_by}},
@@ -502,8 +531,8 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   bool dest_exists_dir = dest_stat && (dest_stat->mode & container::kGoModeDir) != 0;
   bool first_is_dir = false;
   if (matched.size() == 1) {
-    struct stat sst{};
-    first_is_dir = ::lstat((root + "/" + matched[0]).c_str(), &sst) == 0 && S_ISDIR(sst.st_mode);
+    auto first = files->lstat(matched[0]);
+    first_is_dir = first && S_ISDIR(first->mode);
   }
   bool into_dir = dest_dir_hint || dest_exists_dir || matched.size() > 1 || wildcard || first_is_dir;
   if (matched.size() > 1 && !dest_dir_hint && !dest_exists_dir) {
@@ -525,8 +554,8 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
   if (!unpacks) {
     std::vector<CopyEntry> entries;
     for (const auto& rel : matched) {
-      struct stat sst{};
-      bool is_dir = ::lstat((root + "/" + rel).c_str(), &sst) == 0 && S_ISDIR(sst.st_mode);
+      auto source = files->lstat(rel);
+      bool is_dir = source && S_ISDIR(source->mode);
       entries.push_back(CopyEntry{rel, is_dir ? "" : (into_dir ? basename_of(rel) : basename_of(dest))});
     }
     auto parents = destination_headers(troot, target->ids(), dest_dir, owner);
@@ -534,7 +563,7 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
     std::string dest_rel = parents->empty() ? "" : parents->back().name.substr(0, parents->back().name.size() - 1);
     target = Result<container::ContainerManager::RootfsAccess>(make_error(ErrorCode::kInternal, "released"));
     auto layer = write_layer([&](Writer& w) {
-      return write_copy_layer(root, entries, chmod, CopyOwner{owner.uid, owner.gid}, *parents, dest_rel, w);
+      return write_copy_layer(*files, entries, chmod, CopyOwner{owner.uid, owner.gid}, *parents, dest_rel, w);
     }, st.image_id);
     if (!layer) return std::move(layer).error().wrap(inst.keyword + " into " + dest_dir);
     auto id = commit_layer(st, *layer, "/bin/sh -c " + created_by, image::full_container_config(c), ctr.id());
@@ -572,7 +601,7 @@ Status Builder::Run::copy_step(StageState& st, const Instruction& inst) {
     if (!out.valid()) return errno_error("create " + spool);
     ::unlink(spool.c_str());
     FdWriter w(out.get());
-    BERTH_TRY_STATUS(write_copy_tar(root, entries, chmod, w));
+    BERTH_TRY_STATUS(write_copy_tar(*files, entries, chmod, w));
     if (::lseek(out.get(), 0, SEEK_SET) != 0) return errno_error("rewind the copy spool");
     FdReader in(out.get());
     auto s = container::extract_archive(troot, dest_dir, in, false, true, owner);

@@ -62,6 +62,31 @@ class FdWriter final : public Writer {
   int fd_;
 };
 
+// Bytes [offset, offset + length) of a file by pread(2), so several readers can share one fd
+// (length < 0: to the end of the file). A file shorter than that is an error.
+class FdRangeReader final : public Reader {
+ public:
+  FdRangeReader(int fd, int64_t offset, int64_t length) : fd_(fd), offset_(offset), left_(length) {}
+  Result<size_t> read(char* buffer, size_t capacity) override {
+    if (left_ == 0) return size_t{0};
+    size_t want = left_ < 0 ? capacity : static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(capacity)));
+    for (;;) {
+      ssize_t n = ::pread(fd_, buffer, want, static_cast<off_t>(offset_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_error("read");
+      if (n == 0 && left_ > 0) return make_error(ErrorCode::kInternal, "read: the file is shorter than expected");
+      offset_ += n;
+      if (left_ > 0) left_ -= n;
+      return static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  int fd_;
+  int64_t offset_;
+  int64_t left_;
+};
+
 // Owns a copy of its data, so a temporary passed in cannot dangle.
 class StringReader final : public Reader {
  public:

@@ -17,7 +17,6 @@
 #include "core/common/json_text.hpp"
 #include "core/common/time.hpp"
 #include "core/common/unique_fd.hpp"
-#include "core/layer/archive_source.hpp"
 #include "core/layer/compression.hpp"
 #include "core/layer/entry_writer.hpp"
 #include "core/layer/safe_path.hpp"
@@ -329,23 +328,10 @@ Status Extractor::member(archive* a, archive_entry* e, bool* last) {
 }
 
 Status Extractor::run(Reader& in, const layer::TarLimits& limits) {
-  layer::ArchivePtr a(archive_read_new());
-  if (!a) return make_error(ErrorCode::kResourceExhausted, "extract archive: libarchive");
-  archive_read_support_format_tar(a.get());
-  archive_read_support_format_empty(a.get());
   layer::TarStream stream(in, limits);
-  layer::ArchiveSource source(stream);
-  writer_.set_source(&source);
-  if (source.open(a.get()) != ARCHIVE_OK) return writer_.read_error(a.get(), "read tar");
-  for (;;) {
-    archive_entry* e = nullptr;
-    int r = archive_read_next_header(a.get(), &e);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return writer_.read_error(a.get(), "read tar");
-    bool last = false;
-    BERTH_TRY_STATUS(member(a.get(), e, &last));
-    if (last) break;
-  }
+  BERTH_TRY_STATUS(writer_.read_members(stream, [this](archive* a, archive_entry* e, bool* last) {
+    return member(a, e, last);
+  }));
   BERTH_TRY_STATUS(writer_.restore_dir_times(root_, kInRoot, "/"));
   if (auto end = stream.finish(); !end) return std::move(end).error().wrap("extract archive");
   return {};

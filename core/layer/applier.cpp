@@ -16,7 +16,6 @@
 
 #include "berth/sdk/fs.hpp"
 #include "core/common/unique_fd.hpp"
-#include "core/layer/archive_source.hpp"
 #include "core/layer/compression.hpp"
 #include "core/layer/entry_writer.hpp"
 #include "core/layer/safe_path.hpp"
@@ -288,25 +287,12 @@ Status Applier::apply_member(archive* a, archive_entry* e, bool* last) {
 }
 
 Result<ApplyResult> Applier::run(Reader& in) {
-  ArchivePtr a(archive_read_new());
-  if (!a) return make_error(ErrorCode::kResourceExhausted, "apply layer: libarchive");
-  archive_read_support_format_tar(a.get());
-  archive_read_support_format_empty(a.get());
   // Decompression happens before libarchive, so gzip gets zlib's CRC checks; the stream also
   // hashes, bounds, frames and records the tar.
   TarStream stream(in, options_.limits, options_.recorder);
-  ArchiveSource source(stream);
-  writer_.set_source(&source);
-  if (source.open(a.get()) != ARCHIVE_OK) return writer_.read_error(a.get(), "read tar");
-  for (;;) {
-    archive_entry* e = nullptr;
-    int r = archive_read_next_header(a.get(), &e);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return writer_.read_error(a.get(), "read tar");
-    bool last = false;
-    BERTH_TRY_STATUS(apply_member(a.get(), e, &last));
-    if (last) break;
-  }
+  BERTH_TRY_STATUS(writer_.read_members(stream, [this](archive* a, archive_entry* e, bool* last) {
+    return apply_member(a, e, last);
+  }));
   BERTH_TRY_STATUS(writer_.restore_dir_times(root_, resolve_, ""));
   auto diff_id = stream.finish();
   if (!diff_id) return std::move(diff_id).error().wrap("apply layer");

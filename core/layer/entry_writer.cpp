@@ -105,7 +105,31 @@ Status EntryWriter::set_xattrs(archive_entry* e, const TarMember& m, int fd, int
   return {};
 }
 
-Status EntryWriter::write_content(archive* a, const TarMember& m, int fd, bool* last) {
+Status EntryWriter::read_members(Reader& in, const MemberFn& member) {
+  ArchivePtr a(archive_read_new());
+  if (!a) return make_error(ErrorCode::kResourceExhausted, op_ + ": libarchive");
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_empty(a.get());
+  ArchiveSource source(in);
+  set_source(&source);
+  struct Forget {
+    EntryWriter& w;
+    ~Forget() { w.set_source(nullptr); }
+  } forget{*this};
+  if (source.open(a.get()) != ARCHIVE_OK) return read_error(a.get(), "read tar");
+  for (;;) {
+    archive_entry* e = nullptr;
+    int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) return read_error(a.get(), "read tar");
+    bool last = false;
+    BERTH_TRY_STATUS(member(a.get(), e, &last));
+    if (last) break;
+  }
+  return {};
+}
+
+Result<int64_t> EntryWriter::read_content(archive* a, const TarMember& m, const BlockFn& block, bool* last) {
   int64_t end = 0;
   for (;;) {
     const void* buffer = nullptr;
@@ -125,20 +149,28 @@ Status EntryWriter::write_content(archive* a, const TarMember& m, int fd, bool* 
       }
       return read_error(a, "entry \"" + m.name + "\": truncated or corrupt data");
     }
-    const char* p = static_cast<const char*>(buffer);
+    BERTH_TRY_STATUS(block(std::string_view(static_cast<const char*>(buffer), size), offset));
+    end = std::max<int64_t>(end, offset + static_cast<int64_t>(size));
+  }
+  return end;
+}
+
+Status EntryWriter::write_content(archive* a, const TarMember& m, int fd, bool* last) {
+  auto end = read_content(a, m, [&](std::string_view data, int64_t offset) -> Status {
     size_t done = 0;
-    while (done < size) {
-      ssize_t n = ::pwrite(fd, p + done, size - done, offset + static_cast<off_t>(done));
+    while (done < data.size()) {
+      ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, offset + static_cast<off_t>(done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return step_error_(m, "write", errno);
       }
       done += static_cast<size_t>(n);
     }
-    end = std::max<int64_t>(end, offset + static_cast<int64_t>(size));
-  }
+    return {};
+  }, last);
+  if (!end) return std::move(end).error();
   // Sparse members may end in a hole.
-  if (end < m.size && ::ftruncate(fd, m.size) != 0) return step_error_(m, "truncate", errno);
+  if (*end < m.size && ::ftruncate(fd, m.size) != 0) return step_error_(m, "truncate", errno);
   return {};
 }
 

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/common/io.hpp"
 #include "core/common/result.hpp"
 #include "core/layer/safe_path.hpp"
 
@@ -83,6 +84,15 @@ class EntryWriter {
 
   // A libarchive failure, or the failure of the stream under it.
   [[nodiscard]] Error read_error(archive* a, std::string_view what) const;
+
+  // Reads the tar in `in` (uncompressed: a TarStream's output) with libarchive and calls
+  // `member` for each member's header, until the end or a member that sets `*last`.
+  using MemberFn = std::function<Status(archive* a, archive_entry* e, bool* last)>;
+  Status read_members(Reader& in, const MemberFn& member);
+  // A regular member's data, block by block at its offset in the file (a sparse member's holes
+  // are skipped); the end reached. `*last` is set when the archive ended right after the data.
+  using BlockFn = std::function<Status(std::string_view data, int64_t offset)>;
+  Result<int64_t> read_content(archive* a, const TarMember& m, const BlockFn& block, bool* last);
 
  private:
   Status write_content(archive* a, const TarMember& m, int fd, bool* last);

@@ -136,16 +136,12 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
     auto options = build_options(req);
     if (!options) return res.send_error(options.error());
     std::string dir = builder.state_dir() + "/context-" + random_hex(8);
-    auto unpacked = build::unpack_context(req.body(), dir, options->dockerfile, limits.max_context_bytes, limits.tar);
     // The context goes when the handler returns: after the last line is out, so the client
     // does not wait for its files to be unlinked. Declared before the stream, destroyed after it.
-    struct RemoveWhenDone {
-      std::string path;
-      ~RemoveWhenDone() { (void)fs::remove_all(path); }
-    } remove_context{dir};
+    auto context = build::BuildContext::receive(req.body(), dir, options->dockerfile, limits.max_context_bytes, limits.tar);
     JsonStream out(res);
     std::mutex out_mutex;
-    if (!unpacked) return out.fail(unpacked.error());
+    if (!context) return out.fail(context.error());
     build::BuildSink sink;
     sink.stream = [&](const std::string& text) {
       std::lock_guard lock(out_mutex);
@@ -154,7 +150,7 @@ void register_build_routes(Router& router, build::Builder& builder, image::Image
     sink.cancelled = [&] { return res.client_gone(); };
     int run_code = 0;
     sink.run_failed = [&](int code) { run_code = code; };
-    auto id = builder.build(dir, *options, sink);
+    auto id = builder.build(**context, *options, sink);
     if (!id && run_code != 0 && res.started()) {
       // As dockerd: the RUN's exit code rides in errorDetail and becomes the CLI's exit status.
       const std::string& msg = id.error().message;
