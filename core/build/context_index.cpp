@@ -162,6 +162,8 @@ class ContextIndex::Reading {
       // file, which leaves the other name with the old one, as separate copies do).
       auto target = clamp_parts(m.linkname);
       if (target == *parts) return {};
+      // As the extractor: what is in the way goes first (the target may be below it).
+      if (existing != parent->children.end()) parent->children.erase(existing);
       const Node* t = target.empty() ? nullptr : index_.find(layer::join_path(target));
       if (t == nullptr || S_ISDIR(t->mode)) {
         index_.exact_ = false;

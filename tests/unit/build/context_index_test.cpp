@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <random>
 
 #include "core/build/build_context.hpp"
 #include "core/build/context_index.hpp"
@@ -227,6 +228,44 @@ TEST_F(ContextIndexTest, ABrokenTarLeavesNothing) {
   ASSERT_FALSE(limited);
   EXPECT_NE(limited.error().message.find("build-max-context-size"), std::string::npos);
   EXPECT_FALSE(sfs::exists(dir + ".tar"));
+}
+
+TEST_F(ContextIndexTest, RandomTarsIndexAsTheyUnpack) {
+  // Members in random order over a few overlapping paths: replacements, merges, implicit
+  // parents, links to whatever is there, members under links. Whenever the index says it is
+  // exact, it must be the directory the extractor makes.
+  const std::vector<std::string> paths{"a", "b", "a/b", "a/c", "b/a", "a/b/c", "c", "a/b/c/d"};
+  std::mt19937 rng(20261208);
+  auto pick = [&](const std::vector<std::string>& from) { return from[rng() % from.size()]; };
+  int exact = 0;
+  for (int round = 0; round < 500; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    TarBuilder t;
+    t.file("Dockerfile", "FROM scratch\n");
+    std::string shown;
+    int members = 1 + static_cast<int>(rng() % 10);
+    for (int i = 0; i < members; ++i) {
+      std::string p = pick(paths);
+      switch (rng() % 6) {
+        case 0: t.dir(p, rng() % 2 ? 0755 : 0700); shown += "dir " + p; break;
+        case 1: t.file(p, std::string(rng() % 3, 'x') + p, rng() % 2 ? 0644 : 04750); shown += "file " + p; break;
+        case 2: { std::string to = pick(paths); t.symlink(p, rng() % 2 ? to : "/" + to); shown += "symlink " + p + " " + to; break; }
+        case 3: { std::string to = pick(paths); t.hardlink(p, to); shown += "hardlink " + p + " " + to; break; }
+        case 4: t.fifo(p); shown += "fifo " + p; break;
+        default: t.file(p + "x", "y"); shown += "file " + p + "x"; break;
+      }
+      shown += "; ";
+    }
+    SCOPED_TRACE(shown);
+    StringReader in(t.tar());
+    auto c = BuildContext::receive(in, (base_ / ("random-" + std::to_string(round))).string(), "Dockerfile", 0, {});
+    if (!c) continue;  // the extractor refused it (a hard link to nothing, a path through a file)
+    if ((*c)->unpacked()) continue;  // the index gave up: the files decide
+    ++exact;
+    expect_index_is_the_directory(**c);
+    if (HasFailure()) return;
+  }
+  EXPECT_GT(exact, 100);  // many rounds must exercise the index itself
 }
 
 }  // namespace
