@@ -43,6 +43,7 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
   // A managed network (the default bridge, a user network): berthd makes the namespace and joins
   // the endpoints, and the backend is handed its path (as moby's sandbox). Undone by detach in
   // release_task, which every failure below goes through.
+  auto t_network = std::chrono::steady_clock::now();
   if (!placement->network.empty() && network_hooks_ != nullptr) {
     auto attached = network_hooks_->attach(ctx, rec);
     if (!attached) return attached.error().wrap("network");
@@ -50,6 +51,7 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
   } else if (!placement->network.empty() && placement->network != "bridge" && placement->network != "host") {
     return make_error(ErrorCode::kNotFound, "network " + placement->network + " not found");
   }
+  auto t_network_done = std::chrono::steady_clock::now();
   // Host side effects from here (the network attached above, volume mounts): undone on any way
   // out until the task holds them (release_task() undoes them from then on).
   struct StartGuard {
@@ -132,7 +134,8 @@ Status ContainerManager::start_task(sdk::Context& ctx, const std::shared_ptr<Con
   auto t_start = std::chrono::steady_clock::now();
   auto started = isolation_->start(ctx, rec.id, "");
   logging::get("container")->debug(
-      "task {}: create {:.1f} ms, attach {:.1f} ms, start {:.1f} ms", rec.short_id(),
+      "task {}: network {:.1f} ms, create {:.1f} ms, attach {:.1f} ms, start {:.1f} ms", rec.short_id(),
+      std::chrono::duration<double, std::milli>(t_network_done - t_network).count(),
       std::chrono::duration<double, std::milli>(t_created - t_create).count(),
       std::chrono::duration<double, std::milli>(t_start - t_created).count(),
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count());
