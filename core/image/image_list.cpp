@@ -74,12 +74,20 @@ bool reference_matches(const std::vector<std::string>& refs, const std::set<std:
 
 }  // namespace
 
-json::object ImageService::summary(const ImageRecord& rec, const ImageConfig& config,
-                                   bool /*digests*/) const {
+json::object ImageService::summary(const ImageRecord& rec, const ImageConfig& config, bool /*digests*/,
+                                   const std::set<std::string>* reference_patterns) const {
+  // With a reference filter only the names that match it are listed, as dockerd does.
+  auto shown = [&](const std::string& ref) {
+    return reference_patterns == nullptr || reference_matches({ref}, *reference_patterns);
+  };
   json::array tags;
-  for (const auto& t : repo_tags(rec.id)) tags.emplace_back(t);
+  for (const auto& t : repo_tags(rec.id)) {
+    if (shown(t)) tags.emplace_back(t);
+  }
   json::array digests;
-  for (const auto& d : repo_digests(rec.id)) digests.emplace_back(d);
+  for (const auto& d : repo_digests(rec.id)) {
+    if (shown(d)) digests.emplace_back(d);
+  }
   const auto& cc = config.container_config();
   json::value labels = nullptr;
   if (const auto* l = cc.if_contains("Labels"); l != nullptr && l->is_object()) labels = *l;
@@ -137,14 +145,15 @@ Result<json::array> ImageService::list(const Filters& filters, bool /*all*/, boo
                                          !labels_match(image_labels(config->container_config()), it->second)) {
       continue;
     }
-    if (auto it = filters.find("reference"); it != filters.end() && !it->second.empty() &&
-                                             !reference_matches(refs, it->second)) {
-      continue;
-    }
+    const std::set<std::string>* patterns = nullptr;
+    if (auto it = filters.find("reference"); it != filters.end() && !it->second.empty()) patterns = &it->second;
     int64_t created = config->created_unix_nano();
     if (!window->admits(created)) continue;
     if (until && created > *until) continue;
-    rows.push_back({created, summary(rec, *config, digests)});
+    auto row = summary(rec, *config, digests, patterns);
+    // An image none of whose names matches is not listed.
+    if (patterns != nullptr && row.at("RepoTags").as_array().empty() && row.at("RepoDigests").as_array().empty()) continue;
+    rows.push_back({created, std::move(row)});
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.created > b.created; });
   json::array out;

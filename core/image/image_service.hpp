@@ -126,8 +126,9 @@ class ImageService {
   std::set<std::string> chains_in_use() const;  // by any image
   std::vector<std::string> release_layers(sdk::Context& ctx, const std::string& top_chain);
   Result<std::vector<DeleteItem>> delete_image(sdk::Context& ctx, const ImageRecord& record, bool prune_parents);
-  boost::json::object summary(const ImageRecord& record, const ImageConfig& config,
-                              bool digests) const;
+  // `reference_patterns`: a reference filter's patterns; only the names matching one are listed.
+  boost::json::object summary(const ImageRecord& record, const ImageConfig& config, bool digests,
+                              const std::set<std::string>* reference_patterns = nullptr) const;
   void publish(const std::string& action, const std::string& id, const std::string& name) const;
 
   store::ContentStore& content_;

@@ -118,6 +118,12 @@ TEST_F(ImagesTest, ImportListInspectTagHistory) {
 
   auto filtered = get_json("/v1.41/images/json?filters=%7B%22reference%22%3A%7B%22cap%2Fbb%22%3Atrue%7D%7D").as_array();
   ASSERT_EQ(filtered.size(), 1u);
+  // As dockerd: only the names that match the filter are listed (`docker images cap/bb` shows
+  // one row, not one per tag of the image).
+  auto shown = filtered[0].as_object().at("RepoTags").as_array();
+  ASSERT_EQ(shown.size(), 1u);
+  EXPECT_EQ(shown[0].as_string(), "cap/bb:v1");
+  EXPECT_TRUE(get_json("/v1.41/images/json?filters=%7B%22reference%22%3A%7B%22nomatch*%22%3Atrue%7D%7D").as_array().empty());
 
   auto history = get_json("/v1.41/images/cap/bb:v1/history").as_array();
   ASSERT_EQ(history.size(), 1u);
