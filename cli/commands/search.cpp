@@ -7,6 +7,8 @@
 #include "cli/commands/common.hpp"
 #include "cli/commands/registry.hpp"
 #include "cli/format/formatter.hpp"
+#include "cli/util/json_util.hpp"
+#include "cli/util/reference.hpp"
 #include "cli/util/strings.hpp"
 
 namespace berth::cli {
@@ -14,14 +16,11 @@ namespace {
 
 namespace json = boost::json;
 
-// The registry a term searches, by the daemon's rule: "host/..." when host has a dot or a colon
-// or is localhost, else Docker Hub. Only the credentials to send depend on it.
+// The registry a term searches, by the daemon's rule (no upper-case exception: a search term is
+// not a reference). Only the credentials to send depend on it.
 std::string search_domain(const std::string& term) {
-  auto slash = term.find('/');
-  if (slash == std::string::npos) return "docker.io";
-  std::string first = term.substr(0, slash);
-  if (first.find_first_of(".:") != std::string::npos || first == "localhost") return first;
-  return "docker.io";
+  std::string host = leading_domain(term, false);
+  return host.empty() ? "docker.io" : host;
 }
 
 const json::object& search_header() {
@@ -33,25 +32,13 @@ const json::object& search_header() {
   return h;
 }
 
-std::string text(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-bool flag(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_bool() && v->get_bool();
-}
-
-json::value search_row(const json::object& r, bool trunc) {
-  std::string description = replace_all(replace_all(text(r, "description"), "\n", " "), "\r", " ");
-  int64_t stars = 0;
-  if (const auto* s = r.if_contains("star_count"); s && s->is_int64()) stars = s->get_int64();
-  return json::object{{"Name", text(r, "name")},
+json::value search_row(const json::value& r, bool trunc) {
+  std::string description = replace_all(replace_all(jstr(r, "description"), "\n", " "), "\r", " ");
+  return json::object{{"Name", jstr(r, "name")},
                       {"Description", trunc ? ellipsis(description, 45) : description},
-                      {"StarCount", std::to_string(stars)},
-                      {"IsOfficial", flag(r, "is_official") ? "[OK]" : ""},
-                      {"IsAutomated", flag(r, "is_automated") ? "[OK]" : ""}};
+                      {"StarCount", std::to_string(jint(r, "star_count"))},
+                      {"IsOfficial", jbool(r, "is_official") ? "[OK]" : ""},
+                      {"IsAutomated", jbool(r, "is_automated") ? "[OK]" : ""}};
 }
 
 }  // namespace
@@ -83,7 +70,7 @@ std::unique_ptr<Command> make_search() {
     std::vector<json::value> rows;
     if (results.is_array()) {
       for (const auto& r : results.get_array()) {
-        if (r.is_object()) rows.push_back(search_row(r.get_object(), !o->no_trunc));
+        if (r.is_object()) rows.push_back(search_row(r, !o->no_trunc));
       }
     }
     std::string format = o->format.empty() || o->format == "table"

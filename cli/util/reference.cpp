@@ -38,6 +38,15 @@ bool is_full_image_id(const std::string& text) {
   return true;
 }
 
+std::string leading_domain(const std::string& name, bool upper_is_host) {
+  auto slash = name.find('/');
+  if (slash == std::string::npos) return "";
+  std::string first = name.substr(0, slash);
+  bool upper = std::any_of(first.begin(), first.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)); });
+  if (first.find_first_of(".:") != std::string::npos || first == "localhost" || (upper_is_host && upper)) return first;
+  return "";
+}
+
 bool Reference::parse(const std::string& text, Reference* out) {
   Reference r;
   std::string s = text;
@@ -54,15 +63,9 @@ bool Reference::parse(const std::string& text, Reference* out) {
     if (!valid_tag(r.tag)) return false;
   }
   if (s.empty()) return false;
-  auto first_slash = s.find('/');
-  std::string first = s.substr(0, first_slash);
-  if (first_slash != std::string::npos &&
-      (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
-       first == "localhost" || std::any_of(first.begin(), first.end(), [](char c) {
-         return std::isupper(static_cast<unsigned char>(c));
-       }))) {
-    r.domain = first;
-    r.path = s.substr(first_slash + 1);
+  if (std::string host = leading_domain(s, true); !host.empty()) {
+    r.domain = host;
+    r.path = s.substr(host.size() + 1);
   } else {
     r.domain = "docker.io";
     r.path = s;

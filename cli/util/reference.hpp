@@ -20,6 +20,11 @@ struct Reference {
   std::string familiar_string() const;  // familiar name + ":tag" / "@digest"
 };
 
+// The registry host that starts a repository name ("host[:port]/rest"): its first component when
+// a "/" follows it and it has a dot or a colon or is "localhost" (with `upper_is_host`, also when
+// it has an upper-case letter, as distribution's reference grammar decides); "" for Docker Hub.
+std::string leading_domain(const std::string& name, bool upper_is_host);
+
 // True if the text is a 64-hex image ID (optionally "sha256:"-prefixed).
 bool is_full_image_id(const std::string& text);
 
