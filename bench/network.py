@@ -20,27 +20,10 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "compat"))
-os.environ.setdefault("BERTH_BUILD_DIR", os.path.join(HERE, "..", "build"))
-import berthd_harness  # noqa: E402
-import netns_harness  # noqa: E402
+from netns_berthd import berthd_in_own_netns, one_shots
+import netns_harness  # noqa: E402  (on the path netns_berthd set)
 
 HTTPD = "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www"
-
-
-def one_shots(d, n):
-    """Median seconds of `run --rm IMG true` on the default bridge and with --network none,
-    alternated run by run so that both see the same load on a shared machine."""
-    times = {"": [], "none": []}
-    for network in times:
-        d.berth("run", "--rm", *(["--network", network] if network else []), "busybox:local", "true")  # warm
-    for _ in range(n):
-        for network, got in times.items():
-            t0 = time.monotonic()
-            d.berth("run", "--rm", *(["--network", network] if network else []), "busybox:local", "true")
-            got.append(time.monotonic() - t0)
-    return tuple(sorted(v)[len(v) // 2] for v in times.values())
 
 
 def detached(d, network, count):
@@ -99,11 +82,8 @@ def rss_kib(pid):
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     q = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    ns = netns_harness.TestNetworks()
-    try:
-        d = berthd_harness.Berthd(argv_prefix=ns.prefix(), extra_config={"bridge": "berth0", "log-level": "warn"})
+    with berthd_in_own_netns() as (d, ns):
         try:
-            d.berth("import", "-c", 'CMD ["sh"]', d.tar, "busybox:local")
             bridge, none = one_shots(d, n)
             print(f"| run --rm true, default bridge | {bridge * 1000:.0f} ms |")
             print(f"| run --rm true, --network none | {none * 1000:.0f} ms |")
@@ -141,13 +121,9 @@ def main():
             print(f"| ratio bridge / none | {on_bridge / on_none:.2f}x |")
             print(f"| berthd RSS, 50 containers networked | {rss // 1024} MiB ({rss_before // 1024} MiB with none) |")
         finally:
-            ids = d.berth("ps", "-aq", check=False).stdout.split()
-            if ids:
-                d.berth("rm", "-f", *ids, check=False)
+            for name in ("web", "client", "hostweb"):
+                d.berth("rm", "-f", name, check=False)
             d.berth("network", "rm", "bench", check=False)
-            d.stop()
-    finally:
-        ns.close()
 
 
 if __name__ == "__main__":

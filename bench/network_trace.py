@@ -13,11 +13,7 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "compat"))
-os.environ.setdefault("BERTH_BUILD_DIR", os.path.join(HERE, "..", "build"))
-import berthd_harness  # noqa: E402
-import netns_harness  # noqa: E402
+from netns_berthd import berthd_in_own_netns
 
 SYSCALLS = ("sendmsg,sendto,recvmsg,umount2,unlink,unlinkat,setns,clone,clone3,fsync,fdatasync,"
             "rename,renameat2,connect,accept4")
@@ -43,20 +39,13 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "/tmp"
     if shutil.which("strace") is None:
         sys.exit("strace is not installed: apt-get install strace")
-    ns = netns_harness.TestNetworks()
-    try:
-        # berthd is nsenter's exec, so its pid is the process's own.
-        d = berthd_harness.Berthd(argv_prefix=ns.prefix(), extra_config={"bridge": "berth0", "log-level": "warn"})
-        try:
-            d.berth("import", "-c", 'CMD ["sh"]', d.tar, "busybox:local")
-            for name, args in (("bridge", ()), ("none", ("--network", "none"))):
-                path = os.path.join(out, f"oneshot-{name}.strace")
-                took = traced_run(d, path, args)
-                print(f"{name}: {took * 1000:.0f} ms under strace -> {path}")
-        finally:
-            d.stop()
-    finally:
-        ns.close()
+    os.makedirs(out, exist_ok=True)
+    # berthd is nsenter's exec, so its pid is the process's own.
+    with berthd_in_own_netns() as (d, _):
+        for name, args in (("bridge", ()), ("none", ("--network", "none"))):
+            path = os.path.join(out, f"oneshot-{name}.strace")
+            took = traced_run(d, path, args)
+            print(f"{name}: {took * 1000:.0f} ms under strace -> {path}")
 
 
 if __name__ == "__main__":
