@@ -1,26 +1,21 @@
 // The files a build reads (see build_context.hpp).
 #include "core/build/build_context.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 
 #include "core/build/dockerignore.hpp"
 #include "core/common/fs.hpp"
-#include "core/common/sha256.hpp"
 #include "core/common/unique_fd.hpp"
 #include "core/container/archive.hpp"
 #include "core/layer/tar_writer.hpp"
 
 namespace berth::core::build {
 namespace {
-
-namespace sfs = std::filesystem;
 
 // Counts what passes through and refuses a context over the limit.
 class LimitedReader final : public Reader {
@@ -47,29 +42,6 @@ class LimitedReader final : public Reader {
 Error dockerfile_not_found(const std::string& dockerfile) {
   return make_error(ErrorCode::kInvalidArgument, "Cannot locate specified Dockerfile: " + dockerfile +
                                                      " (not in the build context; pass its path inside the context with -f)");
-}
-
-void prune_ignored(const std::string& root, const std::string& rel, const IgnoreMatcher& ignore,
-                   const std::set<std::string>& keep) {
-  std::error_code ec;
-  std::vector<std::string> names;
-  for (const auto& e : sfs::directory_iterator(sfs::path(root) / rel, ec)) names.push_back(e.path().filename());
-  for (const auto& name : names) {
-    std::string child = join_rel(rel, name);
-    sfs::path full = sfs::path(root) / child;
-    bool is_dir = sfs::is_directory(sfs::symlink_status(full, ec));
-    if (keep.contains(child)) continue;
-    if (ignore.excluded(child)) {
-      // An exception may bring back something below an excluded directory.
-      if (is_dir && ignore.has_exceptions()) {
-        prune_ignored(root, child, ignore, keep);
-        continue;
-      }
-      (void)fs::remove_all(full);
-      continue;
-    }
-    if (is_dir) prune_ignored(root, child, ignore, keep);
-  }
 }
 
 Status add_entry(const SourceTree& tree, const std::string& rel, const std::string& name,
@@ -205,7 +177,8 @@ Status unpack_context(Reader& tar, const std::string& dir, const std::string& do
                          : Result<std::string>(make_error(ErrorCode::kNotFound, "no .dockerignore"));
   if (ignore_text) {
     IgnoreMatcher ignore(*ignore_text);
-    prune_ignored(dir, "", ignore, {clean_relative(dockerfile), ".dockerignore"});
+    prune_ignored(DiskTree(dir), "", ignore, {clean_relative(dockerfile), ".dockerignore"},
+                  [&](const std::string& rel) { (void)fs::remove_all(dir + "/" + rel); });
   }
   return {};
 }

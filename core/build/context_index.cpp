@@ -7,7 +7,6 @@
 
 #include <ctime>
 #include <deque>
-#include <set>
 
 #include "core/build/dockerignore.hpp"
 #include "core/common/sha256.hpp"
@@ -17,7 +16,6 @@
 namespace berth::core::build {
 namespace {
 
-using Node = ContextIndex::Node;
 
 // Texts kept from the stream (the Dockerfile, .dockerignore) up to this size; a larger one is
 // read from the unpacked directory instead.
@@ -27,41 +25,6 @@ constexpr int64_t kMaxKeptText = int64_t{16} << 20;
 // context's own directory is 0700.
 constexpr mode_t kImplicitDirMode = S_IFDIR | 0755;
 constexpr mode_t kRootMode = S_IFDIR | 0700;
-
-// Lexical clean that stops at the root ("../a" is "a"), as the extractor reads a hard link's target.
-layer::PathParts clamp_parts(std::string_view path) {
-  layer::PathParts out;
-  for (auto& part : split_parts(std::string(path))) {
-    if (part == "..") {
-      if (!out.empty()) out.pop_back();
-    } else {
-      out.push_back(std::move(part));
-    }
-  }
-  return out;
-}
-
-// .dockerignore applied as the unpacked directory is pruned (build_context.cpp): an excluded
-// entry goes, unless an exception may bring back something below an excluded directory.
-void prune(Node& dir, const std::string& rel, const IgnoreMatcher& ignore, const std::set<std::string>& keep) {
-  for (auto it = dir.children.begin(); it != dir.children.end();) {
-    std::string child = join_rel(rel, it->first);
-    Node& node = *it->second;
-    bool is_dir = S_ISDIR(node.mode);
-    if (keep.contains(child)) {
-      ++it;
-      continue;
-    }
-    if (ignore.excluded(child) && !(is_dir && ignore.has_exceptions())) {
-      it = dir.children.erase(it);
-      continue;
-    }
-    if (is_dir) prune(node, child, ignore, keep);
-    ++it;
-  }
-}
-
-}  // namespace
 
 // Where each member's content starts in the uncompressed stream, in stream order (the framer
 // sees the bytes before libarchive parses them, so these run ahead of the members).
@@ -116,6 +79,8 @@ class SpoolingReader final : public Reader {
   Writer& out_;
 };
 
+}  // namespace
+
 // One pass over the tar: members become nodes, regular files are hashed as they stream by.
 class ContextIndex::Reading {
  public:
@@ -160,7 +125,8 @@ class ContextIndex::Reading {
     if (m.hardlink) {
       // A second name for a file: the same node (a later member with either name replaces the
       // file, which leaves the other name with the old one, as separate copies do).
-      auto target = clamp_parts(m.linkname);
+      // As the extractor reads a hard link's target: ".." stops at the root.
+      auto target = layer::clamp_clean(m.linkname);
       if (target == *parts) return {};
       // As the extractor: what is in the way goes first (the target may be below it).
       if (existing != parent->children.end()) parent->children.erase(existing);
@@ -289,10 +255,21 @@ Result<std::unique_ptr<ContextIndex>> ContextIndex::read(Reader& tar, const std:
       index->exact_ = false;  // over the size kept in memory
     } else {
       IgnoreMatcher ignore(reading.texts[".dockerignore"]);
-      prune(*index->root_, "", ignore, {df, ".dockerignore"});
+      prune_ignored(*index, "", ignore, {df, ".dockerignore"}, [&](const std::string& rel) { index->erase(rel); });
     }
   }
   return index;
+}
+
+void ContextIndex::erase(const std::string& rel) {
+  auto parts = split_parts(rel);
+  if (parts.empty()) return;
+  std::string name = parts.back();
+  parts.pop_back();
+  std::string parent;
+  for (const auto& p : parts) parent = join_rel(parent, p);
+  // A path that lstat() found: its parent is a directory node of this index.
+  if (auto* dir = const_cast<Node*>(find(parent)); dir != nullptr) dir->children.erase(name);
 }
 
 const ContextIndex::Node* ContextIndex::find(const std::string& rel) const {

@@ -46,6 +46,7 @@ class ContextIndex final : public SourceTree {
   const std::string& key() const override { return key_; }
   Result<std::unique_ptr<Reader>> open(const std::string& rel) const override;
 
+ private:
   struct Node {
     mode_t mode = 0;
     int64_t size = 0;
@@ -55,11 +56,10 @@ class ContextIndex final : public SourceTree {
     std::string digest;  // a regular file's SHA-256, hex
     std::map<std::string, std::unique_ptr<Node>> children;
   };
-
- private:
   class Reading;
   ContextIndex();
   const Node* find(const std::string& rel) const;
+  void erase(const std::string& rel);  // .dockerignore's removals
 
   std::unique_ptr<Node> root_;
   bool exact_ = true;

@@ -93,6 +93,20 @@ Result<std::unique_ptr<Reader>> DiskTree::open(const std::string& rel) const {
   return std::unique_ptr<Reader>(std::make_unique<OwnedFdReader>(std::move(fd)));
 }
 
+Result<std::string> DiskTree::file_digest(const std::string& rel) const {
+  auto in = open(rel);
+  if (!in) return std::move(in).error().wrap("checksum " + rel);
+  Sha256 h;
+  std::string buf(1 << 16, '\0');
+  for (;;) {
+    auto n = (*in)->read(buf.data(), buf.size());
+    if (!n) return std::move(n).error().wrap("checksum " + rel);
+    if (*n == 0) break;
+    h.update(std::string_view(buf.data(), *n));
+  }
+  return h.hex_digest();
+}
+
 std::string DiskTree::read_link(const std::string& rel) const {
   std::error_code ec;
   return sfs::read_symlink(full(rel), ec).string();
@@ -105,19 +119,20 @@ std::vector<std::string> DiskTree::list(const std::string& rel) const {
   return names;
 }
 
-Result<std::string> DiskTree::file_digest(const std::string& rel) const {
-  UniqueFd fd(::open(full(rel).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return errno_error("checksum " + rel);
-  Sha256 h;
-  std::string buf(1 << 16, '\0');
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("checksum " + rel);
-    if (n == 0) break;
-    h.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+
+void prune_ignored(const SourceTree& tree, const std::string& rel, const IgnoreMatcher& ignore,
+                   const std::set<std::string>& keep, const std::function<void(const std::string&)>& remove) {
+  for (const auto& name : tree.list(rel)) {
+    std::string child = join_rel(rel, name);
+    if (keep.contains(child)) continue;
+    auto st = tree.lstat(child);
+    bool is_dir = st && S_ISDIR(st->mode);
+    if (ignore.excluded(child) && !(is_dir && ignore.has_exceptions())) {
+      remove(child);
+      continue;
+    }
+    if (is_dir) prune_ignored(tree, child, ignore, keep, remove);
   }
-  return h.hex_digest();
 }
 
 Result<std::string> resolve_in_root(const SourceTree& tree, const std::string& path, bool follow_last) {

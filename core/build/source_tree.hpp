@@ -10,10 +10,12 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,6 +87,15 @@ class ChecksumCache {
   std::mutex mutex_;
   std::map<std::string, std::string> done_;
 };
+
+class IgnoreMatcher;
+
+// .dockerignore applied to a context laid out in `tree`, from directory `rel` down: `remove` is
+// called for each excluded path that goes. `keep` (the Dockerfile, .dockerignore) always stays,
+// and an excluded directory is walked instead when the patterns have exceptions, which may bring
+// back something below it. The unpacked directory and the index are pruned by this one rule.
+void prune_ignored(const SourceTree& tree, const std::string& rel, const IgnoreMatcher& ignore,
+                   const std::set<std::string>& keep, const std::function<void(const std::string&)>& remove);
 
 // "a" + "b" as "a/b", either side may be "".
 std::string join_rel(const std::string& a, const std::string& b);

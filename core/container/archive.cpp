@@ -37,24 +37,7 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// Splits on "/" and applies "." and ".." lexically, ".." stopping at the root (Go's
-// filepath.Join("/", p) semantics: an absolute path cannot climb above "/").
-PathParts clamp_clean(std::string_view path, PathParts base = {}) {
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view part = path.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!base.empty()) base.pop_back();
-      continue;
-    }
-    base.emplace_back(part);
-  }
-  return base;
-}
+using layer::clamp_clean;
 
 std::string abs_path(const PathParts& parts) { return "/" + layer::join_path(parts); }
 

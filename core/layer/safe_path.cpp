@@ -31,6 +31,23 @@ Result<PathParts> clean_path(std::string_view name) {
   return parts;
 }
 
+PathParts clamp_clean(std::string_view path, PathParts base) {
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view part = path.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!base.empty()) base.pop_back();
+      continue;
+    }
+    base.emplace_back(part);
+  }
+  return base;
+}
+
 std::string join_path(const PathParts& parts, size_t count) {
   std::string out;
   count = std::min(count, parts.size());

@@ -27,6 +27,10 @@ using PathParts = std::vector<std::string>;
 // root.
 Result<PathParts> clean_path(std::string_view name);
 
+// Splits on "/" and applies "." and ".." lexically onto `base`, ".." stopping at the root (Go's
+// filepath.Join("/", p) semantics: an absolute path cannot climb above "/").
+PathParts clamp_clean(std::string_view path, PathParts base = {});
+
 // "a/b/c" from the first `count` components (all of them by default).
 std::string join_path(const PathParts& parts, size_t count = static_cast<size_t>(-1));
 
